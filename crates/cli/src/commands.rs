@@ -1,0 +1,139 @@
+//! Subcommands: serve, migrate, config, demo, openapi.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use docde_server::{Application, Config, shutdown, startup, telemetry};
+use serde::Serialize;
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DataArgs),
+    /// Print the effective configuration (secrets redacted) as JSON.
+    Config(ServeArgs),
+    /// Run the server on a fresh embedded database with demo data, and print the URL to open.
+    Demo(ServeArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Args, Serialize, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one) [env: DOCDE_LISTEN]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<SocketAddr>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    data: DataArgs,
+}
+
+#[derive(Debug, Args, Serialize, Default)]
+pub struct DataArgs {
+    /// Directory for the embedded database [env: DOCDE_DATA_DIR]
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_dir: Option<PathBuf>,
+}
+
+pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
+    let result = match command {
+        Command::Serve(args) => match load(config_file, &args) {
+            Ok(config) => serve(config).await,
+            Err(code) => return code,
+        },
+        Command::Migrate(args) => match load(config_file, &args) {
+            Ok(config) => migrate(config).await,
+            Err(code) => return code,
+        },
+        Command::Config(args) => match load(config_file, &args) {
+            Ok(config) => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&config.redacted()).unwrap_or_default()
+                );
+                Ok(())
+            }
+            Err(code) => return code,
+        },
+        Command::Demo(args) => match load(config_file, &args) {
+            Ok(config) => demo(config).await,
+            Err(code) => return code,
+        },
+        Command::Openapi => {
+            println!(
+                "{}",
+                docde_server::routes::api()
+                    .1
+                    .to_pretty_json()
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "docde failed");
+            eprintln!("docde: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the configuration and sets up logging; a bad configuration is one line and exit 2.
+fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Config, ExitCode> {
+    match Config::load(file, overrides) {
+        Ok((config, warnings)) => {
+            telemetry::init(&config.log);
+            for warning in warnings {
+                tracing::warn!("{warning}");
+            }
+            Ok(config)
+        }
+        Err(e) => {
+            eprintln!("docde: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    shutdown::cancel_on_signal(app.shutdown_token());
+    app.run_until_stopped().await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = startup::open_store(&config).await?;
+    tracing::info!(database = store.dialect(), "migrations applied");
+    store.close().await;
+    Ok(())
+}
+
+/// The demo always starts from an empty database of its own (`DATA_DIR/demo.db`), so it
+/// never touches a real installation's data.
+async fn demo(mut config: Config) -> anyhow::Result<()> {
+    if config.database.url.is_none() {
+        let path = config.data_dir.join("demo.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", path.display()));
+            if file.exists() {
+                std::fs::remove_file(&file)?;
+            }
+        }
+        config.database.url = Some(format!("sqlite://{}", path.display()));
+    }
+    let app = Application::build(config).await?;
+    let url = format!("http://{}", app.local_addr());
+    println!(
+        "\nDocDe demo is running. Open {url}/docs (API explorer); health at {url}/readyz.\nPress Ctrl+C to stop.\n"
+    );
+    shutdown::cancel_on_signal(app.shutdown_token());
+    app.run_until_stopped().await
+}

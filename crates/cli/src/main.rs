@@ -1,0 +1,37 @@
+//! The `docde` binary. Everything lives in the library crates; this file parses the command
+//! line, loads the configuration and dispatches.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::commands::Command;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "docde",
+    version,
+    about = "DocDe: the hospital's real-time service"
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: ./docde.toml if present.
+    #[arg(long, global = true, env = "DOCDE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("docde: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(commands::run(cli.command, cli.config.as_deref()))
+}

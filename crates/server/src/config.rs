@@ -1,0 +1,364 @@
+//! Configuration: built-in defaults → `docde.toml` → `DOCDE_*` environment → command-line flags.
+//!
+//! Every key has a default, so `docde serve` with nothing set runs the embedded setup: SQLite
+//! in `./data`, in-process coordination. Environment variables map onto keys by section:
+//! `DOCDE_DATABASE_URL` → `database.url`, `DOCDE_HTTP_BODY_LIMIT_BYTES` → `http.body_limit_bytes`,
+//! `DOCDE_LISTEN` → `listen`. Unknown keys in the file are an error (a typo must not silently
+//! fall back to a default); unknown `DOCDE_*` variables are only warned about, because
+//! orchestrators inject variables such as `DOCDE_PORT` for a service named `docde`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the bound address is logged).
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and other local files.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` for PostgreSQL, `sqlite://PATH` for a specific SQLite file, or unset for
+    /// `DATA_DIR/docde.db`.
+    pub url: Option<String>,
+    /// PostgreSQL schema to keep DocDe's tables in (created if missing).
+    pub schema: Option<String>,
+    pub max_connections: u32,
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://…`; unset means in-process coordination (one instance).
+    pub url: Option<String>,
+    /// Prefix of every Redis key and channel, so installations can share a Redis.
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// A request whose response has not started within this gets 503 `timeout`.
+    pub request_timeout_ms: u64,
+    /// On SIGTERM/SIGINT: how long in-flight requests may take to finish before the process
+    /// closes what is left and exits.
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `info,docde=debug`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            http: HttpSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            schema: None,
+            max_connections: 16,
+            acquire_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            namespace: "docde".into(),
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_ms: 15_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// Configuration that cannot be used, with the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+/// `DOCDE_*` variables that are read elsewhere (the config file's path), not keys.
+const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
+
+/// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
+const SECTIONS: [&str; 4] = ["database", "redis", "http", "log"];
+
+impl Config {
+    /// Loads the layered configuration. `file` is read if given, else `docde.toml` in the
+    /// working directory if present; `overrides` (from flags) win over everything.
+    /// Unknown `DOCDE_*` variables are returned as warnings for the caller to log once
+    /// logging is set up (logging itself is configured here).
+    pub fn load(
+        file: Option<&Path>,
+        overrides: impl Serialize,
+    ) -> Result<(Self, Vec<String>), ConfigError> {
+        let known = known_keys();
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                return Err(ConfigError(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new("docde.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("docde.toml"))
+            }
+            None => {}
+        }
+        let warnings = std::env::vars()
+            .filter_map(|(name, _)| {
+                let key = env_key(name.strip_prefix("DOCDE_")?);
+                let known =
+                    known.iter().any(|k| *k == key) || NOT_CONFIG_KEYS.contains(&key.as_str());
+                (!known).then(|| format!("ignoring unknown configuration variable {name}"))
+            })
+            .collect();
+        let env = Env::prefixed("DOCDE_")
+            .map(|key| env_key(key.as_str()).into())
+            .filter(move |key| known.iter().any(|k| k == key.as_str()));
+        let config: Config = figment
+            .merge(env)
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(one_line(e)))?;
+        config.validate()?;
+        Ok((config, warnings))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database.url {
+            if !(url.starts_with("sqlite://")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+            {
+                return Err(ConfigError(
+                    "database.url: must start with sqlite:// or postgres://".into(),
+                ));
+            }
+            url::Url::parse(url).map_err(|e| ConfigError(format!("database.url: {e}")))?;
+        }
+        if let Some(url) = &self.redis.url {
+            let parsed =
+                url::Url::parse(url).map_err(|e| ConfigError(format!("redis.url: {e}")))?;
+            if !matches!(parsed.scheme(), "redis" | "rediss") {
+                return Err(ConfigError(
+                    "redis.url: must start with redis:// or rediss://".into(),
+                ));
+            }
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError(
+                "database.max_connections: must be at least 1".into(),
+            ));
+        }
+        if self.http.body_limit_bytes == 0 {
+            return Err(ConfigError(
+                "http.body_limit_bytes: must be at least 1".into(),
+            ));
+        }
+        if self.http.request_timeout_ms == 0 {
+            return Err(ConfigError(
+                "http.request_timeout_ms: must be at least 1".into(),
+            ));
+        }
+        if self.redis.namespace.is_empty() || self.redis.namespace.contains(['*', ' ']) {
+            return Err(ConfigError(
+                "redis.namespace: must be non-empty, without spaces or '*'".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("docde.db").display()))
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.http.request_timeout_ms)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.http.shutdown_grace_ms)
+    }
+
+    /// The configuration as JSON with every secret (URL passwords) replaced by `***`.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut copy = self.clone();
+        copy.database.url = Some(redact_url(&self.database_url()));
+        copy.redis.url = copy.redis.url.as_deref().map(redact_url);
+        serde_json::to_value(copy).unwrap_or_default()
+    }
+}
+
+/// `DATABASE_URL` → `database.url`; `LISTEN` → `listen`.
+fn env_key(raw: &str) -> String {
+    let key = raw.to_ascii_lowercase();
+    for section in SECTIONS {
+        if let Some(rest) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            return format!("{section}.{rest}");
+        }
+    }
+    key
+}
+
+/// Every leaf key of the configuration, dotted (`database.url`).
+fn known_keys() -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            _ => out.push(prefix.to_owned()),
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        &serde_json::to_value(Config::default()).unwrap_or_default(),
+        &mut out,
+    );
+    out
+}
+
+fn one_line(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(src) => format!(" (from {} {src})", m.name),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{source}", e.kind)
+            } else {
+                format!("{key}: {}{source}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_names_map_onto_sections() {
+        assert_eq!(env_key("DATABASE_URL"), "database.url");
+        assert_eq!(env_key("HTTP_BODY_LIMIT_BYTES"), "http.body_limit_bytes");
+        assert_eq!(env_key("DATA_DIR"), "data_dir");
+        assert_eq!(env_key("LISTEN"), "listen");
+    }
+
+    #[test]
+    fn every_default_key_is_known() {
+        let keys = known_keys();
+        for k in [
+            "listen",
+            "data_dir",
+            "database.url",
+            "redis.url",
+            "http.shutdown_grace_ms",
+            "log.format",
+        ] {
+            assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:secret@db/x"),
+            "postgres://u:***@db/x"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
+    }
+}

@@ -1,0 +1,21 @@
+//! The DocDe HTTP application.
+//!
+//! [`startup::Application`] connects the store and the bus, binds the listener and runs the
+//! server until shutdown; [`routes`] is the one place every endpoint is mounted.
+
+pub mod config;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;
+pub use state::AppState;

@@ -1,0 +1,306 @@
+//! One error type for the whole API, answered as `application/problem+json` (RFC 9457).
+//!
+//! Every failure has a stable machine-readable `code` that clients switch on; `title` is a
+//! human sentence in Korean or English (by `Accept-Language`), and `detail` says what exactly
+//! was wrong with *this* request. Internal errors are logged once, with their cause chain, and
+//! answered with a generic body: never an internal message, never patient data.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error response.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+pub struct Problem {
+    /// `urn:docde:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Stable machine-readable code, e.g. `malformed_json`, `slot_full`.
+    pub code: String,
+    /// Short human summary of the kind of problem.
+    pub title: String,
+    pub status: u16,
+    /// What exactly was wrong with this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The request id (also in the `x-request-id` header and the server's logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Offending fields for validation errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// Where in a malformed JSON body parsing stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field in the request body, e.g. `samples[3].value`.
+    pub field: String,
+    pub message: String,
+}
+
+/// Everything an API call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request body is not valid JSON")]
+    MalformedJson {
+        detail: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("unsupported content type")]
+    UnsupportedMediaType { expected: &'static str },
+    #[error("request body too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("request timed out")]
+    Timeout,
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// A domain conflict with its own code (`slot_full`, `patient_overlap`, …).
+    #[error("conflict: {code}")]
+    Conflict { code: &'static str, detail: String },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson { .. } => "malformed_json",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Timeout => "timeout",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// The problem body, before the request id and language are applied.
+    pub fn to_problem(&self) -> Problem {
+        let mut problem = Problem::new(self.status(), self.code());
+        match self {
+            ApiError::MalformedJson {
+                detail,
+                line,
+                column,
+            } => {
+                problem.detail = Some(detail.clone());
+                problem.line = Some(*line);
+                problem.column = Some(*column);
+            }
+            ApiError::UnsupportedMediaType { expected } => {
+                problem.detail = Some(format!("send the body as {expected}"));
+            }
+            ApiError::PayloadTooLarge { limit } => {
+                problem.detail = Some(format!("the body must be at most {limit} bytes"));
+            }
+            ApiError::Validation(errors) => problem.errors = errors.clone(),
+            ApiError::Conflict { detail, .. } => problem.detail = Some(detail.clone()),
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl From<docde_store::StoreError> for ApiError {
+    fn from(e: docde_store::StoreError) -> Self {
+        match e {
+            docde_store::StoreError::Unavailable(_) => ApiError::Unavailable(e.into()),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            // Logged once here, at the boundary, with the whole cause chain. The request span
+            // around this carries the request id.
+            ApiError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
+            ApiError::Unavailable(e) => {
+                tracing::warn!(error = format!("{e:#}"), "dependency unavailable")
+            }
+            _ => {}
+        }
+        let problem = self.to_problem();
+        let mut response = problem.into_response();
+        if matches!(self, ApiError::Unavailable(_) | ApiError::Timeout) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str) -> Self {
+        Self {
+            type_uri: format!("urn:docde:problem:{code}"),
+            code: code.to_owned(),
+            title: title(code, Lang::En).to_owned(),
+            status: status.as_u16(),
+            detail: None,
+            request_id: None,
+            errors: Vec::new(),
+            line: None,
+            column: None,
+        }
+    }
+
+    pub fn localise(&mut self, lang: Lang) {
+        self.title = title(&self.code, lang).to_owned();
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
+/// Response language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ko,
+    En,
+}
+
+impl Lang {
+    /// Picks Korean or English from an `Accept-Language` header: the first of the two the
+    /// client lists wins; English when it lists neither.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else {
+            return Lang::En;
+        };
+        for part in header.split(',') {
+            let tag = part
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if tag == "ko" || tag.starts_with("ko-") {
+                return Lang::Ko;
+            }
+            if tag == "en" || tag.starts_with("en-") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+}
+
+/// Human title per code. Codes without an entry get a generic one.
+fn title(code: &str, lang: Lang) -> &'static str {
+    let (en, ko) = match code {
+        "malformed_json" => (
+            "The request body is not valid JSON",
+            "요청 본문이 올바른 JSON이 아닙니다",
+        ),
+        "unsupported_media_type" => (
+            "Unsupported content type",
+            "지원하지 않는 콘텐츠 형식입니다",
+        ),
+        "payload_too_large" => ("The request body is too large", "요청 본문이 너무 큽니다"),
+        "validation_failed" => ("Some fields are invalid", "입력값이 올바르지 않습니다"),
+        "not_found" => ("Not found", "찾을 수 없습니다"),
+        "method_not_allowed" => ("Method not allowed", "허용되지 않는 메서드입니다"),
+        "timeout" => (
+            "The request took too long",
+            "요청 처리 시간이 초과되었습니다",
+        ),
+        "service_unavailable" => (
+            "The service is temporarily unavailable",
+            "서비스를 일시적으로 사용할 수 없습니다",
+        ),
+        "internal" => ("Internal server error", "서버 내부 오류가 발생했습니다"),
+        "bad_request" => ("Bad request", "잘못된 요청입니다"),
+        "unauthorized" => ("Authentication required", "인증이 필요합니다"),
+        "forbidden" => ("Not allowed", "권한이 없습니다"),
+        "too_many_requests" => ("Too many requests", "요청이 너무 많습니다"),
+        _ => ("Request failed", "요청을 처리하지 못했습니다"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Ko => ko,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_prefers_the_first_supported_language() {
+        assert_eq!(
+            Lang::from_accept_language(Some("ko-KR,ko;q=0.9,en;q=0.8")),
+            Lang::Ko
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr, en-US;q=0.5, ko;q=0.2")),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+
+    #[test]
+    fn every_status_code_pairs_with_its_problem_code() {
+        let e = ApiError::MalformedJson {
+            detail: "x".into(),
+            line: 2,
+            column: 5,
+        };
+        let p = e.to_problem();
+        assert_eq!(
+            (p.status, p.code.as_str(), p.line, p.column),
+            (400, "malformed_json", Some(2), Some(5))
+        );
+        assert_eq!(p.type_uri, "urn:docde:problem:malformed_json");
+        let p = ApiError::Internal(anyhow::anyhow!("secret detail")).to_problem();
+        assert_eq!(
+            (p.status, p.detail),
+            (500, None),
+            "internal details never reach the body"
+        );
+    }
+}

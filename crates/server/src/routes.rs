@@ -1,0 +1,69 @@
+//! The one place every endpoint is mounted, with the middleware stack around them.
+
+use std::any::Any;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router, middleware as mw};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::extract::BodyLimit;
+use crate::middleware::{self, RequestId};
+use crate::openapi::ApiDoc;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::{health, metrics};
+
+/// The OpenAPI-described routes and the document describing them.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::render))
+        .split_for_parts()
+}
+
+/// The complete application. `extra` lets tests mount probe routes under the same stack.
+pub fn router(state: AppState, extra: Router<AppState>) -> Router {
+    let (api_routes, document) = api();
+    let config = &state.config;
+    Router::new()
+        .merge(api_routes)
+        .merge(extra)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
+        .fallback(|| async { ApiError::NotFound })
+        // Innermost first: the last layer added sees the request first.
+        .layer(DefaultBodyLimit::max(config.http.body_limit_bytes))
+        .layer(Extension(BodyLimit(config.http.body_limit_bytes)))
+        .layer(mw::from_fn_with_state(config.request_timeout(), middleware::timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(mw::from_fn(middleware::problem_details))
+        .layer(mw::from_fn(metrics::track))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
+                    // The path only: query strings may carry search text typed by patients.
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+        .layer(mw::from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into());
+    ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}

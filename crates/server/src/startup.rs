@@ -1,0 +1,134 @@
+//! Building and running the application: `Application::build` connects and binds,
+//! `run_until_stopped` serves until the shutdown token fires, then drains within the
+//! configured grace period.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use docde_bus::Bus;
+use docde_store::{DatabaseConfig, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    address: SocketAddr,
+}
+
+impl Application {
+    /// Connects to the database (migrating it) and the bus, and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Router::new()).await
+    }
+
+    /// As [`build`](Self::build), with extra routes mounted under the same middleware.
+    pub async fn build_with(config: Config, extra: Router<AppState>) -> anyhow::Result<Self> {
+        crate::metrics::recorder();
+        let shutdown = CancellationToken::new();
+        let store = open_store(&config).await?;
+        let bus = match &config.redis.url {
+            Some(url) => Bus::redis(url, &config.redis.namespace, shutdown.child_token())
+                .await
+                .context("connecting to Redis (redis.url)")?,
+            None => Bus::in_process(),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let state = AppState::new(Arc::new(config), store, bus, shutdown);
+        let router = crate::routes::router(state.clone(), extra);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            address,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancel this to stop the application gracefully.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token fires; then stops accepting, lets in-flight requests
+    /// finish and streams end, and returns within the grace period either way.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+            address,
+        } = self;
+        let token = state.shutdown.clone();
+        let grace = state.config.shutdown_grace();
+        tracing::info!(
+            %address,
+            database = state.store.dialect(),
+            coordination = state.bus.kind(),
+            "docde listening on http://{address}"
+        );
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown({
+            let token = token.clone();
+            async move { token.cancelled().await }
+        })
+        .into_future();
+        tokio::pin!(server);
+        let deadline = async {
+            token.cancelled().await;
+            state.set_draining();
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = &mut server => result.context("serving HTTP")?,
+            () = deadline => tracing::warn!(?grace, "grace period over; closing the remaining connections"),
+        }
+        if tokio::time::timeout(Duration::from_secs(2), state.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still busy at exit");
+        }
+        tracing::info!("docde stopped");
+        Ok(())
+    }
+}
+
+/// Connects to the configured database and applies pending migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let db = DatabaseConfig {
+        url: config.database_url(),
+        schema: config.database.schema.clone(),
+        max_connections: config.database.max_connections,
+        acquire_timeout: Duration::from_millis(config.database.acquire_timeout_ms),
+    };
+    let store = Store::connect(&db)
+        .await
+        .context("connecting to the database (database.url)")?;
+    store
+        .migrate()
+        .await
+        .context("applying database migrations")?;
+    Ok(store)
+}

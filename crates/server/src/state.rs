@@ -1,0 +1,42 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use docde_bus::Bus;
+use docde_store::Store;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+
+/// Cheap to clone: everything inside is reference-counted.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub bus: Bus,
+    /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
+    pub shutdown: CancellationToken,
+    draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, store: Store, bus: Bus, shutdown: CancellationToken) -> Self {
+        Self {
+            config,
+            store,
+            bus,
+            shutdown,
+            draining: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Whether the instance is stopping (and so must report not-ready).
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire) || self.shutdown.is_cancelled()
+    }
+
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+}

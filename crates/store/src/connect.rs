@@ -1,0 +1,203 @@
+//! Opening the database, applying migrations and reporting health.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::StoreError;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Where the data lives and how many connections to hold.
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+    /// PostgreSQL schema to use (created if missing); `None` means the server's default.
+    /// Lets several installations, or test runs, share one database.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+    /// How long a request waits for a free connection before the store reports unavailable.
+    pub acquire_timeout: Duration,
+}
+
+/// The two pools behind a [`Store`].
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// SQLite allows one writer at a time; a single writer connection makes that explicit
+    /// (writes queue in the pool instead of failing with SQLITE_BUSY), while readers run in
+    /// parallel against the WAL.
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file or the PostgreSQL schema if needed). Does not migrate.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        let backend =
+            if config.url.starts_with("postgres://") || config.url.starts_with("postgresql://") {
+                Backend::Postgres(connect_postgres(config).await?)
+            } else if let Some(path) = config.url.strip_prefix("sqlite://") {
+                let (writer, reader) = connect_sqlite(PathBuf::from(path), config).await?;
+                Backend::Sqlite { writer, reader }
+            } else {
+                return Err(StoreError::Other(sqlx::Error::Configuration(
+                    "database url must start with sqlite:// or postgres://".into(),
+                )));
+            };
+        Ok(Self { backend })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn dialect(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies every pending migration. Safe to run from several instances at once:
+    /// sqlx takes an advisory lock on PostgreSQL, and SQLite has one writer.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Checks that the database answers and that every migration this binary knows is applied.
+    pub async fn check(&self) -> Result<(), HealthProblem> {
+        let expected = match &self.backend {
+            Backend::Sqlite { .. } => latest(&SQLITE_MIGRATIONS),
+            Backend::Postgres(_) => latest(&POSTGRES_MIGRATIONS),
+        };
+        let query = "SELECT MAX(version) FROM _sqlx_migrations WHERE success";
+        let applied: Result<Option<i64>, sqlx::Error> =
+            crate::with_reader!(self, pool => sqlx::query_scalar(query).fetch_one(pool).await);
+        let applied = match applied {
+            Ok(v) => v,
+            // The table is missing before the first migration: that is "pending", not "down".
+            Err(sqlx::Error::Database(e)) if e.message().contains("_sqlx_migrations") => None,
+            Err(e) => return Err(HealthProblem::Unreachable(e)),
+        };
+        match applied {
+            Some(v) if v >= expected => Ok(()),
+            _ => Err(HealthProblem::MigrationsPending { expected, applied }),
+        }
+    }
+
+    /// (connections open, connections idle) summed over the pools, for metrics.
+    pub fn pool_usage(&self) -> (u32, u32) {
+        match &self.backend {
+            Backend::Sqlite { writer, reader } => (
+                writer.size() + reader.size(),
+                (writer.num_idle() + reader.num_idle()) as u32,
+            ),
+            Backend::Postgres(pool) => (pool.size(), pool.num_idle() as u32),
+        }
+    }
+
+    /// Closes every connection, waiting for those in use to be returned.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Why the database is not ready.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthProblem {
+    #[error("database unreachable")]
+    Unreachable(#[from] sqlx::Error),
+    #[error("migrations pending (applied {applied:?}, expected {expected})")]
+    MigrationsPending { expected: i64, applied: Option<i64> },
+}
+
+fn latest(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+async fn connect_postgres(config: &DatabaseConfig) -> Result<PgPool, StoreError> {
+    let mut options = PgConnectOptions::from_str(&config.url)?;
+    if let Some(schema) = &config.schema {
+        // Create the schema with a one-off connection, then make it every pooled
+        // connection's search path so unqualified table names resolve there.
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        // The schema name is configuration, quoted as an identifier; it cannot be a bind parameter.
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_ident(schema)
+        )))
+        .execute(&pool)
+        .await?;
+        pool.close().await;
+        options = options.options([("search_path", schema.as_str())]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+async fn connect_sqlite(
+    path: PathBuf,
+    config: &DatabaseConfig,
+) -> Result<(SqlitePool, SqlitePool), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit survives power loss in WAL mode; NORMAL would not (principle 2).
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5));
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_with(options.clone())
+        .await?;
+    let reader = SqlitePoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .acquire_timeout(config.acquire_timeout)
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok((writer, reader))
+}
+
+/// Quotes a PostgreSQL identifier (schema names come from configuration).
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
