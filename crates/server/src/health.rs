@@ -12,7 +12,7 @@ use docde_bus::BusHealth;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::problem::{PROBLEM_JSON, Problem};
+use crate::problem::Problem;
 use crate::state::AppState;
 
 /// A dependency check may take at most this long before it counts as failed.
@@ -83,12 +83,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
     let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready");
     problem.detail = Some(format!("not ready: {}", failing.join(", ")));
-    let mut body = serde_json::to_value(&problem).unwrap_or_default();
-    body["checks"] = serde_json::to_value(&checks).unwrap_or_default();
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(axum::http::header::CONTENT_TYPE, PROBLEM_JSON)],
-        Json(body),
-    )
-        .into_response()
+    problem.extensions.insert(
+        "checks".into(),
+        serde_json::to_value(&checks).unwrap_or_default(),
+    );
+    problem.into_response()
 }

@@ -38,6 +38,10 @@ pub struct Problem {
     pub line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
+    /// Extension members specific to one kind of problem (RFC 9457 §3.2), e.g. `checks`.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One invalid field.
@@ -178,6 +182,7 @@ impl Problem {
             errors: Vec::new(),
             line: None,
             column: None,
+            extensions: serde_json::Map::new(),
         }
     }
 

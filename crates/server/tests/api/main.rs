@@ -1,0 +1,8 @@
+//! HTTP-level tests: the real application on port 0, on the backends named by
+//! `TEST_DATABASE_URL` / `TEST_REDIS_URL` (SQLite and in-process when unset).
+
+mod helpers;
+
+mod errors;
+mod operations;
+mod shutdown;
