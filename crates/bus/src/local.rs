@@ -52,11 +52,11 @@ impl Fanout {
 
     pub(crate) fn deliver(&self, topic: &str, payload: Bytes) {
         let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = topics.get(topic) {
-            if tx.send(payload).is_err() {
-                // Nobody listens any more: forget the topic so the map does not grow forever.
-                topics.remove(topic);
-            }
+        if let Some(tx) = topics.get(topic)
+            && tx.send(payload).is_err()
+        {
+            // Nobody listens any more: forget the topic so the map does not grow forever.
+            topics.remove(topic);
         }
     }
 }

@@ -168,7 +168,7 @@ impl Config {
             .filter_map(|(name, _)| {
                 let key = env_key(name.strip_prefix("DOCDE_")?);
                 let known =
-                    known.iter().any(|k| *k == key) || NOT_CONFIG_KEYS.contains(&key.as_str());
+                    known.contains(&key) || NOT_CONFIG_KEYS.contains(&key.as_str());
                 (!known).then(|| format!("ignoring unknown configuration variable {name}"))
             })
             .collect();

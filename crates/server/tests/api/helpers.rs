@@ -43,9 +43,11 @@ impl TestApp {
 /// Configuration every test starts from; `tweak` adjusts it per test.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = data_dir.path().to_owned();
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.path().to_owned(),
+        ..Config::default()
+    };
     config.http.body_limit_bytes = 4096;
     config.http.request_timeout_ms = 2_000;
     config.http.shutdown_grace_ms = 5_000;

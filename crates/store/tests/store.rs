@@ -1,0 +1,309 @@
+//! The store against a real database: migrations and health, idempotency keys, and how
+//! database errors are classified.
+//!
+//! Every test gets a database of its own. With `TEST_DATABASE_URL` set (a PostgreSQL URL) that
+//! is a fresh schema, dropped when the test ends; otherwise a SQLite file in a fresh temporary
+//! directory. The same tests run on both backends.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use docde_store::idempotency::{self, Claim};
+use docde_store::{DatabaseConfig, HealthProblem, Store, StoreError, with_writer};
+
+/// A store on a database that exists for one test only.
+struct TestStore {
+    store: Store,
+    /// Holds the SQLite file; removed with it when dropped.
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_schema: Option<PostgresSchema>,
+}
+
+struct PostgresSchema {
+    url: String,
+    name: String,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl Drop for TestStore {
+    /// Drops the PostgreSQL schema, also when the test failed. `Drop` cannot await, so this
+    /// runs on a runtime of its own on another thread, through a pool of its own.
+    fn drop(&mut self) {
+        let Some(PostgresSchema { url, name }) = self.postgres_schema.take() else {
+            return;
+        };
+        let schema = name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let admin = sqlx::PgPool::connect(&url).await?;
+                // The name is ours ("t_" and hex digits), so interpolating it is safe.
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP SCHEMA IF EXISTS \"{name}\" CASCADE"
+                )))
+                .execute(&admin)
+                .await?;
+                admin.close().await;
+                Ok::<_, anyhow::Error>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("could not drop test schema {schema}: {e:#}"),
+            Err(_) => eprintln!("dropping test schema {schema} panicked"),
+        }
+    }
+}
+
+/// A migrated store on a database of its own.
+async fn fresh_store() -> TestStore {
+    let store = unmigrated_store().await;
+    store.migrate().await.expect("migrations failed");
+    store
+}
+
+/// A store on an empty database of its own, before any migration.
+async fn unmigrated_store() -> TestStore {
+    let config = |url: String, schema| DatabaseConfig {
+        url,
+        schema,
+        max_connections: 5,
+        acquire_timeout: Duration::from_secs(30),
+    };
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("t_{}", uuid::Uuid::now_v7().simple());
+            let store = Store::connect(&config(url.clone(), Some(schema.clone())))
+                .await
+                .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e:#}"));
+            TestStore {
+                store,
+                _sqlite_dir: None,
+                postgres_schema: Some(PostgresSchema { url, name: schema }),
+            }
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("cannot create a temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("docde.db").display());
+            let store = Store::connect(&config(url, None))
+                .await
+                .expect("cannot open the SQLite database");
+            TestStore {
+                store,
+                _sqlite_dir: Some(dir),
+                postgres_schema: None,
+            }
+        }
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+#[tokio::test]
+async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_twice_is_harmless()
+{
+    let store = unmigrated_store().await;
+    match store.check().await {
+        Err(HealthProblem::MigrationsPending { applied, expected }) => {
+            assert_eq!(applied, None, "nothing is applied on an empty database");
+            assert!(expected >= 1);
+        }
+        other => panic!("expected MigrationsPending before migrating, got {other:?}"),
+    }
+
+    store.migrate().await.expect("first migration failed");
+    store.check().await.expect("healthy after migrating");
+    store.migrate().await.expect("migrating again failed");
+    store.check().await.expect("still healthy after migrating again");
+}
+
+#[tokio::test]
+async fn the_first_claim_of_a_key_acquires_it_and_a_second_one_finds_it_in_progress() {
+    let store = fresh_store().await;
+    let claim = |hash| idempotency::claim(&store, "nurse-1", "key-1", hash, now());
+
+    assert_eq!(claim("hash-a").await.unwrap(), Claim::Acquired);
+    assert_eq!(claim("hash-a").await.unwrap(), Claim::InProgress);
+}
+
+#[tokio::test]
+async fn a_completed_key_replays_its_stored_answer() {
+    let store = fresh_store().await;
+    let claim = || idempotency::claim(&store, "nurse-1", "key-1", "hash-a", now());
+    assert_eq!(claim().await.unwrap(), Claim::Acquired);
+
+    idempotency::complete(&store, "nurse-1", "key-1", 201, br#"{"id":7}"#)
+        .await
+        .unwrap();
+
+    let expected = Claim::Replay {
+        status: 201,
+        response: br#"{"id":7}"#.to_vec(),
+    };
+    assert_eq!(claim().await.unwrap(), expected);
+    assert_eq!(claim().await.unwrap(), expected, "replays are repeatable");
+}
+
+#[tokio::test]
+async fn a_key_reused_for_a_different_request_is_a_mismatch_whether_or_not_completed() {
+    let store = fresh_store().await;
+    let claim = |hash| idempotency::claim(&store, "nurse-1", "key-1", hash, now());
+    assert_eq!(claim("hash-a").await.unwrap(), Claim::Acquired);
+
+    assert_eq!(claim("hash-b").await.unwrap(), Claim::Mismatch);
+    idempotency::complete(&store, "nurse-1", "key-1", 201, b"{}")
+        .await
+        .unwrap();
+    assert_eq!(claim("hash-b").await.unwrap(), Claim::Mismatch);
+}
+
+#[tokio::test]
+async fn keys_are_scoped_to_the_principal_that_sent_them() {
+    let store = fresh_store().await;
+
+    let first = idempotency::claim(&store, "nurse-1", "key-1", "hash-a", now());
+    assert_eq!(first.await.unwrap(), Claim::Acquired);
+    let other_principal = idempotency::claim(&store, "doctor-2", "key-1", "hash-b", now());
+    assert_eq!(other_principal.await.unwrap(), Claim::Acquired);
+}
+
+#[tokio::test]
+async fn a_released_key_can_be_claimed_again_but_a_completed_one_cannot_be_released() {
+    let store = fresh_store().await;
+    let claim = |key| idempotency::claim(&store, "nurse-1", key, "hash-a", now());
+
+    assert_eq!(claim("failed").await.unwrap(), Claim::Acquired);
+    idempotency::release(&store, "nurse-1", "failed").await.unwrap();
+    assert_eq!(claim("failed").await.unwrap(), Claim::Acquired);
+
+    assert_eq!(claim("done").await.unwrap(), Claim::Acquired);
+    idempotency::complete(&store, "nurse-1", "done", 200, b"ok")
+        .await
+        .unwrap();
+    idempotency::release(&store, "nurse-1", "done").await.unwrap();
+    assert_eq!(
+        claim("done").await.unwrap(),
+        Claim::Replay {
+            status: 200,
+            response: b"ok".to_vec()
+        }
+    );
+}
+
+#[tokio::test]
+async fn purge_forgets_keys_older_than_the_cutoff_and_keeps_newer_ones() {
+    let store = fresh_store().await;
+    let now = now();
+    let claim_at =
+        |key, at| idempotency::claim(&store, "nurse-1", key, "hash-a", at);
+    let two_days_ago = now - TimeDelta::days(2);
+    assert_eq!(claim_at("old", two_days_ago).await.unwrap(), Claim::Acquired);
+    assert_eq!(claim_at("recent", now).await.unwrap(), Claim::Acquired);
+
+    let purged = idempotency::purge(&store, now - TimeDelta::days(1))
+        .await
+        .unwrap();
+
+    assert_eq!(purged, 1);
+    assert_eq!(claim_at("old", now).await.unwrap(), Claim::Acquired);
+    assert_eq!(claim_at("recent", now).await.unwrap(), Claim::InProgress);
+}
+
+#[tokio::test]
+async fn purge_orders_timestamps_by_time_even_within_one_second() {
+    // SQLite stores timestamps as text; this checks that sub-second precision (and its
+    // absence) still compares chronologically.
+    let store = fresh_store().await;
+    let second: DateTime<Utc> = "2026-01-01T08:00:00Z".parse().unwrap();
+    let claim_at = |key, at| idempotency::claim(&store, "nurse-1", key, "hash-a", at);
+    claim_at("on-the-second", second).await.unwrap();
+    claim_at("just-after", second + TimeDelta::milliseconds(1)).await.unwrap();
+    claim_at("later", second + TimeDelta::milliseconds(500)).await.unwrap();
+
+    let purged = idempotency::purge(&store, second + TimeDelta::milliseconds(100))
+        .await
+        .unwrap();
+
+    assert_eq!(purged, 2);
+    assert_eq!(
+        claim_at("later", second).await.unwrap(),
+        Claim::InProgress,
+        "the key after the cutoff was kept"
+    );
+}
+
+#[tokio::test]
+async fn of_fifty_concurrent_claims_of_one_key_exactly_one_acquires_it() {
+    let store = Arc::new(fresh_store().await);
+    let claims = (0..50).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            idempotency::claim(&store, "nurse-1", "key-1", "hash-a", now()).await
+        })
+    });
+
+    let outcomes: Vec<Claim> = outcomes_of(claims).await;
+
+    let acquired = outcomes.iter().filter(|c| **c == Claim::Acquired).count();
+    assert_eq!(acquired, 1, "outcomes: {outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|c| matches!(c, Claim::Acquired | Claim::InProgress)),
+        "the losers see the key in progress: {outcomes:?}"
+    );
+}
+
+/// Awaits every task, failing the test if one failed.
+async fn outcomes_of(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<Result<Claim, StoreError>>>,
+) -> Vec<Claim> {
+    let mut outcomes = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        outcomes.push(task.await.expect("claim task panicked").expect("claim failed"));
+    }
+    outcomes
+}
+
+#[tokio::test]
+async fn violating_a_primary_key_is_reported_as_a_constraint_error() {
+    let store = fresh_store().await;
+    let insert = || async {
+        with_writer!(store, pool => sqlx::query(
+            "INSERT INTO idempotency_keys (principal, idem_key, request_hash, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind("nurse-1")
+        .bind("key-1")
+        .bind("hash-a")
+        .bind(now())
+        .execute(pool)
+        .await
+        .map(|_| ()))
+        .map_err(StoreError::from)
+    };
+    insert().await.expect("the first insert succeeds");
+
+    let err = insert().await.expect_err("the second insert must be refused");
+
+    assert!(
+        matches!(err, StoreError::Constraint { .. }),
+        "expected a constraint error, got {err:?}"
+    );
+    assert!(
+        err.is_constraint("idempotency_keys"),
+        "the error names the table's key: {err:?}"
+    );
+}
