@@ -27,6 +27,8 @@ pub struct Config {
     pub redis: RedisSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub smtp: SmtpSettings,
+    pub auth: AuthSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,6 +72,47 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Outgoing e-mail. Without `host`, messages are written to `DATA_DIR/outbox/` instead
+/// (listed by `docde outbox`), so every flow works without a mail server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: Option<String>,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// `From:` header, e.g. `DocDe <no-reply@hospital.example>`.
+    pub from: String,
+    pub tls: SmtpTls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or the test server.
+    None,
+}
+
+/// Sign-in and tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC keys for access tokens as `KID:SECRET` (secret at least 32 bytes), the first one
+    /// signs and all verify, so a key is rotated by putting a new one first and removing the
+    /// old one after `access_ttl_s`. Unset on SQLite: a key is generated once and kept in
+    /// `DATA_DIR/signing-key`. Required with PostgreSQL, where instances must share keys.
+    pub signing_keys: Vec<String>,
+    pub access_ttl_s: u64,
+    pub refresh_ttl_s: u64,
+    /// Use the first address of `X-Forwarded-For` as the client address (for rate limits and
+    /// the audit log). Only enable behind a proxy that sets it.
+    pub trust_forwarded_for: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -86,6 +129,8 @@ impl Default for Config {
             redis: RedisSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
+            smtp: SmtpSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -120,6 +165,25 @@ impl Default for HttpSettings {
     }
 }
 
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: None,
+            port: 587,
+            username: None,
+            password: None,
+            from: "DocDe <no-reply@docde.invalid>".into(),
+            tls: SmtpTls::Starttls,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { signing_keys: Vec::new(), access_ttl_s: 15 * 60, refresh_ttl_s: 30 * 24 * 3600, trust_forwarded_for: false }
+    }
+}
+
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
@@ -138,7 +202,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 4] = ["database", "redis", "http", "log"];
+const SECTIONS: [&str; 6] = ["database", "redis", "http", "log", "smtp", "auth"];
 
 impl Config {
     /// Loads the layered configuration. `file` is read if given, else `docde.toml` in the
@@ -249,6 +313,13 @@ impl Config {
         let mut copy = self.clone();
         copy.database.url = Some(redact_url(&self.database_url()));
         copy.redis.url = copy.redis.url.as_deref().map(redact_url);
+        copy.smtp.password = copy.smtp.password.map(|_| "***".into());
+        copy.auth.signing_keys = copy
+            .auth
+            .signing_keys
+            .iter()
+            .map(|k| format!("{}:***", k.split(':').next().unwrap_or("")))
+            .collect();
         serde_json::to_value(copy).unwrap_or_default()
     }
 }

@@ -112,8 +112,7 @@ fn now() -> DateTime<Utc> {
 }
 
 #[tokio::test]
-async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_twice_is_harmless()
-{
+async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_twice_is_harmless() {
     let store = unmigrated_store().await;
     match store.check().await {
         Err(HealthProblem::MigrationsPending { applied, expected }) => {
@@ -126,7 +125,10 @@ async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_t
     store.migrate().await.expect("first migration failed");
     store.check().await.expect("healthy after migrating");
     store.migrate().await.expect("migrating again failed");
-    store.check().await.expect("still healthy after migrating again");
+    store
+        .check()
+        .await
+        .expect("still healthy after migrating again");
 }
 
 #[tokio::test]
@@ -185,14 +187,18 @@ async fn a_released_key_can_be_claimed_again_but_a_completed_one_cannot_be_relea
     let claim = |key| idempotency::claim(&store, "nurse-1", key, "hash-a", now());
 
     assert_eq!(claim("failed").await.unwrap(), Claim::Acquired);
-    idempotency::release(&store, "nurse-1", "failed").await.unwrap();
+    idempotency::release(&store, "nurse-1", "failed")
+        .await
+        .unwrap();
     assert_eq!(claim("failed").await.unwrap(), Claim::Acquired);
 
     assert_eq!(claim("done").await.unwrap(), Claim::Acquired);
     idempotency::complete(&store, "nurse-1", "done", 200, b"ok")
         .await
         .unwrap();
-    idempotency::release(&store, "nurse-1", "done").await.unwrap();
+    idempotency::release(&store, "nurse-1", "done")
+        .await
+        .unwrap();
     assert_eq!(
         claim("done").await.unwrap(),
         Claim::Replay {
@@ -206,10 +212,12 @@ async fn a_released_key_can_be_claimed_again_but_a_completed_one_cannot_be_relea
 async fn purge_forgets_keys_older_than_the_cutoff_and_keeps_newer_ones() {
     let store = fresh_store().await;
     let now = now();
-    let claim_at =
-        |key, at| idempotency::claim(&store, "nurse-1", key, "hash-a", at);
+    let claim_at = |key, at| idempotency::claim(&store, "nurse-1", key, "hash-a", at);
     let two_days_ago = now - TimeDelta::days(2);
-    assert_eq!(claim_at("old", two_days_ago).await.unwrap(), Claim::Acquired);
+    assert_eq!(
+        claim_at("old", two_days_ago).await.unwrap(),
+        Claim::Acquired
+    );
     assert_eq!(claim_at("recent", now).await.unwrap(), Claim::Acquired);
 
     let purged = idempotency::purge(&store, now - TimeDelta::days(1))
@@ -229,8 +237,12 @@ async fn purge_orders_timestamps_by_time_even_within_one_second() {
     let second: DateTime<Utc> = "2026-01-01T08:00:00Z".parse().unwrap();
     let claim_at = |key, at| idempotency::claim(&store, "nurse-1", key, "hash-a", at);
     claim_at("on-the-second", second).await.unwrap();
-    claim_at("just-after", second + TimeDelta::milliseconds(1)).await.unwrap();
-    claim_at("later", second + TimeDelta::milliseconds(500)).await.unwrap();
+    claim_at("just-after", second + TimeDelta::milliseconds(1))
+        .await
+        .unwrap();
+    claim_at("later", second + TimeDelta::milliseconds(500))
+        .await
+        .unwrap();
 
     let purged = idempotency::purge(&store, second + TimeDelta::milliseconds(100))
         .await
@@ -272,7 +284,11 @@ async fn outcomes_of(
 ) -> Vec<Claim> {
     let mut outcomes = Vec::new();
     for task in tasks.collect::<Vec<_>>() {
-        outcomes.push(task.await.expect("claim task panicked").expect("claim failed"));
+        outcomes.push(
+            task.await
+                .expect("claim task panicked")
+                .expect("claim failed"),
+        );
     }
     outcomes
 }
@@ -296,7 +312,9 @@ async fn violating_a_primary_key_is_reported_as_a_constraint_error() {
     };
     insert().await.expect("the first insert succeeds");
 
-    let err = insert().await.expect_err("the second insert must be refused");
+    let err = insert()
+        .await
+        .expect_err("the second insert must be refused");
 
     assert!(
         matches!(err, StoreError::Constraint { .. }),
