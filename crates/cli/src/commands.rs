@@ -1,4 +1,4 @@
-//! Subcommands: serve, migrate, config, demo, openapi.
+//! Subcommands: serve, migrate, config, demo, openapi, outbox.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,22 @@ pub enum Command {
     Demo(ServeArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// List e-mails written to the on-disk outbox (when no SMTP server is configured).
+    Outbox(DataArgs),
+    /// Administration: bootstrap accounts.
+    Admin {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(subcommand)]
+        command: crate::admin::AdminCommand,
+    },
+    /// Print the audit trail (who read whose data), newest first.
+    Audit {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        filter: crate::admin::AuditArgs,
+    },
 }
 
 #[derive(Debug, Args, Serialize, Default)]
@@ -63,6 +79,18 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
         },
         Command::Demo(args) => match load(config_file, &args) {
             Ok(config) => demo(config).await,
+            Err(code) => return code,
+        },
+        Command::Admin { data, command } => match load(config_file, &data) {
+            Ok(config) => crate::admin::run(config, command).await,
+            Err(code) => return code,
+        },
+        Command::Audit { data, filter } => match load(config_file, &data) {
+            Ok(config) => crate::admin::audit(config, filter).await,
+            Err(code) => return code,
+        },
+        Command::Outbox(args) => match load(config_file, &args) {
+            Ok(config) => outbox(&config),
             Err(code) => return code,
         },
         Command::Openapi => {
@@ -113,6 +141,21 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = startup::open_store(&config).await?;
     tracing::info!(database = store.dialect(), "migrations applied");
     store.close().await;
+    Ok(())
+}
+
+/// Prints the on-disk outbox, oldest first; says so on stderr when it is empty.
+fn outbox(config: &Config) -> anyhow::Result<()> {
+    let dir = docde_server::mail::outbox_dir(config);
+    let emails = docde_server::mail::list_directory(&dir)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", dir.display()))?;
+    if config.smtp.host.is_some() {
+        eprintln!("note: smtp.host is set, so new e-mail goes to the SMTP server, not here");
+    }
+    if emails.is_empty() {
+        eprintln!("no e-mails in {}", dir.display());
+    }
+    print!("{}", docde_server::mail::render_listing(&emails));
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The `docde` binary. Everything lives in the library crates; this file parses the command
 //! line, loads the configuration and dispatches.
 
+mod admin;
 mod commands;
 
 use std::path::PathBuf;

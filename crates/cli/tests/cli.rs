@@ -11,7 +11,9 @@ use nix::unistd::Pid;
 /// The binary with a clean environment, so variables of the developer's shell cannot leak in.
 fn docde(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_docde"));
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(dir);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(dir);
     cmd
 }
 
@@ -22,12 +24,17 @@ fn wait_for_address(child: &mut Child) -> String {
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(i) = line.find("listening on http://") {
-                let url: String = line[i + "listening on ".len()..].split_whitespace().next().unwrap().to_owned();
+                let url: String = line[i + "listening on ".len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .to_owned();
                 let _ = tx.send(url);
             }
         }
     });
-    rx.recv_timeout(Duration::from_secs(20)).expect("server logged its address")
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("server logged its address")
 }
 
 fn wait_with_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -52,11 +59,15 @@ async fn serve_on_port_zero_logs_its_address_serves_and_exits_cleanly_on_sigterm
     let url = wait_for_address(&mut child);
     let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
     assert_eq!(ready.status(), 200);
-    assert!(dir.path().join("store/docde.db").exists(), "the embedded database lives in --data-dir");
+    assert!(
+        dir.path().join("store/docde.db").exists(),
+        "the embedded database lives in --data-dir"
+    );
 
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let status = wait_with_timeout(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
+    let status =
+        wait_with_timeout(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "clean exit, got {status:?}");
     assert!(sent.elapsed() < Duration::from_secs(5));
 }
@@ -64,15 +75,31 @@ async fn serve_on_port_zero_logs_its_address_serves_and_exits_cleanly_on_sigterm
 #[test]
 fn invalid_configuration_fails_at_start_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = docde(dir.path()).args(["serve"]).env("DOCDE_HTTP_REQUEST_TIMEOUT_MS", "soon").output().unwrap();
+    let out = docde(dir.path())
+        .args(["serve"])
+        .env("DOCDE_HTTP_REQUEST_TIMEOUT_MS", "soon")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.trim().lines().count(), 1, "one line, no backtrace: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "one line, no backtrace: {stderr}"
+    );
     assert!(stderr.contains("http.request_timeout_ms"), "{stderr}");
 
-    let out = docde(dir.path()).args(["serve"]).env("DOCDE_DATABASE_URL", "mysql://x").output().unwrap();
+    let out = docde(dir.path())
+        .args(["serve"])
+        .env("DOCDE_DATABASE_URL", "mysql://x")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("database.url"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("database.url")
+    );
 }
 
 #[test]
@@ -81,12 +108,24 @@ fn an_unknown_key_in_the_config_file_is_an_error_but_an_unknown_variable_only_a_
     std::fs::write(dir.path().join("docde.toml"), "[http]\nbody_limit = 5\n").unwrap();
     let out = docde(dir.path()).args(["config"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().contains("body_limit"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("body_limit")
+    );
 
     std::fs::remove_file(dir.path().join("docde.toml")).unwrap();
-    let out = docde(dir.path()).args(["config"]).env("DOCDE_PORT", "tcp://10.0.0.1:80").output().unwrap();
+    let out = docde(dir.path())
+        .args(["config"])
+        .env("DOCDE_PORT", "tcp://10.0.0.1:80")
+        .output()
+        .unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8(out.stderr).unwrap().contains("DOCDE_PORT"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("DOCDE_PORT")
+    );
 }
 
 #[test]
@@ -98,16 +137,32 @@ fn flags_override_environment_which_overrides_the_file_which_overrides_defaults(
     )
     .unwrap();
     let out = docde(dir.path())
-        .args(["config", "--config", "site.toml", "--listen", "127.0.0.1:9000"])
+        .args([
+            "config",
+            "--config",
+            "site.toml",
+            "--listen",
+            "127.0.0.1:9000",
+        ])
         .env("DOCDE_LISTEN", "127.0.0.1:8000")
         .env("DOCDE_HTTP_BODY_LIMIT_BYTES", "4096")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let config: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(config["listen"], "127.0.0.1:9000", "flag beats environment");
-    assert_eq!(config["http"]["body_limit_bytes"], 4096, "environment beats file");
-    assert_eq!(config["http"]["shutdown_grace_ms"], 1234, "file beats default");
+    assert_eq!(
+        config["http"]["body_limit_bytes"], 4096,
+        "environment beats file"
+    );
+    assert_eq!(
+        config["http"]["shutdown_grace_ms"], 1234,
+        "file beats default"
+    );
     assert_eq!(config["http"]["request_timeout_ms"], 15000, "default");
 }
 
@@ -116,23 +171,39 @@ fn config_redacts_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let out = docde(dir.path())
         .args(["config"])
-        .env("DOCDE_DATABASE_URL", "postgres://docde:hunter2@db.internal:5432/docde")
+        .env(
+            "DOCDE_DATABASE_URL",
+            "postgres://docde:hunter2@db.internal:5432/docde",
+        )
         .env("DOCDE_REDIS_URL", "redis://:s3cret@cache.internal:6379")
         .output()
         .unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(!stdout.contains("hunter2") && !stdout.contains("s3cret"), "{stdout}");
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("s3cret"),
+        "{stdout}"
+    );
     assert!(stdout.contains("postgres://docde:***@db.internal:5432/docde"));
 }
 
 #[test]
 fn migrate_creates_and_migrates_the_embedded_database() {
     let dir = tempfile::tempdir().unwrap();
-    let out = docde(dir.path()).args(["migrate", "--data-dir", "d"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = docde(dir.path())
+        .args(["migrate", "--data-dir", "d"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("d/docde.db").exists());
-    let again = docde(dir.path()).args(["migrate", "--data-dir", "d"]).output().unwrap();
+    let again = docde(dir.path())
+        .args(["migrate", "--data-dir", "d"])
+        .output()
+        .unwrap();
     assert!(again.status.success(), "migrating twice is harmless");
 }
 
@@ -140,7 +211,10 @@ fn migrate_creates_and_migrates_the_embedded_database() {
 fn version_and_openapi_are_printed() {
     let dir = tempfile::tempdir().unwrap();
     let out = docde(dir.path()).arg("--version").output().unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), format!("docde {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("docde {}", env!("CARGO_PKG_VERSION"))
+    );
     let out = docde(dir.path()).arg("openapi").output().unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));

@@ -180,7 +180,12 @@ impl Default for SmtpSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { signing_keys: Vec::new(), access_ttl_s: 15 * 60, refresh_ttl_s: 30 * 24 * 3600, trust_forwarded_for: false }
+        Self {
+            signing_keys: Vec::new(),
+            access_ttl_s: 15 * 60,
+            refresh_ttl_s: 30 * 24 * 3600,
+            trust_forwarded_for: false,
+        }
     }
 }
 
@@ -231,8 +236,7 @@ impl Config {
         let warnings = std::env::vars()
             .filter_map(|(name, _)| {
                 let key = env_key(name.strip_prefix("DOCDE_")?);
-                let known =
-                    known.contains(&key) || NOT_CONFIG_KEYS.contains(&key.as_str());
+                let known = known.contains(&key) || NOT_CONFIG_KEYS.contains(&key.as_str());
                 (!known).then(|| format!("ignoring unknown configuration variable {name}"))
             })
             .collect();
@@ -284,6 +288,24 @@ impl Config {
                 "http.request_timeout_ms: must be at least 1".into(),
             ));
         }
+        for (i, entry) in self.auth.signing_keys.iter().enumerate() {
+            parse_signing_key(entry)
+                .map_err(|e| ConfigError(format!("auth.signing_keys[{i}]: {e}")))?;
+        }
+        let postgres = self.database_url().starts_with("postgres");
+        if postgres && self.auth.signing_keys.is_empty() {
+            return Err(ConfigError(
+                "auth.signing_keys: must be set with PostgreSQL, so every instance signs with the same keys \
+                 (e.g. DOCDE_AUTH_SIGNING_KEYS='[\"k1:<at least 32 random characters>\"]')"
+                    .into(),
+            ));
+        }
+        if self.auth.access_ttl_s == 0 || self.auth.refresh_ttl_s < self.auth.access_ttl_s {
+            return Err(ConfigError(
+                "auth.refresh_ttl_s: must be at least auth.access_ttl_s, which must be positive"
+                    .into(),
+            ));
+        }
         if self.redis.namespace.is_empty() || self.redis.namespace.contains(['*', ' ']) {
             return Err(ConfigError(
                 "redis.namespace: must be non-empty, without spaces or '*'".into(),
@@ -322,6 +344,22 @@ impl Config {
             .collect();
         serde_json::to_value(copy).unwrap_or_default()
     }
+}
+
+/// Splits a signing key `KID:SECRET`, checking both parts.
+pub fn parse_signing_key(entry: &str) -> Result<(&str, &str), String> {
+    let (kid, secret) = entry.split_once(':').ok_or("must be KID:SECRET")?;
+    if kid.is_empty()
+        || !kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("the key id must be letters, digits, '-' or '_'".into());
+    }
+    if secret.len() < 32 {
+        return Err("the secret must be at least 32 characters".into());
+    }
+    Ok((kid, secret))
 }
 
 /// `DATABASE_URL` → `database.url`; `LISTEN` → `listen`.

@@ -3,9 +3,14 @@
 //! [`startup::Application`] connects the store and the bus, binds the listener and runs the
 //! server until shutdown; [`routes`] is the one place every endpoint is mounted.
 
+pub mod api;
+pub mod auth;
+pub mod authz;
 pub mod config;
+pub mod demo;
 pub mod extract;
 pub mod health;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document (generated from the handlers' annotations) and its browsable UI.
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -11,7 +12,37 @@ use utoipa::OpenApi;
     ),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "auth", description = "Sign-up, sign-in, tokens, passwords"),
+        (name = "users", description = "Accounts and profiles"),
+        (name = "hospitals", description = "Hospitals and their staff"),
+        (name = "wards", description = "Wards and nurse assignments"),
+        (name = "devices", description = "Bedside monitors, gateways and robots as principals"),
+        (name = "audit", description = "Who read or changed whose data"),
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldError)),
+    modifiers(&SecuritySchemes),
 )]
 pub struct ApiDoc;
+
+/// People send `Authorization: Bearer <access token>`; devices `Authorization: Basic
+/// base64(<device id>:<secret>)`.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
+    }
+}

@@ -78,6 +78,24 @@ pub enum ApiError {
     /// A domain conflict with its own code (`slot_full`, `patient_overlap`, …).
     #[error("conflict: {code}")]
     Conflict { code: &'static str, detail: String },
+    /// No credentials, or credentials that do not hold (`invalid_token`, `token_expired`, …).
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    /// Authenticated, but this principal may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_s: u64 },
+    #[error("weak password")]
+    WeakPassword { field: String, message: String },
+    /// A request refused for a domain reason with its own status and code
+    /// (`invalid_code` 400, `email_not_verified` 403, …).
+    #[error("rejected: {code}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        detail: Option<String>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -93,6 +111,11 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Timeout | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Rejected { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +131,11 @@ impl ApiError {
             ApiError::Timeout => "timeout",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Conflict { code, .. } => code,
+            ApiError::Unauthorized(code) => code,
+            ApiError::Forbidden => "forbidden",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::WeakPassword { .. } => "weak_password",
+            ApiError::Rejected { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -133,6 +161,16 @@ impl ApiError {
             }
             ApiError::Validation(errors) => problem.errors = errors.clone(),
             ApiError::Conflict { detail, .. } => problem.detail = Some(detail.clone()),
+            ApiError::Rejected { detail, .. } => problem.detail = detail.clone(),
+            ApiError::WeakPassword { field, message } => {
+                problem.errors = vec![FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                }];
+            }
+            ApiError::TooManyRequests { retry_after_s } => {
+                problem.detail = Some(format!("try again in {retry_after_s} s"));
+            }
             _ => {}
         }
         problem
@@ -161,10 +199,18 @@ impl IntoResponse for ApiError {
         }
         let problem = self.to_problem();
         let mut response = problem.into_response();
-        if matches!(self, ApiError::Unavailable(_) | ApiError::Timeout) {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unavailable(_) | ApiError::Timeout => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooManyRequests { retry_after_s } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
         }
         response
     }
@@ -262,6 +308,71 @@ fn title(code: &str, lang: Lang) -> &'static str {
         "unauthorized" => ("Authentication required", "인증이 필요합니다"),
         "forbidden" => ("Not allowed", "권한이 없습니다"),
         "too_many_requests" => ("Too many requests", "요청이 너무 많습니다"),
+        "invalid_credentials" => (
+            "Wrong e-mail, employee number or password",
+            "아이디 또는 비밀번호가 올바르지 않습니다",
+        ),
+        "email_not_verified" => (
+            "The e-mail address is not verified yet",
+            "이메일 인증이 완료되지 않았습니다",
+        ),
+        "invalid_code" => ("The code is not correct", "인증 코드가 올바르지 않습니다"),
+        "code_expired" => (
+            "The code has expired; ask for a new one",
+            "인증 코드가 만료되었습니다. 새 코드를 요청하세요",
+        ),
+        "code_exhausted" => (
+            "Too many wrong codes; ask for a new one",
+            "잘못된 코드를 너무 많이 입력했습니다. 새 코드를 요청하세요",
+        ),
+        "invalid_token" => (
+            "The access token is not valid",
+            "액세스 토큰이 유효하지 않습니다",
+        ),
+        "token_expired" => (
+            "The access token has expired",
+            "액세스 토큰이 만료되었습니다",
+        ),
+        "session_revoked" => (
+            "The session has ended; sign in again",
+            "세션이 종료되었습니다. 다시 로그인하세요",
+        ),
+        "invalid_refresh_token" => (
+            "The refresh token is not valid",
+            "리프레시 토큰이 유효하지 않습니다",
+        ),
+        "refresh_token_reused" => (
+            "The refresh token was already used; the session has been ended for safety",
+            "이미 사용된 리프레시 토큰입니다. 안전을 위해 세션을 종료했습니다",
+        ),
+        "invalid_authorization" => (
+            "The Authorization header is malformed",
+            "Authorization 헤더 형식이 올바르지 않습니다",
+        ),
+        "invalid_device_credentials" => (
+            "The device credentials are not valid",
+            "기기 인증 정보가 유효하지 않습니다",
+        ),
+        "weak_password" => (
+            "The password does not meet the rules",
+            "비밀번호가 규칙에 맞지 않습니다",
+        ),
+        "wrong_password" => (
+            "The password is not correct",
+            "비밀번호가 올바르지 않습니다",
+        ),
+        "resend_too_soon" => (
+            "Wait a minute before asking for another code",
+            "잠시 후 다시 요청하세요",
+        ),
+        "employee_number_taken" => (
+            "The employee number is already in use",
+            "이미 사용 중인 사번입니다",
+        ),
+        "email_taken" => (
+            "The e-mail address is already in use",
+            "이미 사용 중인 이메일입니다",
+        ),
         _ => ("Request failed", "요청을 처리하지 못했습니다"),
     };
     match lang {

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::{audit, auth, devices, hospitals, users};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -26,6 +27,28 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(metrics::render))
+        .routes(routes!(auth::sign_up))
+        .routes(routes!(auth::verify_email))
+        .routes(routes!(auth::resend_verification))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::forgot_password))
+        .routes(routes!(auth::reset_password))
+        .routes(routes!(auth::accept_invitation))
+        .routes(routes!(users::me, users::delete_me))
+        .routes(routes!(users::get))
+        .routes(routes!(hospitals::create))
+        .routes(routes!(hospitals::get))
+        .routes(routes!(hospitals::invite_staff, hospitals::list_staff))
+        .routes(routes!(hospitals::create_ward))
+        .routes(routes!(hospitals::get_ward))
+        .routes(routes!(hospitals::assign_nurse, hospitals::unassign_nurse))
+        .routes(routes!(devices::create, devices::list))
+        .routes(routes!(devices::revoke))
+        .routes(routes!(devices::heartbeat))
+        .routes(routes!(audit::list))
         .split_for_parts()
 }
 

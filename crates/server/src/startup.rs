@@ -13,6 +13,7 @@ use docde_store::{DatabaseConfig, Store};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Auth, Passwords, SigningKeys};
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -44,7 +45,15 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let address = listener.local_addr()?;
-        let state = AppState::new(Arc::new(config), store, bus, shutdown);
+        let auth = Auth {
+            keys: Arc::new(
+                SigningKeys::from_config(&config)
+                    .context("loading signing keys (auth.signing_keys)")?,
+            ),
+            passwords: Passwords::new()?,
+        };
+        let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
+        crate::mail::dispatcher::spawn(state.clone());
         let router = crate::routes::router(state.clone(), extra);
         Ok(Self {
             listener,

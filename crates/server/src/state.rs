@@ -7,6 +7,7 @@ use docde_bus::Bus;
 use docde_store::Store;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Auth;
 use crate::config::Config;
 
 /// Cheap to clone: everything inside is reference-counted.
@@ -15,17 +16,25 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub bus: Bus,
+    pub auth: Auth,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, store: Store, bus: Bus, shutdown: CancellationToken) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        bus: Bus,
+        auth: Auth,
+        shutdown: CancellationToken,
+    ) -> Self {
         Self {
             config,
             store,
             bus,
+            auth,
             shutdown,
             draining: Arc::new(AtomicBool::new(false)),
         }

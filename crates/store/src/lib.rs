@@ -9,9 +9,11 @@
 //! This crate owns invariants: uniqueness, capacity and state transitions are enforced here by
 //! constraints and conditional updates inside transactions, never by callers.
 
+pub mod accounts;
 mod connect;
 mod error;
 pub mod idempotency;
+pub mod outbox;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};
 pub use error::StoreError;

@@ -33,15 +33,21 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         let local_ok = !local.is_empty()
             && local.len() <= 64
             && !local.contains('@')
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\"\\".contains(c));
         if !(domain_ok && local_ok) {
             return Err(EmailProblem::Shape);
         }
-        Ok(Self { address: address.to_owned() })
+        Ok(Self {
+            address: address.to_owned(),
+        })
     }
 
     /// As typed (trimmed): what mail is sent to.
@@ -78,16 +84,31 @@ mod tests {
         assert_eq!(e.as_str(), "Kim.Minji+clinic@Hospital.CO.KR");
         assert_eq!(e.key(), "kim.minji+clinic@hospital.co.kr");
         assert_eq!(e.local_part(), "Kim.Minji+clinic");
-        assert!(Email::parse("환자@병원.한국").is_ok(), "internationalised addresses are fine");
+        assert!(
+            Email::parse("환자@병원.한국").is_ok(),
+            "internationalised addresses are fine"
+        );
     }
 
     #[test]
     fn broken_addresses_say_why() {
         assert_eq!(Email::parse(""), Err(EmailProblem::Empty));
-        for bad in ["kim", "kim@", "@x.com", "kim@localhost", "kim@x..com", "a b@x.com", "kim@x.com.", "<kim>@x.com"] {
+        for bad in [
+            "kim",
+            "kim@",
+            "@x.com",
+            "kim@localhost",
+            "kim@x..com",
+            "a b@x.com",
+            "kim@x.com.",
+            "<kim>@x.com",
+        ] {
             assert_eq!(Email::parse(bad), Err(EmailProblem::Shape), "{bad}");
         }
-        assert_eq!(Email::parse(&format!("{}@x.com", "a".repeat(260))), Err(EmailProblem::TooLong));
+        assert_eq!(
+            Email::parse(&format!("{}@x.com", "a".repeat(260))),
+            Err(EmailProblem::TooLong)
+        );
     }
 
     proptest! {

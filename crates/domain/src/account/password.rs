@@ -19,9 +19,30 @@ pub const MAX_CHARS: usize = 128;
 
 /// Frequent passwords and patterns found at the top of every leaked-password list.
 const COMMON: &[&str] = &[
-    "password", "passw0rd", "qwerty", "qwertyuiop", "asdfghjkl", "iloveyou", "letmein", "welcome", "admin",
-    "dragon", "monkey", "football", "baseball", "sunshine", "princess", "abc123", "123qwe", "1q2w3e4r",
-    "1q2w3e4r5t", "q1w2e3r4", "zxcvbnm", "hospital", "docde", "changeme",
+    "password",
+    "passw0rd",
+    "qwerty",
+    "qwertyuiop",
+    "asdfghjkl",
+    "iloveyou",
+    "letmein",
+    "welcome",
+    "admin",
+    "dragon",
+    "monkey",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "abc123",
+    "123qwe",
+    "1q2w3e4r",
+    "1q2w3e4r5t",
+    "q1w2e3r4",
+    "zxcvbnm",
+    "hospital",
+    "docde",
+    "changeme",
 ];
 
 /// Checks `password` for an account whose e-mail local part is `email_local` (if any).
@@ -41,10 +62,13 @@ pub fn check_password(password: &str, email_local: Option<&str>) -> Result<(), P
         seen.len()
     };
     let stripped = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c == '!');
-    if distinct <= 3 || is_sequence(&lower) || COMMON.iter().any(|c| stripped == *c || lower == *c) {
+    if distinct <= 3 || is_sequence(&lower) || COMMON.iter().any(|c| stripped == *c || lower == *c)
+    {
         return Err(PasswordProblem::Common);
     }
-    if let Some(local) = email_local.map(str::to_lowercase).filter(|l| l.chars().count() >= 4)
+    if let Some(local) = email_local
+        .map(str::to_lowercase)
+        .filter(|l| l.chars().count() >= 4)
         && lower.contains(&local)
     {
         return Err(PasswordProblem::ContainsEmail);
@@ -73,13 +97,34 @@ mod tests {
 
     #[test]
     fn each_rule_has_its_reason() {
-        assert_eq!(check_password("short1!", None), Err(PasswordProblem::TooShort));
-        assert_eq!(check_password(&"ab3".repeat(50), None), Err(PasswordProblem::TooLong));
-        assert_eq!(check_password("Password123!", None), Err(PasswordProblem::Common));
-        assert_eq!(check_password("1234567890", None), Err(PasswordProblem::Common));
-        assert_eq!(check_password("aaaaaaaaaaaa", None), Err(PasswordProblem::Common));
-        assert_eq!(check_password("1q2w3e4r5t", None), Err(PasswordProblem::Common));
-        assert_eq!(check_password("my-minji.kim-rocks", Some("Minji.Kim")), Err(PasswordProblem::ContainsEmail));
+        assert_eq!(
+            check_password("short1!", None),
+            Err(PasswordProblem::TooShort)
+        );
+        assert_eq!(
+            check_password(&"ab3".repeat(50), None),
+            Err(PasswordProblem::TooLong)
+        );
+        assert_eq!(
+            check_password("Password123!", None),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            check_password("1234567890", None),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            check_password("aaaaaaaaaaaa", None),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            check_password("1q2w3e4r5t", None),
+            Err(PasswordProblem::Common)
+        );
+        assert_eq!(
+            check_password("my-minji.kim-rocks", Some("Minji.Kim")),
+            Err(PasswordProblem::ContainsEmail)
+        );
     }
 
     proptest! {

@@ -15,12 +15,19 @@ impl Phone {
     /// country prefix (`+82 10-1234-5678` → `010-1234-5678`).
     pub fn parse(raw: &str) -> Result<Self, PhoneProblem> {
         let raw = raw.trim();
-        if raw.is_empty() || !raw.chars().all(|c| c.is_ascii_digit() || " -.()+".contains(c)) {
+        if raw.is_empty()
+            || !raw
+                .chars()
+                .all(|c| c.is_ascii_digit() || " -.()+".contains(c))
+        {
             return Err(PhoneProblem);
         }
         let mut digits: String = raw.chars().filter(char::is_ascii_digit).collect();
         if raw.starts_with('+') {
-            digits = digits.strip_prefix("82").map(|d| format!("0{}", d.trim_start_matches('0'))).ok_or(PhoneProblem)?;
+            digits = digits
+                .strip_prefix("82")
+                .map(|d| format!("0{}", d.trim_start_matches('0')))
+                .ok_or(PhoneProblem)?;
         }
         if !digits.starts_with('0') {
             return Err(PhoneProblem);
@@ -33,7 +40,12 @@ impl Phone {
             8 => 4,
             _ => return Err(PhoneProblem),
         };
-        let formatted = format!("{}-{}-{}", &digits[..area], &digits[area..area + middle], &digits[area + middle..]);
+        let formatted = format!(
+            "{}-{}-{}",
+            &digits[..area],
+            &digits[area..area + middle],
+            &digits[area + middle..]
+        );
         Ok(Self(formatted))
     }
 
@@ -54,16 +66,36 @@ mod tests {
 
     #[test]
     fn common_ways_of_writing_a_number_normalise_to_one_form() {
-        for raw in ["010-1234-5678", "01012345678", "010 1234 5678", "+82 10-1234-5678", "+82-010-1234-5678"] {
-            assert_eq!(Phone::parse(raw).unwrap().as_str(), "010-1234-5678", "{raw}");
+        for raw in [
+            "010-1234-5678",
+            "01012345678",
+            "010 1234 5678",
+            "+82 10-1234-5678",
+            "+82-010-1234-5678",
+        ] {
+            assert_eq!(
+                Phone::parse(raw).unwrap().as_str(),
+                "010-1234-5678",
+                "{raw}"
+            );
         }
         assert_eq!(Phone::parse("02-123-4567").unwrap().as_str(), "02-123-4567");
-        assert_eq!(Phone::parse("(031) 1234 5678").unwrap().as_str(), "031-1234-5678");
+        assert_eq!(
+            Phone::parse("(031) 1234 5678").unwrap().as_str(),
+            "031-1234-5678"
+        );
     }
 
     #[test]
     fn non_numbers_are_rejected() {
-        for bad in ["", "abc", "010-12", "1234-5678", "010-1234-56789-0", "+1 415 555 0100"] {
+        for bad in [
+            "",
+            "abc",
+            "010-12",
+            "1234-5678",
+            "010-1234-56789-0",
+            "+1 415 555 0100",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

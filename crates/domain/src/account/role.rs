@@ -19,7 +19,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Patient, Role::Doctor, Role::Nurse, Role::Reception, Role::HospitalAdmin, Role::Admin];
+    pub const ALL: [Role; 6] = [
+        Role::Patient,
+        Role::Doctor,
+        Role::Nurse,
+        Role::Reception,
+        Role::HospitalAdmin,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -34,7 +41,10 @@ impl Role {
 
     /// Staff work for one hospital; patients and installation admins do not belong to any.
     pub fn is_staff(self) -> bool {
-        matches!(self, Role::Doctor | Role::Nurse | Role::Reception | Role::HospitalAdmin)
+        matches!(
+            self,
+            Role::Doctor | Role::Nurse | Role::Reception | Role::HospitalAdmin
+        )
     }
 }
 
@@ -52,7 +62,10 @@ impl FromStr for Role {
     type Err = UnknownRole;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| UnknownRole(s.to_owned()))
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -71,6 +84,14 @@ mod tests {
     #[test]
     fn only_hospital_roles_are_staff() {
         let staff: Vec<_> = Role::ALL.into_iter().filter(|r| r.is_staff()).collect();
-        assert_eq!(staff, [Role::Doctor, Role::Nurse, Role::Reception, Role::HospitalAdmin]);
+        assert_eq!(
+            staff,
+            [
+                Role::Doctor,
+                Role::Nurse,
+                Role::Reception,
+                Role::HospitalAdmin
+            ]
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! endpoints will.
 
 use std::convert::Infallible;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,6 +24,8 @@ pub struct TestApp {
     pub state: AppState,
     pub shutdown: CancellationToken,
     pub server: JoinHandle<anyhow::Result<()>>,
+    /// The application's `data_dir` (files such as the on-disk e-mail outbox live there).
+    pub data_dir: PathBuf,
     _data_dir: tempfile::TempDir,
 }
 
@@ -61,6 +64,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         config.redis.namespace = format!("test-{}", uuid::Uuid::now_v7().simple());
     }
     tweak(&mut config);
+    let app_data_dir = config.data_dir.clone();
     if let Ok(filter) = std::env::var("TEST_LOG") {
         config.log.filter = filter;
         docde_server::telemetry::init(&config.log);
@@ -78,6 +82,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         state,
         shutdown,
         server,
+        data_dir: app_data_dir,
         _data_dir: data_dir,
     }
 }

@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod errors;
+mod mail;
 mod operations;
+mod people;
 mod shutdown;

@@ -1,0 +1,24 @@
+//! Authentication: who is calling. Passwords, signing keys, access and refresh tokens,
+//! device credentials, the request's principal, and brute-force limits.
+//!
+//! *What* a principal may do is decided in [`crate::authz`], not here.
+
+pub mod keys;
+pub mod passwords;
+pub mod principal;
+pub mod rate_limit;
+pub mod secrets;
+pub mod tokens;
+
+use std::sync::Arc;
+
+pub use keys::SigningKeys;
+pub use passwords::Passwords;
+pub use principal::{ClientIp, Principal, UserPrincipal};
+
+/// What authentication needs at run time, shared by every request.
+#[derive(Clone)]
+pub struct Auth {
+    pub keys: Arc<SigningKeys>,
+    pub passwords: Passwords,
+}

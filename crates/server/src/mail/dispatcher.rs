@@ -1,0 +1,246 @@
+//! The background worker that drains the outbox: it claims due messages, sends them through
+//! the [`Transport`], and records each outcome, on every instance at once without sending a
+//! message twice at the same time (the store's claims are leased).
+//!
+//! It looks for work when woken (`bus.wake("email")`, which reaches every instance), every
+//! [`DispatcherOptions::poll_interval`] in case a wake-up was lost (the bus is at-most-once),
+//! and again at once after a full batch. It stops when the application's shutdown token fires;
+//! messages it had claimed but not sent are claimed again once their lease ends.
+//!
+//! Logs name outbox ids and error categories, never addresses, subjects or bodies.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use docde_bus::Subscription;
+use docde_store::StoreError;
+use docde_store::outbox::{self, NewEmail, OutboxEmail};
+use lettre::message::Mailbox;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::mail::transport::{self, SendError, Transport};
+use crate::state::AppState;
+
+/// The bus channel that announces new messages in the outbox.
+pub const WAKE_CHANNEL: &str = "email";
+
+/// How the dispatcher paces itself. The defaults suit production; tests shorten them.
+#[derive(Debug, Clone)]
+pub struct DispatcherOptions {
+    /// Messages claimed per round.
+    pub batch: u32,
+    /// How long a claim keeps other instances away. It bounds how long a crashed instance's
+    /// messages wait, and must comfortably exceed [`transport::SEND_TIMEOUT`].
+    pub lease: Duration,
+    /// Longest wait between rounds when no wake-up arrives.
+    pub poll_interval: Duration,
+    /// Wait after the first failed attempt; doubled after each further one …
+    pub retry_base: Duration,
+    /// … up to this.
+    pub retry_cap: Duration,
+    /// Attempts before a message that keeps failing temporarily is given up.
+    pub max_attempts: u32,
+}
+
+impl Default for DispatcherOptions {
+    fn default() -> Self {
+        Self {
+            batch: 50,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(5),
+            retry_base: Duration::from_secs(5),
+            retry_cap: Duration::from_secs(10 * 60),
+            max_attempts: 10,
+        }
+    }
+}
+
+impl DispatcherOptions {
+    /// The wait before the next attempt, after `attempts` failed ones (1 for the first).
+    pub fn retry_delay(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+        self.retry_base.saturating_mul(factor).min(self.retry_cap)
+    }
+}
+
+/// Queues `email` and wakes the dispatchers; returns the outbox id.
+///
+/// Code that writes a message inside its own transaction (with `docde_store::enqueue_email!`)
+/// must call [`wake`] after the commit instead: a wake-up before the commit would find
+/// nothing, and the message would wait for the next poll.
+pub async fn enqueue_and_wake(state: &AppState, email: NewEmail) -> Result<Uuid, StoreError> {
+    let id = outbox::enqueue(&state.store, &email, Utc::now()).await?;
+    wake(state).await;
+    Ok(id)
+}
+
+/// Tells every instance's dispatcher that the outbox has new messages. Never fails: the
+/// message is already stored, and without the wake-up it goes out at the next poll.
+pub async fn wake(state: &AppState) {
+    if let Err(error) = state.bus.wake(WAKE_CHANNEL).await {
+        tracing::warn!(%error, "could not wake the e-mail dispatchers; relying on their poll");
+    }
+}
+
+/// Starts the dispatcher with the default options.
+pub fn spawn(state: AppState) -> JoinHandle<()> {
+    spawn_with(state, DispatcherOptions::default())
+}
+
+/// Starts the dispatcher; it returns when `state.shutdown` fires.
+pub fn spawn_with(state: AppState, options: DispatcherOptions) -> JoinHandle<()> {
+    // Subscribed before the task starts, so a wake-up sent right after this returns is kept.
+    let wakeups = state.bus.wakeups(WAKE_CHANNEL);
+    tokio::spawn(run(state, options, wakeups))
+}
+
+async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription) {
+    describe_metrics();
+    let Some((transport, from)) = setup(&state) else {
+        // Messages stay pending (and visible in `email_outbox_pending`) until the
+        // configuration is fixed and the service restarted; none is lost or failed.
+        state.shutdown.cancelled().await;
+        return;
+    };
+    tracing::info!(transport = transport.kind(), "e-mail dispatcher started");
+    let mut wakeups = Some(wakeups);
+    loop {
+        let full_batch = match round(&state, &transport, &from, &options).await {
+            Ok(claimed) => claimed >= options.batch as usize,
+            Err(error) => {
+                tracing::warn!(%error, "e-mail round failed; retrying at the next poll");
+                false
+            }
+        };
+        if let Ok(pending) = outbox::pending_count(&state.store).await {
+            metrics::gauge!("email_outbox_pending").set(pending as f64);
+        }
+        if state.shutdown.is_cancelled() {
+            return;
+        }
+        if full_batch {
+            // More may be due right now.
+            continue;
+        }
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            () = tokio::time::sleep(options.poll_interval) => {}
+            () = next_wakeup(&mut wakeups) => {}
+        }
+    }
+}
+
+/// The transport and the sender address, or `None` (logged) if the configuration is unusable.
+fn setup(state: &AppState) -> Option<(Transport, Mailbox)> {
+    let from = match state.config.smtp.from.parse::<Mailbox>() {
+        Ok(from) => from,
+        Err(_) => {
+            tracing::error!("smtp.from is not a valid mailbox; no e-mail will be sent");
+            return None;
+        }
+    };
+    match Transport::from_config(&state.config) {
+        Ok(transport) => Some((transport, from)),
+        Err(error) => {
+            tracing::error!(%error, "smtp settings are unusable; no e-mail will be sent");
+            None
+        }
+    }
+}
+
+/// Resolves on the next wake-up; never, if the bus has gone (polling still runs).
+async fn next_wakeup(wakeups: &mut Option<Subscription>) {
+    if let Some(subscription) = wakeups {
+        // Data or `Lagged`: either way there is something to look at.
+        if subscription.recv().await.is_some() {
+            return;
+        }
+        *wakeups = None;
+    }
+    std::future::pending().await
+}
+
+/// Claims one batch and sends it; returns how many messages were claimed.
+async fn round(
+    state: &AppState,
+    transport: &Transport,
+    from: &Mailbox,
+    options: &DispatcherOptions,
+) -> Result<usize, StoreError> {
+    let claimed_at = tokio::time::Instant::now();
+    let batch = outbox::claim_due(&state.store, options.batch, options.lease, Utc::now()).await?;
+    let claimed = batch.len();
+    // A send must finish inside the lease, or another instance could claim the same message
+    // and send it too: stop starting sends once one might not finish in time.
+    let last_start = options.lease - transport::SEND_TIMEOUT.min(options.lease / 2);
+    for email in batch {
+        if state.shutdown.is_cancelled() || claimed_at.elapsed() > last_start {
+            // The rest are claimed again when the lease ends.
+            break;
+        }
+        let outcome = transport.send(from, &email).await;
+        record(state, options, &email, outcome).await?;
+    }
+    Ok(claimed)
+}
+
+async fn record(
+    state: &AppState,
+    options: &DispatcherOptions,
+    email: &OutboxEmail,
+    outcome: Result<(), SendError>,
+) -> Result<(), StoreError> {
+    let attempt = email.attempts + 1;
+    let label = match outcome {
+        Ok(()) => {
+            outbox::mark_sent(&state.store, email.id, Utc::now()).await?;
+            tracing::info!(outbox.id = %email.id, attempt, "e-mail sent");
+            "sent"
+        }
+        Err(SendError::Permanent(kind)) => {
+            outbox::mark_failed(&state.store, email.id, &kind).await?;
+            tracing::warn!(outbox.id = %email.id, error.kind = %kind, attempt, "e-mail refused; giving up");
+            "failed"
+        }
+        Err(SendError::Transient(kind)) if attempt >= options.max_attempts => {
+            outbox::mark_failed(&state.store, email.id, &kind).await?;
+            tracing::warn!(outbox.id = %email.id, error.kind = %kind, attempt, "e-mail still failing; giving up");
+            "failed"
+        }
+        Err(SendError::Transient(kind)) => {
+            let delay = options.retry_delay(attempt);
+            let next =
+                Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::days(1));
+            outbox::mark_retry(&state.store, email.id, &kind, next).await?;
+            tracing::info!(outbox.id = %email.id, error.kind = %kind, attempt, retry_in = ?delay, "e-mail not sent; will retry");
+            "retry"
+        }
+    };
+    metrics::counter!("email_sent_total", "outcome" => label).increment(1);
+    Ok(())
+}
+
+fn describe_metrics() {
+    metrics::describe_counter!(
+        "email_sent_total",
+        "E-mail delivery attempts, by outcome (sent, retry, failed)"
+    );
+    metrics::describe_gauge!(
+        "email_outbox_pending",
+        "E-mails waiting in the outbox (not yet sent nor given up)"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let options = DispatcherOptions::default();
+        let delays: Vec<u64> = (1..=10).map(|n| options.retry_delay(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 320, 600, 600, 600]);
+        assert_eq!(options.retry_delay(u32::MAX), options.retry_cap);
+    }
+}

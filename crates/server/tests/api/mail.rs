@@ -1,0 +1,363 @@
+//! Outgoing e-mail end to end: messages queued in the outbox reach a real SMTP server
+//! (aiosmtpd, started per test) with their Korean text intact, survive the server being down,
+//! go out once even with two dispatchers, and land in `DATA_DIR/outbox` when no server is
+//! configured.
+//!
+//! The SMTP server is Debian's `python3-aiosmtpd` (`scripts/install-test-deps` installs it).
+//! Without it these tests print a skip line and pass, except with `CI=true`, where they fail.
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use docde_server::config::SmtpTls;
+use docde_server::mail::dispatcher::{self, DispatcherOptions};
+use docde_server::mail::{NewEmail, list_directory};
+use docde_server::{AppState, Config, startup};
+use docde_store::outbox;
+use serde::Deserialize;
+use tokio::time::{Instant, sleep};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+/// Debian's interpreter: a pyenv or venv `python3` earlier on PATH lacks the package.
+const PYTHON: &str = "/usr/bin/python3";
+/// How long a message may take to arrive.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(5);
+
+/// One message as the SMTP server stored it, decoded by Python's e-mail parser (an
+/// implementation independent of the one that wrote it).
+#[derive(Debug, Deserialize)]
+struct Received {
+    to: String,
+    from: String,
+    subject: String,
+    message_id: String,
+    body: String,
+}
+
+/// An aiosmtpd process writing what it receives to a Maildir; killed on drop.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// Whether the SMTP server can run here; outside CI, prints why the test is skipped.
+fn smtp_server_available() -> bool {
+    let available = Command::new(PYTHON)
+        .args(["-c", "import aiosmtpd"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "{PYTHON} lacks aiosmtpd; run scripts/install-test-deps"
+        );
+        eprintln!("skipped: {PYTHON} lacks aiosmtpd (run scripts/install-test-deps)");
+    }
+    available
+}
+
+/// A port nothing listens on (free a moment ago).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl SmtpServer {
+    async fn start() -> Self {
+        Self::start_on(free_port()).await
+    }
+
+    async fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut child = Command::new(PYTHON)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(dir.path().join("maildir"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("aiosmtpd exited with {status} before listening on {port}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, port, dir }
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("maildir")
+    }
+
+    /// Every message received so far.
+    fn read_messages(&self) -> Vec<Received> {
+        read_maildir(&self.maildir())
+    }
+
+    /// Waits until at least `count` messages arrived, and returns them.
+    async fn wait_for_messages(&self, count: usize) -> Vec<Received> {
+        let deadline = Instant::now() + DELIVERY_LIMIT;
+        loop {
+            let messages = self.read_messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {count} messages arrived within {DELIVERY_LIMIT:?}",
+                messages.len()
+            );
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses the Maildir's `new/` messages with Python's `email` package into [`Received`].
+fn read_maildir(maildir: &Path) -> Vec<Received> {
+    const SCRIPT: &str = r#"
+import email, email.policy, json, pathlib, sys
+new = pathlib.Path(sys.argv[1], "new")
+out = []
+for path in sorted(new.iterdir()) if new.is_dir() else []:
+    m = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    out.append({"to": str(m["To"]), "from": str(m["From"]), "subject": str(m["Subject"]),
+                "message_id": str(m["Message-ID"]), "body": m.get_content()})
+json.dump(out, sys.stdout)
+"#;
+    let output = Command::new(PYTHON)
+        .args(["-c", SCRIPT])
+        .arg(maildir)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "reading the maildir failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("messages as JSON")
+}
+
+fn smtp_to(port: u16) -> impl FnOnce(&mut Config) {
+    move |c| {
+        c.smtp.host = Some("127.0.0.1".into());
+        c.smtp.port = port;
+        c.smtp.tls = SmtpTls::None;
+        c.smtp.from = "DocDe <no-reply@docde.test>".into();
+    }
+}
+
+fn verification_email(to: &str) -> NewEmail {
+    NewEmail {
+        to: to.into(),
+        subject: "DocDe 인증 코드".into(),
+        body: "안녕하세요, 김민지 님.\n인증 코드는 482913 입니다.\n10분 안에 입력해 주세요.".into(),
+    }
+}
+
+/// The value of `email_sent_total{outcome=...}` in this process (all tests share the recorder).
+fn sent_total(outcome: &str) -> u64 {
+    let needle = format!("email_sent_total{{outcome=\"{outcome}\"}} ");
+    docde_server::metrics::recorder()
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix(&needle)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `app`'s state with `tweak` applied to its configuration and a database of its own (a new
+/// SQLite file, or a new PostgreSQL schema), for a dispatcher no other one competes with.
+async fn own_outbox(
+    app: &TestApp,
+    tweak: impl FnOnce(&mut Config),
+) -> (AppState, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = (*app.state.config).clone();
+    config.data_dir = dir.path().to_owned();
+    if config.database.url.is_some() {
+        config.database.schema = Some(format!("t_{}", uuid::Uuid::now_v7().simple()));
+    }
+    tweak(&mut config);
+    let mut state = app.state.clone();
+    state.store = startup::open_store(&config).await.expect("own database");
+    state.config = Arc::new(config);
+    (state, dir)
+}
+
+/// Waits until the outbox has no pending message.
+async fn wait_until_drained(state: &AppState) {
+    let deadline = Instant::now() + DELIVERY_LIMIT;
+    while outbox::pending_count(&state.store).await.unwrap() > 0 {
+        assert!(Instant::now() < deadline, "the outbox did not drain");
+        sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_enqueued_email_arrives_at_the_smtp_server_with_its_korean_text_intact() {
+    if !smtp_server_available() {
+        return;
+    }
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(smtp_to(smtp.port)).await;
+
+    let id = dispatcher::enqueue_and_wake(&app.state, verification_email("minji@example.com"))
+        .await
+        .unwrap();
+
+    let messages = smtp.wait_for_messages(1).await;
+    assert_eq!(messages.len(), 1);
+    let message = &messages[0];
+    assert_eq!(message.to, "minji@example.com");
+    assert_eq!(message.from, "DocDe <no-reply@docde.test>");
+    assert_eq!(message.subject, "DocDe 인증 코드");
+    assert_eq!(
+        message.body.replace("\r\n", "\n").trim_end(),
+        "안녕하세요, 김민지 님.\n인증 코드는 482913 입니다.\n10분 안에 입력해 주세요."
+    );
+    assert_eq!(message.message_id, format!("<{id}@docde.test>"));
+    wait_until_drained(&app.state).await;
+}
+
+#[tokio::test]
+async fn without_an_smtp_server_the_email_is_written_to_the_data_directory_outbox() {
+    let app = spawn_app().await;
+
+    let id = dispatcher::enqueue_and_wake(&app.state, verification_email("minji@example.com"))
+        .await
+        .unwrap();
+
+    let dir = app.data_dir.join("outbox");
+    let deadline = Instant::now() + DELIVERY_LIMIT;
+    let stored = loop {
+        let stored = list_directory(&dir).unwrap();
+        if !stored.is_empty() {
+            break stored;
+        }
+        assert!(Instant::now() < deadline, "no file in {}", dir.display());
+        sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(stored.len(), 1);
+    let email = &stored[0];
+    assert_eq!(email.id, id);
+    assert_eq!(email.to, "minji@example.com");
+    assert_eq!(email.from, "DocDe <no-reply@docde.invalid>");
+    assert_eq!(email.subject, "DocDe 인증 코드");
+    assert!(email.body.contains("인증 코드는 482913 입니다."));
+    wait_until_drained(&app.state).await;
+}
+
+#[tokio::test]
+async fn an_unparseable_recipient_is_given_up_without_being_written() {
+    let app = spawn_app().await;
+    let failed_before = sent_total("failed");
+
+    dispatcher::enqueue_and_wake(&app.state, verification_email("minji at example"))
+        .await
+        .unwrap();
+
+    wait_until_drained(&app.state).await;
+    assert!(sent_total("failed") > failed_before);
+    assert!(
+        list_directory(&app.data_dir.join("outbox"))
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_email_enqueued_while_the_smtp_server_is_down_is_delivered_once_it_is_up() {
+    if !smtp_server_available() {
+        return;
+    }
+    let port = free_port();
+    let app = spawn_app().await;
+    // A dispatcher that retries within milliseconds instead of seconds, on an outbox of its
+    // own so that the application's dispatcher (5 s backoff) cannot take the message.
+    let (state, _dir) = own_outbox(&app, smtp_to(port)).await;
+    dispatcher::spawn_with(
+        state.clone(),
+        DispatcherOptions {
+            poll_interval: Duration::from_millis(50),
+            retry_base: Duration::from_millis(100),
+            retry_cap: Duration::from_millis(200),
+            ..DispatcherOptions::default()
+        },
+    );
+    let retries_before = sent_total("retry");
+
+    dispatcher::enqueue_and_wake(&state, verification_email("minji@example.com"))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + DELIVERY_LIMIT;
+    while sent_total("retry") <= retries_before {
+        assert!(
+            Instant::now() < deadline,
+            "no failed attempt while the server was down"
+        );
+        sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(outbox::pending_count(&state.store).await.unwrap(), 1);
+    let smtp = SmtpServer::start_on(port).await;
+
+    let messages = smtp.wait_for_messages(1).await;
+    assert_eq!(messages[0].to, "minji@example.com");
+    assert_eq!(messages[0].subject, "DocDe 인증 코드");
+    wait_until_drained(&state).await;
+}
+
+#[tokio::test]
+async fn two_dispatchers_on_one_outbox_send_each_email_exactly_once() {
+    if !smtp_server_available() {
+        return;
+    }
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(smtp_to(smtp.port)).await;
+    // Another instance's dispatcher, as far as the outbox can tell.
+    dispatcher::spawn(app.state.clone());
+
+    const COUNT: usize = 20;
+    for n in 0..COUNT {
+        let email = verification_email(&format!("patient{n}@example.com"));
+        outbox::enqueue(&app.state.store, &email, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    dispatcher::wake(&app.state).await;
+
+    smtp.wait_for_messages(COUNT).await;
+    wait_until_drained(&app.state).await;
+    // Anything sent twice would have arrived by now.
+    sleep(Duration::from_millis(300)).await;
+    let messages = smtp.read_messages();
+    let ids: HashSet<_> = messages.iter().map(|m| m.message_id.as_str()).collect();
+    let recipients: HashSet<_> = messages.iter().map(|m| m.to.as_str()).collect();
+    assert_eq!(messages.len(), COUNT);
+    assert_eq!(ids.len(), COUNT);
+    assert_eq!(recipients.len(), COUNT);
+}

@@ -1,0 +1,294 @@
+//! The e-mail outbox as workers use it: claims are exclusive for their lease, concurrent
+//! claimers never share a message, outcomes move messages out of `pending`, and retries wait
+//! for their time. Runs on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set (each
+//! test in a schema of its own).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use docde_store::outbox::{self, NewEmail};
+use docde_store::{DatabaseConfig, Store, with_reader};
+use uuid::Uuid;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A migrated store on a fresh database; the temp dir keeps the SQLite file alive.
+async fn store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) => DatabaseConfig {
+            url,
+            schema: Some(format!("t_{}", Uuid::now_v7().simple())),
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(5),
+        },
+        Err(_) => DatabaseConfig {
+            url: format!("sqlite://{}", dir.path().join("test.db").display()),
+            schema: None,
+            max_connections: 4,
+            acquire_timeout: Duration::from_secs(5),
+        },
+    };
+    let store = Store::connect(&config).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    (store, dir)
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+fn email(n: usize) -> NewEmail {
+    NewEmail {
+        to: format!("patient{n}@example.com"),
+        subject: format!("인증 코드 {n}"),
+        body: format!("인증 코드는 {n:06} 입니다."),
+    }
+}
+
+/// (status, body, attempts, last_error, sent_at) of one row, read directly: the module has
+/// no getter because nothing but the worker needs one.
+async fn row(
+    store: &Store,
+    id: Uuid,
+) -> (
+    String,
+    Option<String>,
+    i32,
+    Option<String>,
+    Option<DateTime<Utc>>,
+) {
+    with_reader!(store, pool => sqlx::query_as(
+        "SELECT status, body, attempts, last_error, sent_at FROM email_outbox WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(pool)
+    .await)
+    .expect("row exists")
+}
+
+#[tokio::test]
+async fn an_enqueued_email_is_claimed_once_with_its_content() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+
+    let claimed = outbox::claim_due(&store, 10, LEASE, at(1)).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let claimed = &claimed[0];
+    assert_eq!(claimed.id, id);
+    assert_eq!(claimed.to, "patient1@example.com");
+    assert_eq!(claimed.subject, "인증 코드 1");
+    assert_eq!(claimed.body, "인증 코드는 000001 입니다.");
+    assert_eq!(claimed.attempts, 0);
+    assert_eq!(claimed.created_at, at(0));
+    assert_eq!(
+        outbox::pending_count(&store).await.unwrap(),
+        1,
+        "claimed is still pending"
+    );
+}
+
+#[tokio::test]
+async fn a_second_claim_within_the_lease_returns_nothing() {
+    let (store, _dir) = store().await;
+    outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    assert_eq!(
+        outbox::claim_due(&store, 10, LEASE, at(0))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let again = outbox::claim_due(&store, 10, LEASE, at(59)).await.unwrap();
+    assert!(
+        again.is_empty(),
+        "still leased to the first claimer: {again:?}"
+    );
+}
+
+#[tokio::test]
+async fn after_the_lease_expires_the_email_is_claimed_again() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+
+    let again = outbox::claim_due(&store, 10, LEASE, at(60)).await.unwrap();
+    assert_eq!(again.iter().map(|e| e.id).collect::<Vec<_>>(), [id]);
+}
+
+#[tokio::test]
+async fn an_email_is_not_claimed_before_it_was_enqueued() {
+    let (store, _dir) = store().await;
+    outbox::enqueue(&store, &email(1), at(10)).await.unwrap();
+    assert!(
+        outbox::claim_due(&store, 10, LEASE, at(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn claims_take_the_oldest_emails_first_up_to_the_limit() {
+    let (store, _dir) = store().await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            outbox::enqueue(&store, &email(n), at(n as i64))
+                .await
+                .unwrap(),
+        );
+    }
+    let first = outbox::claim_due(&store, 3, LEASE, at(10)).await.unwrap();
+    assert_eq!(first.iter().map(|e| e.id).collect::<Vec<_>>(), ids[..3]);
+    let rest = outbox::claim_due(&store, 3, LEASE, at(10)).await.unwrap();
+    assert_eq!(rest.iter().map(|e| e.id).collect::<Vec<_>>(), ids[3..]);
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_receive_the_same_email() {
+    let (store, _dir) = store().await;
+    const TOTAL: usize = 120;
+    for n in 0..TOTAL {
+        outbox::enqueue(&store, &email(n), at(0)).await.unwrap();
+    }
+    let claimer = |store: Store| {
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = outbox::claim_due(&store, 7, LEASE, at(1)).await.unwrap();
+                if batch.is_empty() {
+                    return mine;
+                }
+                mine.extend(batch.into_iter().map(|e| e.id));
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let tasks: Vec<_> = (0..3).map(|_| claimer(store.clone())).collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "an email was claimed twice");
+    assert_eq!(all.len(), TOTAL, "every email was claimed");
+}
+
+#[tokio::test]
+async fn a_sent_email_loses_its_body_and_is_never_claimed_again() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+
+    assert!(outbox::mark_sent(&store, id, at(2)).await.unwrap());
+
+    let (status, body, attempts, last_error, sent_at) = row(&store, id).await;
+    assert_eq!(status, "sent");
+    assert_eq!(body, None, "the verification code does not linger");
+    assert_eq!(attempts, 1);
+    assert_eq!(last_error, None);
+    assert_eq!(sent_at, Some(at(2)));
+    assert_eq!(outbox::pending_count(&store).await.unwrap(), 0);
+    assert!(
+        outbox::claim_due(&store, 10, LEASE, at(3600))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_retried_email_waits_for_its_next_attempt_time() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+
+    assert!(
+        outbox::mark_retry(&store, id, "connection", at(10))
+            .await
+            .unwrap()
+    );
+
+    assert!(
+        outbox::claim_due(&store, 10, LEASE, at(9))
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before the retry time, although the claim was released"
+    );
+    let retried = outbox::claim_due(&store, 10, LEASE, at(10)).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(retried[0].attempts, 1);
+    assert_eq!(
+        retried[0].body, "인증 코드는 000001 입니다.",
+        "the body is kept for the retry"
+    );
+    let (status, _, _, last_error, _) = row(&store, id).await;
+    assert_eq!(status, "pending");
+    assert_eq!(last_error.as_deref(), Some("connection"));
+}
+
+#[tokio::test]
+async fn a_failed_email_loses_its_body_and_keeps_only_the_error_kind() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+
+    assert!(outbox::mark_failed(&store, id, "smtp_550").await.unwrap());
+
+    let (status, body, attempts, last_error, sent_at) = row(&store, id).await;
+    assert_eq!(status, "failed");
+    assert_eq!(body, None);
+    assert_eq!(attempts, 1);
+    assert_eq!(last_error.as_deref(), Some("smtp_550"));
+    assert_eq!(sent_at, None);
+    assert_eq!(outbox::pending_count(&store).await.unwrap(), 0);
+    assert!(
+        outbox::claim_due(&store, 10, LEASE, at(3600))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn outcomes_only_change_pending_emails() {
+    let (store, _dir) = store().await;
+    let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    assert!(outbox::mark_sent(&store, id, at(1)).await.unwrap());
+
+    // A worker whose lease ran out may report late; the first outcome stands.
+    assert!(!outbox::mark_failed(&store, id, "timeout").await.unwrap());
+    assert!(
+        !outbox::mark_retry(&store, id, "timeout", at(5))
+            .await
+            .unwrap()
+    );
+    assert!(!outbox::mark_sent(&store, id, at(6)).await.unwrap());
+    let (status, _, attempts, last_error, sent_at) = row(&store, id).await;
+    assert_eq!(
+        (status.as_str(), attempts, last_error, sent_at),
+        ("sent", 1, None, Some(at(1)))
+    );
+}
+
+#[tokio::test]
+async fn an_email_enqueued_in_a_rolled_back_transaction_is_never_sent() {
+    let (store, _dir) = store().await;
+    let kept = Uuid::now_v7();
+    let dropped = Uuid::now_v7();
+    docde_store::with_writer!(store, pool => {
+        let mut tx = pool.begin().await.unwrap();
+        docde_store::enqueue_email!(&mut *tx, &email(1), dropped, at(0)).await.unwrap();
+        tx.rollback().await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        docde_store::enqueue_email!(&mut *tx, &email(2), kept, at(0)).await.unwrap();
+        tx.commit().await.unwrap();
+    });
+
+    let claimed = outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [kept]);
+}
