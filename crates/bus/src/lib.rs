@@ -115,9 +115,19 @@ impl Bus {
 
     /// Adds one to the counter `key` and returns the new value. The counter starts at 1 and
     /// disappears `window` after its first increment (a fixed window, as rate limits need).
+    ///
+    /// With Redis the count is shared by every instance. While Redis is unreachable the count
+    /// falls back to this instance alone: limits then hold per instance instead of failing
+    /// every request that is counted (sign-in must keep working through a Redis outage).
     pub async fn incr(&self, key: &str, window: Duration) -> Result<u64, BusError> {
         match &self.inner.remote {
-            Some(remote) => remote.incr(key, window).await,
+            Some(remote) => match remote.incr(key, window).await {
+                Ok(count) => Ok(count),
+                Err(e) => {
+                    tracing::warn!(target: "docde::bus", error = %e, "redis counter unavailable; counting on this instance");
+                    Ok(self.inner.counters.incr(key, window))
+                }
+            },
             None => Ok(self.inner.counters.incr(key, window)),
         }
     }

@@ -1,15 +1,15 @@
 //! The Redis leg of the bus: commands through a self-healing `ConnectionManager`, and one
 //! supervised pattern subscription that re-connects with backoff and re-subscribes.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use tokio::sync::watch;
+use tokio::sync::{RwLock, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::local::Fanout;
@@ -17,9 +17,15 @@ use crate::{BusError, BusHealth, REDIS_COMMAND_TIMEOUT};
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const REBUILD_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(crate) struct RedisLink {
-    commands: ConnectionManager,
+    client: redis::Client,
+    config: ConnectionManagerConfig,
+    /// Replaced when it fails in a way it does not recover from by itself (see
+    /// [`RedisLink::command_failed`]).
+    commands: RwLock<ConnectionManager>,
+    last_rebuild: Mutex<Option<Instant>>,
     namespace: String,
     subscribed: Arc<AtomicBool>,
 }
@@ -36,12 +42,12 @@ impl RedisLink {
             .set_connection_timeout(Some(REDIS_COMMAND_TIMEOUT))
             .set_response_timeout(Some(REDIS_COMMAND_TIMEOUT))
             .set_max_delay(BACKOFF_MAX);
-        let commands = ConnectionManager::new_with_config(client.clone(), config).await?;
+        let commands = ConnectionManager::new_with_config(client.clone(), config.clone()).await?;
 
         let subscribed = Arc::new(AtomicBool::new(false));
         let (first_tx, mut first_rx) = watch::channel(false);
         tokio::spawn(subscriber_loop(
-            client,
+            client.clone(),
             namespace.to_owned(),
             local,
             subscribed.clone(),
@@ -54,10 +60,45 @@ impl RedisLink {
             .map_err(|_| BusError::Timeout(REDIS_COMMAND_TIMEOUT * 2))?
             .ok();
         Ok(Self {
-            commands,
+            client,
+            config,
+            commands: RwLock::new(commands),
+            last_rebuild: Mutex::new(None),
             namespace: namespace.to_owned(),
             subscribed,
         })
+    }
+
+    async fn conn(&self) -> ConnectionManager {
+        self.commands.read().await.clone()
+    }
+
+    /// `ConnectionManager` reconnects by itself after I/O errors, but gives up for good when a
+    /// reconnect fails any other way (e.g. authentication refused during a credential
+    /// rotation). Then build a fresh one, at most once a second, so the instance recovers
+    /// without a restart.
+    async fn command_failed(&self, e: &redis::RedisError) {
+        let stuck =
+            e.kind() == redis::ErrorKind::AuthenticationFailed || e.is_unrecoverable_error();
+        if !stuck {
+            return;
+        }
+        {
+            let mut last = self.last_rebuild.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REBUILD_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let fresh = tokio::time::timeout(
+            REDIS_COMMAND_TIMEOUT,
+            ConnectionManager::new_with_config(self.client.clone(), self.config.clone()),
+        )
+        .await;
+        if let Ok(Ok(manager)) = fresh {
+            *self.commands.write().await = manager;
+            tracing::info!(target: "docde::bus", "redis command connection rebuilt");
+        }
     }
 
     fn key(&self, name: &str) -> String {
@@ -65,18 +106,22 @@ impl RedisLink {
     }
 
     pub(crate) async fn publish(&self, topic: &str, payload: Bytes) -> Result<(), BusError> {
-        let mut conn = self.commands.clone();
-        let _: i64 = conn.publish(self.key(topic), payload.as_ref()).await?;
+        let mut conn = self.conn().await;
+        let published: Result<i64, _> = conn.publish(self.key(topic), payload.as_ref()).await;
+        if let Err(e) = &published {
+            self.command_failed(e).await;
+        }
+        published?;
         Ok(())
     }
 
     pub(crate) async fn incr(&self, key: &str, window: Duration) -> Result<u64, BusError> {
-        let mut conn = self.commands.clone();
+        let mut conn = self.conn().await;
         let key = self.key(key);
         let millis = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
         // INCR and PEXPIRE NX in one transaction: the window starts at the first increment
         // and later increments do not extend it.
-        let (count, _): (u64, i64) = redis::pipe()
+        let counted: Result<(u64, i64), _> = redis::pipe()
             .atomic()
             .incr(&key, 1)
             .cmd("PEXPIRE")
@@ -84,23 +129,27 @@ impl RedisLink {
             .arg(millis)
             .arg("NX")
             .query_async(&mut conn)
-            .await?;
-        Ok(count)
+            .await;
+        if let Err(e) = &counted {
+            self.command_failed(e).await;
+        }
+        Ok(counted?.0)
     }
 
     pub(crate) async fn health(&self) -> BusHealth {
         if !self.subscribed.load(Ordering::Acquire) {
             return BusHealth::NotReady("redis subscription is reconnecting".into());
         }
-        let mut conn = self.commands.clone();
-        match tokio::time::timeout(
-            REDIS_COMMAND_TIMEOUT,
-            redis::cmd("PING").query_async::<String>(&mut conn),
-        )
-        .await
+        let mut conn = self.conn().await;
+        let ping = redis::cmd("PING");
+        match tokio::time::timeout(REDIS_COMMAND_TIMEOUT, ping.query_async::<String>(&mut conn))
+            .await
         {
             Ok(Ok(_)) => BusHealth::Ready,
-            Ok(Err(e)) => BusHealth::NotReady(format!("redis ping failed: {}", e.kind_str())),
+            Ok(Err(e)) => {
+                self.command_failed(&e).await;
+                BusHealth::NotReady(format!("redis ping failed: {}", e.kind_str()))
+            }
             Err(_) => BusHealth::NotReady("redis ping timed out".into()),
         }
     }

@@ -200,6 +200,18 @@ impl ThrowawayUser {
         (Self { admin, name }, url.into())
     }
 
+    /// Disables the user, so the bus cannot log in again until it is re-enabled.
+    async fn disable(&self, enabled: bool) {
+        let mut conn = self.admin.get_multiplexed_async_connection().await.unwrap();
+        let () = redis::cmd("ACL")
+            .arg("SETUSER")
+            .arg(&self.name)
+            .arg(if enabled { "on" } else { "off" })
+            .query_async(&mut conn)
+            .await
+            .expect("ACL SETUSER on/off failed");
+    }
+
     /// Closes every connection logged in as this user; returns how many there were.
     async fn kill_connections(&self) -> i64 {
         let mut conn = self.admin.get_multiplexed_async_connection().await.unwrap();
@@ -280,4 +292,53 @@ async fn delivery_resumes_after_the_redis_connections_are_killed() {
     shutdown.cancel();
     drop(bus);
     drop(user);
+}
+
+#[tokio::test]
+async fn counters_fall_back_to_this_instance_while_redis_is_unreachable() {
+    let Some(admin_url) =
+        redis_url("counters_fall_back_to_this_instance_while_redis_is_unreachable")
+    else {
+        return;
+    };
+    let (user, url) = ThrowawayUser::create(&admin_url).await;
+    let shutdown = CancellationToken::new();
+    let bus = instance(&url, &fresh_namespace(), &shutdown).await;
+    let window = Duration::from_secs(60);
+    assert_eq!(bus.incr("k", window).await.unwrap(), 1);
+    assert_eq!(bus.incr("k", window).await.unwrap(), 2, "counted in Redis");
+
+    user.disable(false).await;
+    user.kill_connections().await;
+    // Redis now refuses this bus: counting goes on, locally, from scratch.
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        counts.push(
+            bus.incr("k", window)
+                .await
+                .expect("a counter never fails the caller"),
+        );
+    }
+    assert_eq!(counts, [1, 2, 3], "local fallback counts on its own");
+    assert!(
+        matches!(bus.health().await, BusHealth::NotReady(_)),
+        "the outage is reported to /readyz"
+    );
+
+    user.disable(true).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bus.health().await != BusHealth::Ready {
+        assert!(
+            Instant::now() < deadline,
+            "the bus reconnects once Redis accepts it again: {:?}",
+            bus.health().await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        bus.incr("k", window).await.unwrap(),
+        3,
+        "back on the shared Redis count"
+    );
+    shutdown.cancel();
 }

@@ -47,18 +47,18 @@ fn email(n: usize) -> NewEmail {
     }
 }
 
-/// (status, body, attempts, last_error, sent_at) of one row, read directly: the module has
-/// no getter because nothing but the worker needs one.
-async fn row(
-    store: &Store,
-    id: Uuid,
-) -> (
-    String,
-    Option<String>,
-    i32,
-    Option<String>,
-    Option<DateTime<Utc>>,
-) {
+/// One row's bookkeeping, read directly: the module has no getter because nothing but the
+/// worker needs one.
+#[derive(Debug, PartialEq, Eq, sqlx::FromRow)]
+struct Row {
+    status: String,
+    body: Option<String>,
+    attempts: i32,
+    last_error: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+async fn row(store: &Store, id: Uuid) -> Row {
     with_reader!(store, pool => sqlx::query_as(
         "SELECT status, body, attempts, last_error, sent_at FROM email_outbox WHERE id = $1",
     )
@@ -185,12 +185,16 @@ async fn a_sent_email_loses_its_body_and_is_never_claimed_again() {
 
     assert!(outbox::mark_sent(&store, id, at(2)).await.unwrap());
 
-    let (status, body, attempts, last_error, sent_at) = row(&store, id).await;
-    assert_eq!(status, "sent");
-    assert_eq!(body, None, "the verification code does not linger");
-    assert_eq!(attempts, 1);
-    assert_eq!(last_error, None);
-    assert_eq!(sent_at, Some(at(2)));
+    assert_eq!(
+        row(&store, id).await,
+        Row {
+            status: "sent".into(),
+            body: None, // the verification code does not linger
+            attempts: 1,
+            last_error: None,
+            sent_at: Some(at(2)),
+        }
+    );
     assert_eq!(outbox::pending_count(&store).await.unwrap(), 0);
     assert!(
         outbox::claim_due(&store, 10, LEASE, at(3600))
@@ -226,9 +230,9 @@ async fn a_retried_email_waits_for_its_next_attempt_time() {
         retried[0].body, "인증 코드는 000001 입니다.",
         "the body is kept for the retry"
     );
-    let (status, _, _, last_error, _) = row(&store, id).await;
-    assert_eq!(status, "pending");
-    assert_eq!(last_error.as_deref(), Some("connection"));
+    let row = row(&store, id).await;
+    assert_eq!(row.status, "pending");
+    assert_eq!(row.last_error.as_deref(), Some("connection"));
 }
 
 #[tokio::test]
@@ -239,12 +243,16 @@ async fn a_failed_email_loses_its_body_and_keeps_only_the_error_kind() {
 
     assert!(outbox::mark_failed(&store, id, "smtp_550").await.unwrap());
 
-    let (status, body, attempts, last_error, sent_at) = row(&store, id).await;
-    assert_eq!(status, "failed");
-    assert_eq!(body, None);
-    assert_eq!(attempts, 1);
-    assert_eq!(last_error.as_deref(), Some("smtp_550"));
-    assert_eq!(sent_at, None);
+    assert_eq!(
+        row(&store, id).await,
+        Row {
+            status: "failed".into(),
+            body: None,
+            attempts: 1,
+            last_error: Some("smtp_550".into()),
+            sent_at: None,
+        }
+    );
     assert_eq!(outbox::pending_count(&store).await.unwrap(), 0);
     assert!(
         outbox::claim_due(&store, 10, LEASE, at(3600))
@@ -268,10 +276,15 @@ async fn outcomes_only_change_pending_emails() {
             .unwrap()
     );
     assert!(!outbox::mark_sent(&store, id, at(6)).await.unwrap());
-    let (status, _, attempts, last_error, sent_at) = row(&store, id).await;
     assert_eq!(
-        (status.as_str(), attempts, last_error, sent_at),
-        ("sent", 1, None, Some(at(1)))
+        row(&store, id).await,
+        Row {
+            status: "sent".into(),
+            body: None,
+            attempts: 1,
+            last_error: None,
+            sent_at: Some(at(1)),
+        }
     );
 }
 

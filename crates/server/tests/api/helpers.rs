@@ -54,6 +54,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.http.body_limit_bytes = 4096;
     config.http.request_timeout_ms = 2_000;
     config.http.shutdown_grace_ms = 5_000;
+    // Every test app gets its own signing key; instances of one service share it explicitly.
+    config.auth.signing_keys = vec![format!("test:{}", uuid::Uuid::now_v7().simple())];
     if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
         config.database.url = Some(url);
         config.database.schema = Some(format!("t_{}", uuid::Uuid::now_v7().simple()));

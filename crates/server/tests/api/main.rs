@@ -4,7 +4,9 @@
 mod helpers;
 
 mod accounts;
+mod authorization;
 mod errors;
+mod instances;
 mod mail;
 mod operations;
 mod people;

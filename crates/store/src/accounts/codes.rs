@@ -105,7 +105,7 @@ pub async fn redeem(
 ) -> Result<CodeOutcome, StoreError> {
     with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
-        let live: Option<(String, DateTime<Utc>, i64)> = sqlx::query_as(
+        let live: Option<(String, DateTime<Utc>, i32)> = sqlx::query_as(
             "SELECT id, expires_at, attempts FROM one_time_codes
              WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL
              ORDER BY created_at DESC LIMIT 1",
@@ -119,13 +119,13 @@ pub async fn redeem(
             return Ok(CodeOutcome::Expired);
         }
         // Reserve this guess before comparing: the UPDATE is the only gate.
-        let reserved: Option<(String, i64)> = sqlx::query_as(
+        let reserved: Option<(String, i32)> = sqlx::query_as(
             "UPDATE one_time_codes SET attempts = attempts + 1
              WHERE id = $1 AND consumed_at IS NULL AND attempts < $2
              RETURNING code_hash, attempts",
         )
         .bind(&code_id)
-        .bind(i64::from(max_attempts))
+        .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
         .fetch_optional(&mut *tx)
         .await?;
         let Some((stored_hash, attempts)) = reserved else {
@@ -134,7 +134,7 @@ pub async fn redeem(
         };
         if !bool::from(stored_hash.as_bytes().ct_eq(presented_hash.as_bytes())) {
             tx.commit().await?;
-            let remaining = u32::try_from(i64::from(max_attempts) - attempts).unwrap_or(0);
+            let remaining = u32::try_from(i64::from(max_attempts) - i64::from(attempts)).unwrap_or(0);
             return Ok(if remaining == 0 { CodeOutcome::Exhausted } else { CodeOutcome::Wrong { remaining } });
         }
         sqlx::query("UPDATE one_time_codes SET consumed_at = $2 WHERE id = $1")
