@@ -29,6 +29,11 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::admin::AdminCommand,
     },
+    /// Benchmarks against a real server (figures in docs/BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
     /// Print the audit trail (who read whose data), newest first.
     Audit {
         #[command(flatten)]
@@ -85,6 +90,7 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
             Ok(config) => crate::admin::run(config, command).await,
             Err(code) => return code,
         },
+        Command::Bench { command } => crate::bench::run(command).await,
         Command::Audit { data, filter } => match load(config_file, &data) {
             Ok(config) => crate::admin::audit(config, filter).await,
             Err(code) => return code,

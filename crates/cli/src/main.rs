@@ -2,6 +2,7 @@
 //! line, loads the configuration and dispatches.
 
 mod admin;
+mod bench;
 mod commands;
 
 use std::path::PathBuf;

@@ -176,15 +176,56 @@ fn config_redacts_secrets() {
             "postgres://docde:hunter2@db.internal:5432/docde",
         )
         .env("DOCDE_REDIS_URL", "redis://:s3cret@cache.internal:6379")
+        .env("DOCDE_SMTP_PASSWORD", "mailpass-42")
+        .env(
+            "DOCDE_AUTH_SIGNING_KEYS",
+            r#"["k2:new-signing-secret-0123456789abcdefgh", "k1:old-signing-secret-0123456789abcdefgh"]"#,
+        )
         .output()
         .unwrap();
-    assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        !stdout.contains("hunter2") && !stdout.contains("s3cret"),
-        "{stdout}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    for secret in ["hunter2", "s3cret", "mailpass-42", "signing-secret"] {
+        assert!(!stdout.contains(secret), "{secret} leaked: {stdout}");
+    }
     assert!(stdout.contains("postgres://docde:***@db.internal:5432/docde"));
+    let config: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        config["auth"]["signing_keys"],
+        serde_json::json!(["k2:***", "k1:***"]),
+        "key ids stay visible"
+    );
+}
+
+#[test]
+fn postgres_without_shared_signing_keys_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = docde(dir.path())
+        .args(["config"])
+        .env("DOCDE_DATABASE_URL", "postgres://docde@db.internal/docde")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("auth.signing_keys")
+    );
+    let out = docde(dir.path())
+        .args(["config"])
+        .env("DOCDE_AUTH_SIGNING_KEYS", r#"["k1:too-short"]"#)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("auth.signing_keys[0]")
+    );
 }
 
 #[test]

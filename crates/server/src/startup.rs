@@ -11,6 +11,7 @@ use axum::Router;
 use docde_bus::Bus;
 use docde_store::{DatabaseConfig, Store};
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, Passwords, SigningKeys};
@@ -22,6 +23,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     address: SocketAddr,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -53,13 +55,15 @@ impl Application {
             passwords: Passwords::new()?,
         };
         let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
-        crate::mail::dispatcher::spawn(state.clone());
+        // Background workers end when the shutdown token fires; run_until_stopped waits for them.
+        let workers = vec![crate::mail::dispatcher::spawn(state.clone())];
         let router = crate::routes::router(state.clone(), extra);
         Ok(Self {
             listener,
             router,
             state,
             address,
+            workers,
         })
     }
 
@@ -85,6 +89,7 @@ impl Application {
             router,
             state,
             address,
+            workers,
         } = self;
         let token = state.shutdown.clone();
         let grace = state.config.shutdown_grace();
@@ -112,6 +117,14 @@ impl Application {
         tokio::select! {
             result = &mut server => result.context("serving HTTP")?,
             () = deadline => tracing::warn!(?grace, "grace period over; closing the remaining connections"),
+        }
+        // Workers watch the same token; give them a short window to finish the item in hand
+        // (an e-mail cut off mid-send stays claimed and is retried after its lease).
+        if tokio::time::timeout(Duration::from_secs(2), futures::future::join_all(workers))
+            .await
+            .is_err()
+        {
+            tracing::warn!("background workers still busy at exit");
         }
         if tokio::time::timeout(Duration::from_secs(2), state.store.close())
             .await

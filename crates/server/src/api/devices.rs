@@ -112,7 +112,7 @@ pub async fn create(
         .ok_or(ApiError::NotFound)?;
     if let Some(ward_id) = req.ward_id {
         let ward = hospitals::get_ward(&state.store, ward_id).await?;
-        if !ward.is_some_and(|w| w.hospital_id == hospital_id) {
+        if ward.is_none_or(|w| w.hospital_id != hospital_id) {
             return Err(invalid("ward_id", "must be a ward of this hospital"));
         }
     }

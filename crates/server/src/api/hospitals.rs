@@ -317,7 +317,7 @@ pub async fn assign_nurse(
 ) -> Result<StatusCode, ApiError> {
     let ward = load_ward(&state, &principal, Action::ManageWards, id).await?;
     let nurse = users::get(&state.store, user_id).await?;
-    if !nurse.is_some_and(|n| n.role == Role::Nurse && n.hospital_id == Some(ward.hospital_id)) {
+    if nurse.is_none_or(|n| n.role != Role::Nurse || n.hospital_id != Some(ward.hospital_id)) {
         return Err(invalid("user_id", "must be a nurse of the ward's hospital"));
     }
     hospitals::assign_nurse(&state.store, id, user_id).await?;

@@ -662,3 +662,82 @@ async fn repeated_sign_in_attempts_on_one_account_are_429_with_retry_after() {
     assert_eq!(last.headers()["retry-after"], "900");
     assert_eq!(problem(last).await["code"], "too_many_requests");
 }
+
+/// The whole journey through a real SMTP server: the code is read from what the server received.
+#[tokio::test]
+async fn the_whole_account_journey_works_through_a_real_smtp_server() {
+    if !crate::smtp::smtp_server_available() {
+        return;
+    }
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let app = crate::helpers::spawn_app_with(crate::smtp::smtp_to(smtp.port)).await;
+    let email = "journey@example.kr";
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/auth/sign-up",
+            None,
+            sign_up_body(email, PASSWORD)
+        )
+        .await
+        .status(),
+        StatusCode::ACCEPTED
+    );
+
+    let received = smtp.wait_for_messages(1).await;
+    assert_eq!(received[0].to, email);
+    assert!(
+        received[0].subject.contains("인증 코드"),
+        "{}",
+        received[0].subject
+    );
+    let code = code_in(&received[0].body);
+    assert_eq!(
+        post(
+            &app,
+            "/api/v1/auth/verify-email",
+            None,
+            json!({"email": email, "code": code})
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+
+    let pair = sign_in(&app, email, PASSWORD).await;
+    let refreshed: Value = post(
+        &app,
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": pair["refresh_token"]}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(
+        get(&app, "/api/v1/users/me", access).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&app, "/api/v1/auth/logout", Some(access), json!({}))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        get(&app, "/api/v1/users/me", access).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let sent = smtp.read_messages();
+    assert_eq!(sent.len(), 1, "one e-mail for the whole journey");
+    assert!(
+        !std::fs::exists(app.data_dir.join("outbox")).unwrap_or(false)
+            || docde_server::mail::list_directory(&app.data_dir.join("outbox"))
+                .unwrap()
+                .is_empty(),
+        "with SMTP configured nothing goes to the on-disk outbox"
+    );
+}

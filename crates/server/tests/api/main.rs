@@ -11,3 +11,4 @@ mod mail;
 mod operations;
 mod people;
 mod shutdown;
+mod smtp;

@@ -102,6 +102,18 @@ pub enum Rotation {
     Reused,
 }
 
+/// A presented refresh token with its session and user.
+#[derive(sqlx::FromRow)]
+struct PresentedToken {
+    session_id: String,
+    token_hash: String,
+    expires_at: DateTime<Utc>,
+    used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    user_id: String,
+    status: String,
+}
+
 pub async fn rotate(
     store: &Store,
     token_id: Uuid,
@@ -111,16 +123,15 @@ pub async fn rotate(
 ) -> Result<Rotation, StoreError> {
     with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
-        let row: Option<(String, String, DateTime<Utc>, Option<DateTime<Utc>>, Option<DateTime<Utc>>, String, String)> =
-            sqlx::query_as(
-                "SELECT t.session_id, t.token_hash, t.expires_at, t.used_at, s.revoked_at, s.user_id, u.status
-                 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
-                 WHERE t.id = $1",
-            )
-            .bind(token_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((session, hash, expires_at, used_at, revoked_at, user, status)) = row else {
+        let row: Option<PresentedToken> = sqlx::query_as(
+            "SELECT t.session_id, t.token_hash, t.expires_at, t.used_at, s.revoked_at, s.user_id, u.status
+             FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id JOIN users u ON u.id = s.user_id
+             WHERE t.id = $1",
+        )
+        .bind(token_id.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(PresentedToken { session_id: session, token_hash: hash, expires_at, used_at, revoked_at, user_id: user, status }) = row else {
             return Ok(Rotation::Invalid);
         };
         if !bool::from(hash.as_bytes().ct_eq(presented_hash.as_bytes())) {

@@ -1,0 +1,211 @@
+//! `docde bench …`: load generators that measure a real server over real HTTP.
+//!
+//! Latency is measured open-loop: requests are sent on a fixed schedule and each latency is
+//! counted from its *scheduled* time, so a server that falls behind shows it in the figures
+//! instead of silently slowing the generator down (coordinated omission).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use docde_domain::account::Role;
+use docde_server::{Application, Config};
+use docde_store::accounts::users::{self, NewUser};
+use uuid::Uuid;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Sign-in latency (argon2id at OWASP cost) and saturation throughput on a fresh
+    /// embedded server.
+    SignIn(SignInArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignInArgs {
+    /// Accounts to sign in as (round-robin).
+    #[arg(long, default_value_t = 50)]
+    accounts: usize,
+    /// Requests per second of the open-loop latency run (keep it below saturation).
+    #[arg(long, default_value_t = 20)]
+    rate: u32,
+    /// Duration of each run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients of the closed-loop saturation run.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+}
+
+pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::SignIn(args) => sign_in(args).await,
+    }
+}
+
+const PASSWORD: &str = "benchmark passphrase 2026";
+
+async fn sign_in(args: SignInArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    // The generator sends X-Forwarded-For with a different address per request, so the
+    // per-IP sign-in limit (30 per 5 minutes) does not end the run; per-account limits are
+    // avoided by rotating over many accounts.
+    config.auth.trust_forwarded_for = true;
+    config.log.filter = "warn".into();
+    let app = Application::build(config).await?;
+    let url = format!("http://{}/api/v1/auth/sign-in", app.local_addr());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+
+    let hash = state.auth.passwords.hash(PASSWORD).await?;
+    let total_requests = (u64::from(args.rate) * args.seconds) as usize + args.concurrency * 200;
+    let accounts = args.accounts.max(total_requests / 9 + 1);
+    let mut emails = Vec::with_capacity(accounts);
+    for i in 0..accounts {
+        let email = format!("bench{i}@bench.docde.kr");
+        let user = NewUser {
+            email: email.clone(),
+            email_key: email.clone(),
+            password_hash: Some(hash.clone()),
+            role: Role::Patient,
+            hospital_id: None,
+            employee_number: None,
+            name: "bench".into(),
+            phone: None,
+            birth_date: None,
+            gender: None,
+            address: None,
+            active: true,
+        };
+        users::create(
+            &state.store,
+            Uuid::now_v7(),
+            &user,
+            None,
+            None,
+            chrono::Utc::now(),
+        )
+        .await?;
+        emails.push(email);
+    }
+    let emails = Arc::new(emails);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let request = {
+        let (client, url, emails, counter) =
+            (client.clone(), url.clone(), emails.clone(), counter.clone());
+        move || {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let body = serde_json::json!({"email": emails[n % emails.len()], "password": PASSWORD});
+            let forwarded = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
+            client
+                .post(url.clone())
+                .header("x-forwarded-for", forwarded)
+                .json(&body)
+                .send()
+        }
+    };
+
+    println!(
+        "argon2id m=19456 KiB t=2 p=1 · {} accounts · embedded SQLite · {} cores",
+        emails.len(),
+        cores()
+    );
+
+    // Open loop at a fixed rate.
+    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..(u64::from(args.rate) * args.seconds) {
+        let scheduled = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
+        tokio::time::sleep_until(scheduled.into()).await;
+        let send = request();
+        tasks.push(tokio::spawn(async move {
+            let ok = send.await.map(|r| r.status().is_success()).unwrap_or(false);
+            (scheduled.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (latency, ok) = t.await?;
+        latencies.push(latency);
+        failures += usize::from(!ok);
+    }
+    report(
+        &format!("open loop at {}/s", args.rate),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
+
+    // Closed loop: as fast as `concurrency` clients can go.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let request = request.clone();
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let ok = request()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                out.push((sent.elapsed(), ok));
+            }
+            out
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        for (latency, ok) in w.await? {
+            latencies.push(latency);
+            failures += usize::from(!ok);
+        }
+    }
+    report(
+        &format!("closed loop, {} clients", args.concurrency),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
+
+    shutdown.cancel();
+    server.await??;
+    Ok(())
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0)
+}
+
+fn report(name: &str, latencies: &mut [Duration], failures: usize, elapsed: Duration) {
+    latencies.sort();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;
+        latencies
+            .get(i)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{name:<28} n={:<6} ok/s={:>7.1}  p50={:>7.1} ms  p99={:>7.1} ms  max={:>7.1} ms  failures={failures}",
+        latencies.len(),
+        (latencies.len() - failures) as f64 / elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        pct(1.0),
+    );
+}
