@@ -180,9 +180,26 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     }
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
+    let demo = docde_server::demo::seed(app.state()).await?;
+    let password = docde_server::demo::DEMO_PASSWORD;
+    println!("\nDocDe demo is running. Open {url}/docs (API explorer); health at {url}/readyz.");
+    println!("\nDemo accounts (password for all: {password}):");
+    for account in &demo.accounts {
+        let number = account
+            .employee_number
+            .as_deref()
+            .map(|n| format!("  employee no. {n}"))
+            .unwrap_or_default();
+        println!("  {:<15} {}{number}", account.role.as_str(), account.email);
+    }
+    println!("  hospital {}  ward {}", demo.hospital_id, demo.ward_id);
     println!(
-        "\nDocDe demo is running. Open {url}/docs (API explorer); health at {url}/readyz.\nPress Ctrl+C to stop.\n"
+        "  bedside monitor {}  secret {}",
+        demo.device_id, demo.device_secret
     );
+    println!("\nSign in: curl -s {url}/api/v1/auth/sign-in -H 'content-type: application/json' \\");
+    println!("          -d '{{\"email\":\"nurse@demo.docde.kr\",\"password\":\"{password}\"}}'");
+    println!("\nPress Ctrl+C to stop.\n");
     shutdown::cancel_on_signal(app.shutdown_token());
     app.run_until_stopped().await
 }

@@ -23,6 +23,7 @@ use crate::auth::rate_limit;
 use crate::auth::secrets::six_digit_code;
 use crate::auth::tokens::{self, TokenPair};
 use crate::extract::ApiJson;
+use crate::mail::dispatcher;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -133,11 +134,8 @@ pub async fn sign_up(
             send_verification(&state, &existing).await?;
         }
         Some(_) => {
-            crate::mail::dispatcher::enqueue_and_wake(
-                &state,
-                account_mail::already_registered(email.as_str()),
-            )
-            .await?;
+            dispatcher::enqueue_and_wake(&state, account_mail::already_registered(email.as_str()))
+                .await?;
         }
         None => {
             let user_id = Uuid::now_v7();
@@ -174,7 +172,7 @@ pub async fn sign_up(
             )
             .await
             {
-                Ok(()) => wake_mail(&state).await,
+                Ok(()) => dispatcher::wake(&state).await,
                 // A concurrent sign-up for the same address won; it sent the code.
                 Err(CreateUserError::EmailTaken) => {}
                 Err(CreateUserError::EmployeeNumberTaken) => {
@@ -204,15 +202,8 @@ async fn send_verification(state: &AppState, user: &User) -> Result<(), ApiError
         now(),
     )
     .await?;
-    wake_mail(state).await;
+    dispatcher::wake(state).await;
     Ok(())
-}
-
-async fn wake_mail(state: &AppState) {
-    // The mail is already durable in the outbox; a lost wake-up only delays it to the next poll.
-    if let Err(e) = state.bus.wake("email").await {
-        tracing::warn!(error = %e, "could not wake the mail dispatcher");
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema, garde::Validate)]
@@ -546,7 +537,7 @@ pub async fn forgot_password(
             now(),
         )
         .await?;
-        wake_mail(&state).await;
+        dispatcher::wake(&state).await;
     }
     Ok(accepted("reset_code_sent"))
 }

@@ -199,7 +199,7 @@ pub async fn invite_staff(
         }
         Err(CreateUserError::Store(e)) => return Err(e.into()),
     }
-    let _ = state.bus.wake("email").await;
+    crate::mail::dispatcher::wake(&state).await;
     let user = users::get(&state.store, user_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("invited user vanished"))?;
