@@ -4,3 +4,4 @@
 //! it is valid: constructors are the only way in, and they say precisely what is wrong.
 
 pub mod account;
+pub mod directory;
