@@ -10,6 +10,7 @@
 //! constraints and conditional updates inside transactions, never by callers.
 
 pub mod accounts;
+pub mod directory;
 mod connect;
 mod error;
 pub mod idempotency;
