@@ -4,6 +4,7 @@ pub mod account_mail;
 pub mod audit;
 pub mod auth;
 pub mod devices;
+pub mod directory;
 pub mod hospitals;
 pub mod users;
 

@@ -28,6 +28,8 @@ pub enum Action {
     ReadWard,
     /// Register, list and revoke devices.
     ManageDevices,
+    /// Edit a hospital's directory entry (facts, hours, departments, doctors) or delete it.
+    ManageDirectory,
     /// Send data as a device (heartbeat, samples).
     ReportAsDevice,
     ReadAudit,
@@ -101,9 +103,11 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             matches!(target, Target::User { id, .. } if id == user.id) || hospital_admin
         }
         Action::CreateHospital => false,
-        Action::InviteStaff | Action::ManageWards | Action::ManageDevices | Action::ReadAudit => {
-            hospital_admin
-        }
+        Action::InviteStaff
+        | Action::ManageWards
+        | Action::ManageDevices
+        | Action::ManageDirectory
+        | Action::ReadAudit => hospital_admin,
         Action::ListStaff => own_hospital && user.role.is_staff(),
         Action::ReadWard => match target {
             Target::Ward { nurse_ids, .. } => {
@@ -247,6 +251,7 @@ mod tests {
             Action::InviteStaff,
             Action::ManageWards,
             Action::ManageDevices,
+            Action::ManageDirectory,
             Action::ReadAudit,
             Action::ListStaff,
         ] {

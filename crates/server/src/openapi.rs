@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Sign-up, sign-in, tokens, passwords"),
         (name = "users", description = "Accounts and profiles"),
         (name = "hospitals", description = "Hospitals and their staff"),
+        (name = "directory", description = "Hospitals, doctors and departments as patients find them"),
         (name = "wards", description = "Wards and nurse assignments"),
         (name = "devices", description = "Bedside monitors, gateways and robots as principals"),
         (name = "audit", description = "Who read or changed whose data"),

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{audit, auth, devices, hospitals, users};
+use crate::api::{audit, auth, devices, directory, hospitals, users};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -40,7 +40,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::me, users::delete_me))
         .routes(routes!(users::get))
         .routes(routes!(hospitals::create))
-        .routes(routes!(hospitals::get))
+        .routes(routes!(
+            directory::get_hospital,
+            directory::put_hospital,
+            directory::delete_hospital
+        ))
+        .routes(routes!(directory::departments))
+        .routes(routes!(directory::list_doctors, directory::create_doctor))
+        .routes(routes!(
+            directory::get_doctor,
+            directory::put_doctor,
+            directory::delete_doctor
+        ))
         .routes(routes!(hospitals::invite_staff, hospitals::list_staff))
         .routes(routes!(hospitals::create_ward))
         .routes(routes!(hospitals::get_ward))

@@ -72,24 +72,6 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(hospital.into())))
 }
 
-/// A hospital's public facts. Deliberately public: patients look hospitals up before they
-/// have an account, and nothing here is personal.
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}", tag = "hospitals",
-    params(("id" = Uuid, Path, description = "Hospital id")),
-    responses(
-        (status = 200, description = "The hospital", body = HospitalView),
-        (status = 404, description = "No such hospital", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    State(state): State<AppState>,
-    Path(id): Path<Uuid>,
-) -> Result<Json<HospitalView>, ApiError> {
-    let hospital = hospitals::get_hospital(&state.store, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(Json(hospital.into()))
-}
-
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod authorization;
+mod directory;
 mod errors;
 mod instances;
 mod mail;
