@@ -10,8 +10,8 @@
 //! constraints and conditional updates inside transactions, never by callers.
 
 pub mod accounts;
-pub mod directory;
 mod connect;
+pub mod directory;
 mod error;
 pub mod idempotency;
 pub mod outbox;

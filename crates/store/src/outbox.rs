@@ -60,14 +60,18 @@ pub const INSERT_SQL: &str = "INSERT INTO email_outbox \
 /// [`with_writer!`](crate::with_writer) the body is expanded once per backend, so the same
 /// line works on a SQLite and a PostgreSQL transaction.
 ///
-/// ```ignore
-/// let id = Uuid::now_v7();
-/// with_writer!(store, pool => {
+/// ```no_run
+/// # async fn example(store: &docde_store::Store, email: &docde_store::outbox::NewEmail) -> Result<(), docde_store::StoreError> {
+/// use docde_store::with_writer;
+/// let (id, now) = (uuid::Uuid::now_v7(), chrono::Utc::now());
+/// with_writer!(store, pool => async {
 ///     let mut tx = pool.begin().await?;
 ///     // … insert the account and its verification code …
-///     docde_store::enqueue_email!(&mut *tx, &email, id, now).await?;
+///     docde_store::enqueue_email!(&mut *tx, email, id, now).await?;
 ///     tx.commit().await?;
-/// });
+///     Ok::<_, docde_store::StoreError>(())
+/// }.await)
+/// # }
 /// ```
 ///
 /// Nothing is sent until a worker looks: after the commit, the caller wakes the workers
