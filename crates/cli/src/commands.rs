@@ -29,6 +29,17 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::admin::AdminCommand,
     },
+    /// Load generated Korean directory data (hospitals, hours, departments, doctors).
+    SeedDirectory {
+        #[command(flatten)]
+        data: DataArgs,
+        /// How many hospitals (each with 1–30 doctors).
+        #[arg(long, default_value_t = 1_000)]
+        hospitals: usize,
+        /// Generator seed: the same seed gives the same directory.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Benchmarks against a real server (figures in docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -91,6 +102,14 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
             Err(code) => return code,
         },
         Command::Bench { command } => crate::bench::run(command).await,
+        Command::SeedDirectory {
+            data,
+            hospitals,
+            seed,
+        } => match load(config_file, &data) {
+            Ok(config) => seed_directory(config, hospitals, seed).await,
+            Err(code) => return code,
+        },
         Command::Audit { data, filter } => match load(config_file, &data) {
             Ok(config) => crate::admin::audit(config, filter).await,
             Err(code) => return code,
@@ -141,6 +160,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     shutdown::cancel_on_signal(app.shutdown_token());
     app.run_until_stopped().await
+}
+
+async fn seed_directory(config: Config, hospitals: usize, seed: u64) -> anyhow::Result<()> {
+    let store = startup::open_store(&config).await?;
+    let started = std::time::Instant::now();
+    let done = docde_server::seed::seed_directory(&store, hospitals, seed, |p| {
+        eprint!("\r{} hospitals, {} doctors", p.hospitals, p.doctors);
+    })
+    .await?;
+    eprintln!();
+    println!(
+        "loaded {} hospitals and {} doctors in {:.1} s",
+        done.hospitals,
+        done.doctors,
+        started.elapsed().as_secs_f64()
+    );
+    store.close().await;
+    Ok(())
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -16,6 +16,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod routes;
+pub mod seed;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

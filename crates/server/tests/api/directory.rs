@@ -271,3 +271,55 @@ async fn the_department_list_has_codes_and_both_languages() {
         (Some("내과"), Some("Internal Medicine"))
     );
 }
+
+#[tokio::test]
+async fn generated_hospitals_are_stored_with_hours_departments_and_doctors() {
+    let app = spawn_app().await;
+    let seeded = docde_server::seed::seed_directory(&app.state.store, 2_100, 7, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(seeded.hospitals, 2_100, "crosses a batch boundary");
+    let hospitals = docde_store::directory::all_hospitals(&app.state.store)
+        .await
+        .unwrap();
+    assert_eq!(hospitals.len(), 2_100);
+    let doctors = docde_store::directory::doctors(&app.state.store, None)
+        .await
+        .unwrap();
+    assert_eq!(doctors.len(), seeded.doctors);
+    assert!(
+        hospitals
+            .iter()
+            .all(|h| !h.departments.is_empty() && h.lat.is_some() && h.sido.is_some())
+    );
+    assert!(
+        hospitals.iter().any(|h| h.name == "서울대학교병원"),
+        "the famous ones come first"
+    );
+
+    let snu = hospitals
+        .iter()
+        .find(|h| h.name == "서울대학교병원")
+        .unwrap();
+    let entry: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/hospitals/{}", snu.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(entry["hospital_type"], "tertiary_hospital");
+    assert!(entry["hours"]["monday"]["open"].is_string());
+    let doctors: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/hospitals/{}/doctors", snu.id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(!doctors.as_array().unwrap().is_empty());
+}
