@@ -1,0 +1,102 @@
+//! Writes: upsert, delete, visibility on return, concurrent readers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use docde_search::{DoctorQuery, SearchIndex};
+
+use crate::fixture::*;
+
+#[test]
+fn a_deleted_hospital_is_unfindable_as_soon_as_delete_returns() {
+    let index = index();
+    assert_eq!(ids(&index, &text("서울대학교병원"))[0], SNUH);
+    let doctors_before = index.doctor_count();
+    index.delete_hospital(id(SNUH)).unwrap();
+    assert_eq!(ids(&index, &text("서울대학교병원")), [SNUBH]);
+    assert!(ids(&index, &text("김민준")).is_empty());
+    // its doctors go with it
+    let q = DoctorQuery {
+        text: "김민준".into(),
+        ..DoctorQuery::default()
+    };
+    assert!(index.search_doctors(&q).unwrap().items.is_empty());
+    assert_eq!(index.doctor_count(), doctors_before - 2);
+    assert_eq!(index.len(), hospitals().len() - 1);
+    // deleting again (or an unknown id) is fine
+    index.delete_hospital(id(SNUH)).unwrap();
+    index.delete_hospital(id(12345)).unwrap();
+}
+
+#[test]
+fn upsert_replaces_the_previous_version() {
+    let index = index();
+    let mut doc = hospitals().remove(7); // 김내과의원
+    assert_eq!(doc.id, id(KIM_CLINIC));
+    doc.name = "김튼튼내과의원".into();
+    index.upsert_hospital(&doc).unwrap();
+    assert!(ids(&index, &text("김내과의원")).is_empty());
+    assert_eq!(ids(&index, &text("튼튼"))[0], KIM_CLINIC);
+    assert_eq!(index.len(), hospitals().len());
+}
+
+#[test]
+fn doctors_can_be_upserted_and_deleted_alone() {
+    let index = index();
+    let mut doc = doctors(&hospitals()).remove(0);
+    doc.name = "홍길동".into();
+    index.upsert_doctor(&doc).unwrap();
+    let q = DoctorQuery {
+        text: "길동".into(),
+        ..DoctorQuery::default()
+    };
+    assert_eq!(index.search_doctors(&q).unwrap().items[0].id, doc.id);
+    index.delete_doctor(doc.id).unwrap();
+    assert!(index.search_doctors(&q).unwrap().items.is_empty());
+}
+
+#[test]
+fn readers_on_other_threads_never_see_a_hospital_after_its_delete_returned() {
+    let index = index();
+    let deleted = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let reader = index.clone();
+        let deleted = &deleted;
+        s.spawn(move || {
+            for _ in 0..2_000 {
+                // Read the flag first: if the delete had returned, the hit must be gone.
+                let was_deleted = deleted.load(Ordering::SeqCst);
+                let found = ids(&reader, &text("삼성서울병원")).contains(&SAMSUNG);
+                assert!(!(was_deleted && found));
+                if was_deleted {
+                    break;
+                }
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        index.delete_hospital(id(SAMSUNG)).unwrap();
+        deleted.store(true, Ordering::SeqCst);
+    });
+    assert!(ids(&index, &text("삼성서울병원")).is_empty());
+}
+
+#[test]
+fn the_index_handle_is_a_cheap_shareable_clone() {
+    fn shareable<T: Clone + Send + Sync + 'static>() {}
+    shareable::<SearchIndex>();
+    let index = index();
+    let clone = index.clone();
+    clone.delete_hospital(id(DENTAL)).unwrap();
+    assert!(ids(&index, &text("대학로치과의원")).is_empty());
+}
+
+#[test]
+fn an_empty_index_answers_and_reports_its_size() {
+    let index = SearchIndex::new().unwrap();
+    assert!(index.is_empty());
+    let p = page(&index, &text("서울"));
+    assert_eq!((p.items.len(), p.total, p.next_cursor), (0, 0, None));
+    let full = crate::fixture::index();
+    assert!(full.memory_bytes() > index.memory_bytes());
+    assert_eq!(full.len(), hospitals().len());
+    assert_eq!(full.doctor_count(), doctors(&hospitals()).len());
+}
