@@ -6,6 +6,7 @@ pub mod auth;
 pub mod devices;
 pub mod directory;
 pub mod hospitals;
+pub mod search;
 pub mod users;
 
 use chrono::{DateTime, Utc};

@@ -66,6 +66,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             Err(_) => "coordination backend did not answer in time".to_owned(),
         },
     );
+    checks.insert(
+        "search",
+        if state.directory.get().is_some() {
+            "ok".to_owned()
+        } else {
+            "search index is being built".to_owned()
+        },
+    );
     if state.is_draining() {
         checks.insert("lifecycle", "shutting down".to_owned());
     }

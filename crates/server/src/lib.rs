@@ -8,6 +8,7 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod demo;
+pub mod directory_index;
 pub mod extract;
 pub mod health;
 pub mod mail;

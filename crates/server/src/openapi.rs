@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Accounts and profiles"),
         (name = "hospitals", description = "Hospitals and their staff"),
         (name = "directory", description = "Hospitals, doctors and departments as patients find them"),
+        (name = "search", description = "Korean and Latin search over hospitals and doctors"),
         (name = "wards", description = "Wards and nurse assignments"),
         (name = "devices", description = "Bedside monitors, gateways and robots as principals"),
         (name = "audit", description = "Who read or changed whose data"),

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{audit, auth, devices, directory, hospitals, users};
+use crate::api::{audit, auth, devices, directory, hospitals, search, users};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -60,6 +60,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(devices::revoke))
         .routes(routes!(devices::heartbeat))
         .routes(routes!(audit::list))
+        .routes(routes!(search::hospitals))
+        .routes(routes!(search::doctors))
         .split_for_parts()
 }
 

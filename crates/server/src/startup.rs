@@ -56,7 +56,10 @@ impl Application {
         };
         let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
         // Background workers end when the shutdown token fires; run_until_stopped waits for them.
-        let workers = vec![crate::mail::dispatcher::spawn(state.clone())];
+        let workers = vec![
+            crate::mail::dispatcher::spawn(state.clone()),
+            crate::directory_index::spawn(state.clone()),
+        ];
         let router = crate::routes::router(state.clone(), extra);
         Ok(Self {
             listener,

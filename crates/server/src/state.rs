@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::directory_index::DirectoryIndex;
 
 /// Cheap to clone: everything inside is reference-counted.
 #[derive(Clone)]
@@ -17,6 +18,8 @@ pub struct AppState {
     pub store: Store,
     pub bus: Bus,
     pub auth: Auth,
+    /// This instance's directory search index.
+    pub directory: Arc<DirectoryIndex>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -35,6 +38,7 @@ impl AppState {
             store,
             bus,
             auth,
+            directory: DirectoryIndex::new(),
             shutdown,
             draining: Arc::new(AtomicBool::new(false)),
         }

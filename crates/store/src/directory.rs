@@ -492,3 +492,71 @@ pub async fn bulk_insert(
         Ok::<_, StoreError>(())
     }.await)
 }
+
+/// What a search result shows of a hospital.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct HospitalSummaryRow {
+    pub id: String,
+    pub name: String,
+    pub hospital_type: String,
+    pub sido: Option<String>,
+    pub sigungu: Option<String>,
+    pub road_address: Option<String>,
+    pub phone: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// Summaries of live hospitals by id, in no particular order (one round trip for a page).
+pub async fn hospital_summaries(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<Vec<HospitalSummaryRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(with_reader!(store, pool => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT id, name, hospital_type, sido, sigungu, road_address, phone, lat, lon FROM hospitals WHERE deleted_at IS NULL AND id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+        q.build_query_as::<HospitalSummaryRow>().fetch_all(pool).await
+    })?)
+}
+
+/// What a search result shows of a doctor.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct DoctorSummaryRow {
+    pub id: String,
+    pub hospital_id: String,
+    pub name: String,
+    pub hospital_name: String,
+    pub accepts_online_booking: bool,
+}
+
+/// Summaries of live doctors by id, with their hospital's name.
+pub async fn doctor_summaries(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<Vec<DoctorSummaryRow>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(with_reader!(store, pool => {
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT d.id, d.hospital_id, d.name, h.name AS hospital_name, d.accepts_online_booking
+             FROM doctors d JOIN hospitals h ON h.id = d.hospital_id
+             WHERE d.deleted_at IS NULL AND h.deleted_at IS NULL AND d.id IN (",
+        );
+        let mut list = q.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        q.push(")");
+        q.build_query_as::<DoctorSummaryRow>().fetch_all(pool).await
+    })?)
+}

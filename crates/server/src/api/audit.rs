@@ -111,7 +111,7 @@ pub struct AuditPage {
 }
 
 /// Read the audit trail, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", operation_id = "list_audit", security(("bearer" = [])), params(AuditQuery),
     responses(
         (status = 200, description = "A page of entries", body = AuditPage),
         (status = 403, description = "Not an admin of that hospital", body = Problem, content_type = "application/problem+json"),

@@ -90,7 +90,7 @@ pub struct DeviceCredentials {
 }
 
 /// Hospital admins: register a device of their hospital.
-#[utoipa::path(post, path = "/api/v1/hospitals/{id}/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/hospitals/{id}/devices", tag = "devices", operation_id = "create_device", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id")), request_body = NewDeviceRequest,
     responses(
         (status = 201, description = "Registered; the secret is in this answer only", body = DeviceCredentials),
@@ -135,7 +135,7 @@ pub async fn create(
 }
 
 /// Hospital admins: the hospital's devices.
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/hospitals/{id}/devices", tag = "devices", operation_id = "list_devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id")),
     responses((status = 200, description = "Devices, oldest first", body = [DeviceView])))]
 pub async fn list(
@@ -153,7 +153,7 @@ pub async fn list(
 }
 
 /// Hospital admins: revoke a device's credentials for good.
-#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices", operation_id = "revoke_device", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Device id")),
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke(

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::now;
 use crate::auth::Principal;
 use crate::authz::{Action, Target, authorize};
+use crate::directory_index::{Change, changed};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::state::AppState;
@@ -372,6 +373,7 @@ pub async fn put_hospital(
     if !directory::update_hospital(&state.store, id, &facts, now()).await? {
         return Err(ApiError::NotFound);
     }
+    changed(&state, Change::Hospital { id }).await;
     let hospital = directory::get_hospital(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -391,6 +393,7 @@ pub async fn delete_hospital(
     if !directory::delete_hospital(&state.store, id, now()).await? {
         return Err(ApiError::NotFound);
     }
+    changed(&state, Change::Hospital { id }).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -513,6 +516,7 @@ pub async fn create_doctor(
     let facts = doctor_facts(req)?;
     let id = Uuid::now_v7();
     directory::put_doctor(&state.store, id, hospital_id, &facts, now()).await?;
+    changed(&state, Change::Doctor { id, hospital_id }).await;
     let doctor = directory::get_doctor(&state.store, id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("doctor vanished"))?;
@@ -565,6 +569,14 @@ pub async fn put_doctor(
     let mut facts = doctor_facts(req)?;
     facts.user_id = existing.user_id;
     directory::put_doctor(&state.store, id, existing.hospital_id, &facts, now()).await?;
+    changed(
+        &state,
+        Change::Doctor {
+            id,
+            hospital_id: existing.hospital_id,
+        },
+    )
+    .await;
     let doctor = directory::get_doctor(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -580,7 +592,15 @@ pub async fn delete_doctor(
     principal: Principal,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    doctor_for_edit(&state, &principal, id).await?;
+    let doctor = doctor_for_edit(&state, &principal, id).await?;
     directory::delete_doctor(&state.store, id, now()).await?;
+    changed(
+        &state,
+        Change::Doctor {
+            id,
+            hospital_id: doctor.hospital_id,
+        },
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -55,7 +55,7 @@ pub struct NewHospitalRequest {
 }
 
 /// Installation admins: register a hospital.
-#[utoipa::path(post, path = "/api/v1/hospitals", tag = "hospitals", security(("bearer" = [])), request_body = NewHospitalRequest,
+#[utoipa::path(post, path = "/api/v1/hospitals", tag = "hospitals", operation_id = "create_hospital", security(("bearer" = [])), request_body = NewHospitalRequest,
     responses(
         (status = 201, description = "Created", body = HospitalView),
         (status = 403, description = "Not an installation admin", body = Problem, content_type = "application/problem+json"),
@@ -69,6 +69,11 @@ pub async fn create(
     let time_zone = req.time_zone.unwrap_or_else(|| "Asia/Seoul".into());
     let hospital =
         hospitals::create_hospital(&state.store, req.name.trim(), &time_zone, now()).await?;
+    crate::directory_index::changed(
+        &state,
+        crate::directory_index::Change::Hospital { id: hospital.id },
+    )
+    .await;
     Ok((StatusCode::CREATED, Json(hospital.into())))
 }
 

@@ -124,7 +124,7 @@ pub async fn delete_me(
 
 /// A person's profile: one's own, or (for hospital admins) their staff's. Reading someone
 /// else's profile is audited.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", operation_id = "get_user", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "User id")),
     responses(
         (status = 200, description = "Profile", body = Profile),

@@ -78,6 +78,13 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
+    // The search index builds in the background; tests start once it is there.
+    for _ in 0..500 {
+        if state.directory.get().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     TestApp {
         address,
         client: reqwest::Client::new(),

@@ -11,5 +11,6 @@ mod instances;
 mod mail;
 mod operations;
 mod people;
+mod search;
 mod shutdown;
 mod smtp;
