@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use docde_domain::account::Role;
 use docde_server::{Application, Config};
+
+pub use crate::bench_search::SearchArgs;
 use docde_store::accounts::users::{self, NewUser};
 use uuid::Uuid;
 
@@ -18,6 +20,9 @@ pub enum BenchCommand {
     /// Sign-in latency (argon2id at OWASP cost) and saturation throughput on a fresh
     /// embedded server.
     SignIn(SignInArgs),
+    /// Directory search over HTTP (open-loop latency, saturation) against the naive
+    /// `LIKE '%q%'` query on the same data and query mix.
+    Search(SearchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -39,6 +44,7 @@ pub struct SignInArgs {
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::SignIn(args) => sign_in(args).await,
+        BenchCommand::Search(args) => crate::bench_search::run(args).await,
     }
 }
 
@@ -185,13 +191,13 @@ async fn sign_in(args: SignInArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0)
 }
 
-fn report(name: &str, latencies: &mut [Duration], failures: usize, elapsed: Duration) {
+pub(crate) fn report(name: &str, latencies: &mut [Duration], failures: usize, elapsed: Duration) {
     latencies.sort();
     let pct = |p: f64| {
         let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len().max(1)) - 1;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_search;
 mod commands;
 
 use std::path::PathBuf;

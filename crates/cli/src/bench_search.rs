@@ -1,0 +1,182 @@
+//! `docde bench search`: the directory search over real HTTP, against the naive
+//! `LIKE '%q%'` query on the same database and the same query mix.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use docde_server::{Application, Config};
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Hospitals in the data set (seeded once into --data-dir, about 10 doctors each).
+    #[arg(long, default_value_t = 100_000)]
+    hospitals: usize,
+    /// Where the benchmark database lives; kept between runs so seeding happens once.
+    #[arg(long, default_value = "bench-data/search")]
+    data_dir: PathBuf,
+    /// Requests per second of the open-loop run.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+    /// Seconds per HTTP run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent clients of the saturation run.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Times each query of the mix is run with LIKE (it is slow).
+    #[arg(long, default_value_t = 3)]
+    like_rounds: usize,
+}
+
+/// What patients type: syllables, words, names, initial consonants, spacing, Latin.
+const QUERIES: &[&str] = &[
+    "서울대", "내과", "서울", "소아청소년과", "ㅅㅇㄷ", "삼성서울병원", "대학교병원", "정형외과의원", "samsung",
+    "seoul st mary", "치과", "김민준", "연세", "성모", "한의원", "부산", "피부과", "이비인후과", "분당", "서울 대학교",
+];
+
+pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let mut config = Config { listen: "127.0.0.1:0".parse()?, data_dir: args.data_dir.clone(), ..Config::default() };
+    config.log.filter = "warn".into();
+    config.database.max_connections = 16;
+
+    let store = docde_server::startup::open_store(&config).await?;
+    let have = docde_store::directory::all_hospitals(&store).await?.len();
+    if have < args.hospitals {
+        eprintln!("seeding {} hospitals into {} (once)…", args.hospitals - have, args.data_dir.display());
+        let started = Instant::now();
+        let done = docde_server::seed::seed_directory(&store, args.hospitals - have, 2026, |_| {}).await?;
+        eprintln!("seeded {} hospitals, {} doctors in {:.1} s", done.hospitals, done.doctors, started.elapsed().as_secs_f64());
+    }
+
+    let app = Application::build(config).await?;
+    let base = format!("http://{}/api/v1/search/hospitals", app.local_addr());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let started = Instant::now();
+    let server = tokio::spawn(app.run_until_stopped());
+    while state.directory.get().is_none() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let index = state.directory.get().expect("built");
+    println!(
+        "data: {} hospitals, {} doctors · index ready {:.1} s after start (load + build), {} MiB · {} cores, generator on the same machine",
+        index.len(),
+        index.doctor_count(),
+        started.elapsed().as_secs_f64(),
+        index.memory_bytes() / (1024 * 1024),
+        super::bench::cores(),
+    );
+
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let urls: Arc<Vec<String>> = Arc::new(QUERIES.iter().map(|q| format!("{base}?q={}", urlencode(q))).collect());
+    for url in urls.iter() {
+        let status = client.get(url).send().await?.status();
+        anyhow::ensure!(status.is_success(), "warm-up query {url} answered {status}");
+    }
+
+    // Open loop: requests on a fixed schedule, latency counted from the scheduled time.
+    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
+    let total = u64::from(args.rate) * args.seconds;
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(scheduled.into()).await;
+        let request = client.get(&urls[i as usize % urls.len()]).send();
+        tasks.push(tokio::spawn(async move {
+            let ok = match request.await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (scheduled.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failures = 0;
+    for t in tasks {
+        let (latency, ok) = t.await?;
+        latencies.push(latency);
+        failures += usize::from(!ok);
+    }
+    let open_p50 = median(&mut latencies.clone());
+    super::bench::report(&format!("search, open loop {}/s", args.rate), &mut latencies, failures, start.elapsed());
+
+    // Saturation: as fast as `concurrency` clients can go.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let (client, urls) = (client.clone(), urls.clone());
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let ok = match client.get(&urls[i % urls.len()]).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                out.push((sent.elapsed(), ok));
+                i += 1;
+            }
+            out
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        for (latency, ok) in w.await? {
+            latencies.push(latency);
+            failures += usize::from(!ok);
+        }
+    }
+    super::bench::report(&format!("search, saturation ({} clients)", args.concurrency), &mut latencies, failures, start.elapsed());
+
+    // The naive query the predecessor replaced: LIKE '%q%' on name, address and doctor names,
+    // straight to the database (no HTTP, first 20 rows only: both favour LIKE).
+    let mut like = Vec::new();
+    for _ in 0..args.like_rounds {
+        for q in QUERIES {
+            let pattern = format!("%{q}%");
+            let sent = Instant::now();
+            let rows: Vec<(String,)> = docde_store::with_reader!(state.store, pool => sqlx::query_as(
+                "SELECT h.id FROM hospitals h WHERE h.deleted_at IS NULL AND (h.name LIKE $1 OR h.road_address LIKE $1
+                   OR EXISTS (SELECT 1 FROM doctors d WHERE d.hospital_id = h.id AND d.name LIKE $1)) LIMIT 20",
+            )
+            .bind(&pattern)
+            .fetch_all(pool)
+            .await)?;
+            like.push(sent.elapsed());
+            let _ = rows;
+        }
+    }
+    let like_p50 = median(&mut like.clone());
+    super::bench::report("LIKE '%q%' (database only)", &mut like, 0, Duration::from_secs(1));
+    println!(
+        "ratio of medians: LIKE {:.2} ms / search over HTTP {:.3} ms = {:.0}×",
+        like_p50.as_secs_f64() * 1000.0,
+        open_p50.as_secs_f64() * 1000.0,
+        like_p50.as_secs_f64() / open_p50.as_secs_f64()
+    );
+
+    shutdown.cancel();
+    server.await??;
+    store.close().await;
+    Ok(())
+}
+
+fn median(values: &mut [Duration]) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
