@@ -32,22 +32,54 @@ pub struct SearchArgs {
 
 /// What patients type: syllables, words, names, initial consonants, spacing, Latin.
 const QUERIES: &[&str] = &[
-    "서울대", "내과", "서울", "소아청소년과", "ㅅㅇㄷ", "삼성서울병원", "대학교병원", "정형외과의원", "samsung",
-    "seoul st mary", "치과", "김민준", "연세", "성모", "한의원", "부산", "피부과", "이비인후과", "분당", "서울 대학교",
+    "서울대",
+    "내과",
+    "서울",
+    "소아청소년과",
+    "ㅅㅇㄷ",
+    "삼성서울병원",
+    "대학교병원",
+    "정형외과의원",
+    "samsung",
+    "seoul st mary",
+    "치과",
+    "김민준",
+    "연세",
+    "성모",
+    "한의원",
+    "부산",
+    "피부과",
+    "이비인후과",
+    "분당",
+    "서울 대학교",
 ];
 
 pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
-    let mut config = Config { listen: "127.0.0.1:0".parse()?, data_dir: args.data_dir.clone(), ..Config::default() };
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: args.data_dir.clone(),
+        ..Config::default()
+    };
     config.log.filter = "warn".into();
     config.database.max_connections = 16;
 
     let store = docde_server::startup::open_store(&config).await?;
     let have = docde_store::directory::all_hospitals(&store).await?.len();
     if have < args.hospitals {
-        eprintln!("seeding {} hospitals into {} (once)…", args.hospitals - have, args.data_dir.display());
+        eprintln!(
+            "seeding {} hospitals into {} (once)…",
+            args.hospitals - have,
+            args.data_dir.display()
+        );
         let started = Instant::now();
-        let done = docde_server::seed::seed_directory(&store, args.hospitals - have, 2026, |_| {}).await?;
-        eprintln!("seeded {} hospitals, {} doctors in {:.1} s", done.hospitals, done.doctors, started.elapsed().as_secs_f64());
+        let done =
+            docde_server::seed::seed_directory(&store, args.hospitals - have, 2026, |_| {}).await?;
+        eprintln!(
+            "seeded {} hospitals, {} doctors in {:.1} s",
+            done.hospitals,
+            done.doctors,
+            started.elapsed().as_secs_f64()
+        );
     }
 
     let app = Application::build(config).await?;
@@ -69,8 +101,15 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         super::bench::cores(),
     );
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    let urls: Arc<Vec<String>> = Arc::new(QUERIES.iter().map(|q| format!("{base}?q={}", urlencode(q))).collect());
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let urls: Arc<Vec<String>> = Arc::new(
+        QUERIES
+            .iter()
+            .map(|q| format!("{base}?q={}", urlencode(q)))
+            .collect(),
+    );
     for url in urls.iter() {
         let status = client.get(url).send().await?.status();
         anyhow::ensure!(status.is_success(), "warm-up query {url} answered {status}");
@@ -101,7 +140,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         failures += usize::from(!ok);
     }
     let open_p50 = median(&mut latencies.clone());
-    super::bench::report(&format!("search, open loop {}/s", args.rate), &mut latencies, failures, start.elapsed());
+    super::bench::report(
+        &format!("search, open loop {}/s", args.rate),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
 
     // Saturation: as fast as `concurrency` clients can go.
     let start = Instant::now();
@@ -132,7 +176,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             failures += usize::from(!ok);
         }
     }
-    super::bench::report(&format!("search, saturation ({} clients)", args.concurrency), &mut latencies, failures, start.elapsed());
+    super::bench::report(
+        &format!("search, saturation ({} clients)", args.concurrency),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
 
     // The naive query the predecessor replaced: LIKE '%q%' on name, address and doctor names,
     // straight to the database (no HTTP, first 20 rows only: both favour LIKE).
@@ -153,7 +202,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
     }
     let like_p50 = median(&mut like.clone());
-    super::bench::report("LIKE '%q%' (database only)", &mut like, 0, Duration::from_secs(1));
+    super::bench::report(
+        "LIKE '%q%' (database only)",
+        &mut like,
+        0,
+        Duration::from_secs(1),
+    );
     println!(
         "ratio of medians: LIKE {:.2} ms / search over HTTP {:.3} ms = {:.0}×",
         like_p50.as_secs_f64() * 1000.0,
@@ -175,7 +229,9 @@ fn median(values: &mut [Duration]) -> Duration {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -40,6 +40,9 @@ pub enum Command {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// Build the directory search index from the database and report its figures; with Redis
+    /// configured, also make every running instance rebuild its own.
+    Reindex(DataArgs),
     /// Benchmarks against a real server (figures in docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -102,6 +105,10 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
             Err(code) => return code,
         },
         Command::Bench { command } => crate::bench::run(command).await,
+        Command::Reindex(data) => match load(config_file, &data) {
+            Ok(config) => reindex(config).await,
+            Err(code) => return code,
+        },
         Command::SeedDirectory {
             data,
             hospitals,
@@ -176,6 +183,32 @@ async fn seed_directory(config: Config, hospitals: usize, seed: u64) -> anyhow::
         done.doctors,
         started.elapsed().as_secs_f64()
     );
+    store.close().await;
+    Ok(())
+}
+
+async fn reindex(config: Config) -> anyhow::Result<()> {
+    let store = startup::open_store(&config).await?;
+    let stats = docde_server::directory_index::build_offline(&store).await?;
+    println!(
+        "index of {} hospitals and {} doctors: loaded in {} ms, built in {} ms, {} MiB",
+        stats.hospitals,
+        stats.doctors,
+        stats.load_ms,
+        stats.index_ms,
+        stats.memory_bytes / (1024 * 1024)
+    );
+    if let Some(url) = &config.redis.url {
+        let token = tokio_util::sync::CancellationToken::new();
+        let bus = docde_bus::Bus::redis(url, &config.redis.namespace, token.clone()).await?;
+        docde_server::directory_index::broadcast_rebuild(&bus).await?;
+        token.cancel();
+        println!("every running instance was told to rebuild its index");
+    } else {
+        println!(
+            "embedded setup: a running server rebuilds at start, or on POST /api/v1/admin/search/reindex"
+        );
+    }
     store.close().await;
     Ok(())
 }

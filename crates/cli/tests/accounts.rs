@@ -230,3 +230,34 @@ async fn the_demo_prints_one_working_account_per_role() {
     }
     stop(child);
 }
+
+#[test]
+fn seed_directory_then_reindex_reports_what_the_index_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = docde(dir.path())
+        .args(["seed-directory", "--data-dir", "d", "--hospitals", "60"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = String::from_utf8(out.stdout).unwrap();
+    assert!(loaded.starts_with("loaded 60 hospitals and "), "{loaded}");
+    let doctors: usize = loaded.split_whitespace().nth(4).unwrap().parse().unwrap();
+    let out = docde(dir.path())
+        .args(["reindex", "--data-dir", "d"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        report.starts_with(&format!("index of 60 hospitals and {doctors} doctors")),
+        "{report}"
+    );
+}

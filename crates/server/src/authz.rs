@@ -20,6 +20,8 @@ pub enum Action {
     /// Read a person's profile (personal data; audited when not one's own).
     ReadProfile,
     CreateHospital,
+    /// Rebuild the search index (installation admins).
+    RebuildSearch,
     /// Invite staff to a hospital.
     InviteStaff,
     ListStaff,
@@ -102,7 +104,7 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
         Action::ReadProfile => {
             matches!(target, Target::User { id, .. } if id == user.id) || hospital_admin
         }
-        Action::CreateHospital => false,
+        Action::CreateHospital | Action::RebuildSearch => false,
         Action::InviteStaff
         | Action::ManageWards
         | Action::ManageDevices

@@ -148,6 +148,21 @@ pub async fn changed(state: &AppState, change: Change) {
     }
 }
 
+/// Asks every instance sharing this bus to rebuild its index from the database.
+pub async fn broadcast_rebuild(bus: &docde_bus::Bus) -> anyhow::Result<()> {
+    let notice = Notice {
+        origin: Uuid::nil(),
+        change: Change::Rebuild,
+    };
+    bus.publish(TOPIC, serde_json::to_vec(&notice)?).await?;
+    Ok(())
+}
+
+/// Builds an index from the database without serving it: for `docde reindex`'s figures.
+pub async fn build_offline(store: &Store) -> anyhow::Result<BuildStats> {
+    Ok(build(store).await?.1)
+}
+
 /// Builds the index at start, then applies other instances' notices until shutdown.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     let mut notices = state.bus.subscribe(TOPIC);

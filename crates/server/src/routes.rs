@@ -62,6 +62,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(search::hospitals))
         .routes(routes!(search::doctors))
+        .routes(routes!(directory::reindex))
         .split_for_parts()
 }
 

@@ -604,3 +604,36 @@ pub async fn delete_doctor(
     .await;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Installation admins: rebuild the search index of every instance from the database.
+#[utoipa::path(post, path = "/api/v1/admin/search/reindex", tag = "search", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This instance rebuilt; the others were told to", body = ReindexReport),
+        (status = 403, description = "Not an installation admin", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn reindex(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<ReindexReport>, ApiError> {
+    authorize(&principal, Action::RebuildSearch, Target::Installation)?;
+    let stats = state.directory.rebuild(&state.store).await?;
+    tell_other_instances(&state).await;
+    Ok(Json(ReindexReport {
+        hospitals: stats.hospitals,
+        doctors: stats.doctors,
+        build_ms: stats.load_ms + stats.index_ms,
+    }))
+}
+
+async fn tell_other_instances(state: &AppState) {
+    if let Err(e) = crate::directory_index::broadcast_rebuild(&state.bus).await {
+        tracing::warn!(error = %e, "rebuild notice not sent to other instances");
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReindexReport {
+    pub hospitals: usize,
+    pub doctors: usize,
+    pub build_ms: u128,
+}

@@ -324,3 +324,38 @@ fn decompose(c: char) -> Vec<char> {
     }
     out
 }
+
+#[tokio::test]
+async fn an_installation_admin_rebuilds_the_index_from_the_database() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    docde_server::seed::seed_directory(&app.state.store, 40, 3, |_| {})
+        .await
+        .unwrap();
+    assert!(
+        names(&search(&app, "서울대학교병원").await).is_empty(),
+        "rows written behind the index's back are not there yet"
+    );
+    let r = app
+        .client
+        .post(app.url("/api/v1/admin/search/reindex"))
+        .bearer_auth(&p.hadmin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = app
+        .client
+        .post(app.url("/api/v1/admin/search/reindex"))
+        .bearer_auth(&p.admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(
+        report["hospitals"], 42,
+        "40 generated and the two of the test world"
+    );
+    assert!(names(&search(&app, "서울대학교병원").await).contains(&"서울대학교병원".to_owned()));
+}
