@@ -57,8 +57,29 @@ async fn serve_on_port_zero_logs_its_address_serves_and_exits_cleanly_on_sigterm
         .spawn()
         .unwrap();
     let url = wait_for_address(&mut child);
-    let ready = reqwest::get(format!("{url}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
+    assert_eq!(
+        reqwest::get(format!("{url}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200,
+        "alive at once"
+    );
+    // Ready once the search index is built (an empty directory: a moment).
+    let mut ready = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/readyz"))
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "ready within 5 s");
     assert!(
         dir.path().join("store/docde.db").exists(),
         "the embedded database lives in --data-dir"
