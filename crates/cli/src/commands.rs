@@ -251,6 +251,9 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
     let demo = docde_server::demo::seed(app.state()).await?;
+    let directory =
+        docde_server::seed::seed_directory(&app.state().store, 3_000, 2026, |_| {}).await?;
+    app.state().directory.rebuild(&app.state().store).await?;
     let password = docde_server::demo::DEMO_PASSWORD;
     println!("\nDocDe demo is running. Open {url}/docs (API explorer); health at {url}/readyz.");
     println!("\nDemo accounts (password for all: {password}):");
@@ -263,6 +266,10 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         println!("  {:<15} {}{number}", account.role.as_str(), account.email);
     }
     println!("  hospital {}  ward {}", demo.hospital_id, demo.ward_id);
+    println!(
+        "\nDirectory: {} generated hospitals with {} doctors; try {url}/api/v1/search/hospitals?q=서울대",
+        directory.hospitals, directory.doctors
+    );
     println!(
         "  bedside monitor {}  secret {}",
         demo.device_id, demo.device_secret
