@@ -5,7 +5,9 @@ pub mod audit;
 pub mod auth;
 pub mod devices;
 pub mod directory;
+pub mod doctors;
 pub mod hospitals;
+pub mod password;
 pub mod search;
 pub mod users;
 

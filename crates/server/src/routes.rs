@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{audit, auth, devices, directory, hospitals, search, users};
+use crate::api::{audit, auth, devices, directory, doctors, hospitals, password, search, users};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -33,9 +33,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
-        .routes(routes!(auth::change_password))
-        .routes(routes!(auth::forgot_password))
-        .routes(routes!(auth::reset_password))
+        .routes(routes!(password::change_password))
+        .routes(routes!(password::forgot_password))
+        .routes(routes!(password::reset_password))
         .routes(routes!(auth::accept_invitation))
         .routes(routes!(users::me, users::delete_me))
         .routes(routes!(users::get))
@@ -46,11 +46,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             directory::delete_hospital
         ))
         .routes(routes!(directory::departments))
-        .routes(routes!(directory::list_doctors, directory::create_doctor))
+        .routes(routes!(doctors::list_doctors, doctors::create_doctor))
         .routes(routes!(
-            directory::get_doctor,
-            directory::put_doctor,
-            directory::delete_doctor
+            doctors::get_doctor,
+            doctors::put_doctor,
+            doctors::delete_doctor
         ))
         .routes(routes!(hospitals::invite_staff, hospitals::list_staff))
         .routes(routes!(hospitals::create_ward))

@@ -28,9 +28,9 @@ use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// Lifetime of e-mailed codes.
-const CODE_TTL_MINUTES: i64 = 10;
+pub(super) const CODE_TTL_MINUTES: i64 = 10;
 /// Wrong guesses before a code dies.
-const MAX_CODE_ATTEMPTS: u32 = 5;
+pub(super) const MAX_CODE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 pub struct SignUpRequest {
@@ -75,11 +75,11 @@ pub struct Accepted {
     pub status: &'static str,
 }
 
-fn accepted(status: &'static str) -> (StatusCode, Json<Accepted>) {
+pub(super) fn accepted(status: &'static str) -> (StatusCode, Json<Accepted>) {
     (StatusCode::ACCEPTED, Json(Accepted { status }))
 }
 
-fn new_code(
+pub(super) fn new_code(
     state: &AppState,
     purpose: CodePurpose,
     user_id: Uuid,
@@ -260,7 +260,7 @@ pub async fn verify_email(
     }
 }
 
-fn six_digits(value: &str, _: &()) -> garde::Result {
+pub(super) fn six_digits(value: &str, _: &()) -> garde::Result {
     if value.len() == 6 && value.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
@@ -268,7 +268,7 @@ fn six_digits(value: &str, _: &()) -> garde::Result {
     }
 }
 
-fn code_error(outcome: CodeOutcome) -> ApiError {
+pub(super) fn code_error(outcome: CodeOutcome) -> ApiError {
     let (code, detail) = match outcome {
         CodeOutcome::Wrong { remaining } => {
             ("invalid_code", Some(format!("{remaining} attempts left")))
@@ -450,148 +450,6 @@ pub async fn logout(
 ) -> Result<StatusCode, ApiError> {
     sessions::revoke(&state.store, user.session_id, "logout", now()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-pub struct ChangePasswordRequest {
-    #[garde(length(chars, max = 1024))]
-    pub current_password: String,
-    #[garde(skip)]
-    pub new_password: String,
-}
-
-/// Change the password; every other session ends.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest,
-    responses(
-        (status = 204, description = "Changed"),
-        (status = 403, description = "`wrong_password`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`weak_password`", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn change_password(
-    State(state): State<AppState>,
-    CurrentUser(principal): CurrentUser,
-    ApiJson(req): ApiJson<ChangePasswordRequest>,
-) -> Result<StatusCode, ApiError> {
-    let user = users::get(&state.store, principal.id)
-        .await?
-        .ok_or(ApiError::Unauthorized("session_revoked"))?;
-    let email = parse_email("email", &user.email).ok();
-    check_new_password("new_password", &req.new_password, email.as_ref())?;
-    rate_limit::hit(
-        &state,
-        rate_limit::SIGN_IN_PER_ACCOUNT,
-        &user.id.to_string(),
-    )
-    .await?;
-    if !state
-        .auth
-        .passwords
-        .verify(&req.current_password, user.password_hash.as_deref())
-        .await
-    {
-        return Err(ApiError::Rejected {
-            status: StatusCode::FORBIDDEN,
-            code: "wrong_password",
-            detail: None,
-        });
-    }
-    let hash = state.auth.passwords.hash(&req.new_password).await?;
-    users::set_password(
-        &state.store,
-        user.id,
-        &hash,
-        Some(principal.session_id),
-        now(),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Ask for a password-reset code by e-mail.
-#[utoipa::path(post, path = "/api/v1/auth/password/forgot", tag = "auth", request_body = EmailRequest,
-    responses((status = 202, description = "A code was sent if the address has an account", body = Accepted)))]
-pub async fn forgot_password(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ApiJson(req): ApiJson<EmailRequest>,
-) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    let email = parse_email("email", &req.email)?;
-    rate_limit::hit(&state, rate_limit::RESET_PER_IP, &ip.key()).await?;
-    rate_limit::hit(&state, rate_limit::RESET_PER_ACCOUNT, &email.key()).await?;
-    if let Some(user) = users::find_by_email(&state.store, &email.key()).await?
-        && user.status == UserStatus::Active
-    {
-        let code = six_digit_code();
-        let record = new_code(
-            &state,
-            CodePurpose::ResetPassword,
-            user.id,
-            &code,
-            Duration::minutes(CODE_TTL_MINUTES),
-        );
-        users::issue_code(
-            &state.store,
-            user.id,
-            &record,
-            &account_mail::reset_code(&user.email, &code),
-            now(),
-        )
-        .await?;
-        dispatcher::wake(&state).await;
-    }
-    Ok(accepted("reset_code_sent"))
-}
-
-#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
-pub struct ResetPasswordRequest {
-    #[garde(length(chars, max = 254))]
-    pub email: String,
-    #[garde(custom(six_digits))]
-    pub code: String,
-    #[garde(skip)]
-    pub new_password: String,
-}
-
-/// Set a new password with the e-mailed code; every session ends.
-#[utoipa::path(post, path = "/api/v1/auth/password/reset", tag = "auth", request_body = ResetPasswordRequest,
-    responses(
-        (status = 204, description = "Password replaced"),
-        (status = 400, description = "`invalid_code`, `code_expired` or `code_exhausted`", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn reset_password(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ApiJson(req): ApiJson<ResetPasswordRequest>,
-) -> Result<StatusCode, ApiError> {
-    let email = parse_email("email", &req.email)?;
-    check_new_password("new_password", &req.new_password, Some(&email))?;
-    rate_limit::hit(&state, rate_limit::CODE_PER_IP, &ip.key()).await?;
-    let Some(user) = users::find_by_email(&state.store, &email.key()).await? else {
-        return Err(code_error(CodeOutcome::NoCode));
-    };
-    let hash = state.auth.passwords.hash(&req.new_password).await?;
-    let presented =
-        state
-            .auth
-            .keys
-            .code_hash(CodePurpose::ResetPassword.as_str(), user.id, &req.code);
-    let effect = Effect::ResetPassword {
-        password_hash: hash,
-    };
-    match codes::redeem(
-        &state.store,
-        user.id,
-        CodePurpose::ResetPassword,
-        &presented,
-        MAX_CODE_ATTEMPTS,
-        &effect,
-        now(),
-    )
-    .await?
-    {
-        CodeOutcome::Accepted => Ok(StatusCode::NO_CONTENT),
-        other => Err(code_error(other)),
-    }
 }
 
 #[derive(Debug, Deserialize, ToSchema, garde::Validate)]

@@ -10,6 +10,7 @@ mod errors;
 mod instances;
 mod mail;
 mod operations;
+mod passwords;
 mod people;
 mod search;
 mod shutdown;
