@@ -8,32 +8,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use docde_store::outbox::{self, NewEmail};
-use docde_store::{DatabaseConfig, Store, with_reader};
+use docde_store::{Store, with_reader};
+
+mod common;
+
+use common::fresh_store;
 use uuid::Uuid;
 
 const LEASE: Duration = Duration::from_secs(60);
-
-/// A migrated store on a fresh database; the temp dir keeps the SQLite file alive.
-async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = match std::env::var("TEST_DATABASE_URL") {
-        Ok(url) => DatabaseConfig {
-            url,
-            schema: Some(format!("t_{}", Uuid::now_v7().simple())),
-            max_connections: 4,
-            acquire_timeout: Duration::from_secs(5),
-        },
-        Err(_) => DatabaseConfig {
-            url: format!("sqlite://{}", dir.path().join("test.db").display()),
-            schema: None,
-            max_connections: 4,
-            acquire_timeout: Duration::from_secs(5),
-        },
-    };
-    let store = Store::connect(&config).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    (store, dir)
-}
 
 fn at(seconds: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
@@ -70,7 +52,7 @@ async fn row(store: &Store, id: Uuid) -> Row {
 
 #[tokio::test]
 async fn an_enqueued_email_is_claimed_once_with_its_content() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
 
     let claimed = outbox::claim_due(&store, 10, LEASE, at(1)).await.unwrap();
@@ -91,7 +73,7 @@ async fn an_enqueued_email_is_claimed_once_with_its_content() {
 
 #[tokio::test]
 async fn a_second_claim_within_the_lease_returns_nothing() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     assert_eq!(
         outbox::claim_due(&store, 10, LEASE, at(0))
@@ -110,7 +92,7 @@ async fn a_second_claim_within_the_lease_returns_nothing() {
 
 #[tokio::test]
 async fn after_the_lease_expires_the_email_is_claimed_again() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
 
@@ -120,7 +102,7 @@ async fn after_the_lease_expires_the_email_is_claimed_again() {
 
 #[tokio::test]
 async fn an_email_is_not_claimed_before_it_was_enqueued() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     outbox::enqueue(&store, &email(1), at(10)).await.unwrap();
     assert!(
         outbox::claim_due(&store, 10, LEASE, at(9))
@@ -132,7 +114,7 @@ async fn an_email_is_not_claimed_before_it_was_enqueued() {
 
 #[tokio::test]
 async fn claims_take_the_oldest_emails_first_up_to_the_limit() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let mut ids = Vec::new();
     for n in 0..5 {
         ids.push(
@@ -149,7 +131,7 @@ async fn claims_take_the_oldest_emails_first_up_to_the_limit() {
 
 #[tokio::test]
 async fn concurrent_claimers_never_receive_the_same_email() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     const TOTAL: usize = 120;
     for n in 0..TOTAL {
         outbox::enqueue(&store, &email(n), at(0)).await.unwrap();
@@ -179,7 +161,7 @@ async fn concurrent_claimers_never_receive_the_same_email() {
 
 #[tokio::test]
 async fn a_sent_email_loses_its_body_and_is_never_claimed_again() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
 
@@ -206,7 +188,7 @@ async fn a_sent_email_loses_its_body_and_is_never_claimed_again() {
 
 #[tokio::test]
 async fn a_retried_email_waits_for_its_next_attempt_time() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
 
@@ -237,7 +219,7 @@ async fn a_retried_email_waits_for_its_next_attempt_time() {
 
 #[tokio::test]
 async fn a_failed_email_loses_its_body_and_keeps_only_the_error_kind() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
 
@@ -264,7 +246,7 @@ async fn a_failed_email_loses_its_body_and_keeps_only_the_error_kind() {
 
 #[tokio::test]
 async fn outcomes_only_change_pending_emails() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let id = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
     assert!(outbox::mark_sent(&store, id, at(1)).await.unwrap());
 
@@ -290,7 +272,7 @@ async fn outcomes_only_change_pending_emails() {
 
 #[tokio::test]
 async fn an_email_enqueued_in_a_rolled_back_transaction_is_never_sent() {
-    let (store, _dir) = store().await;
+    let store = fresh_store().await;
     let kept = Uuid::now_v7();
     let dropped = Uuid::now_v7();
     docde_store::with_writer!(store, pool => {

@@ -30,7 +30,7 @@ use crate::state::AppState;
 /// Lifetime of e-mailed codes.
 pub(super) const CODE_TTL_MINUTES: i64 = 10;
 /// Wrong guesses before a code dies.
-pub(super) const MAX_CODE_ATTEMPTS: u32 = 5;
+const MAX_CODE_ATTEMPTS: u32 = 5;
 
 #[derive(Debug, Deserialize, ToSchema, garde::Validate)]
 pub struct SignUpRequest {
@@ -237,25 +237,42 @@ pub async fn verify_email(
     let Some(user) = user.filter(|u| u.status == UserStatus::Pending) else {
         return Err(code_error(CodeOutcome::NoCode));
     };
-    let hash = state
-        .auth
-        .keys
-        .code_hash(CodePurpose::VerifyEmail.as_str(), user.id, &req.code);
     let effect = Effect::Activate {
         password_hash: None,
     };
-    match codes::redeem(
-        &state.store,
+    redeem_code(
+        &state,
         user.id,
         CodePurpose::VerifyEmail,
-        &hash,
-        MAX_CODE_ATTEMPTS,
+        &req.code,
         &effect,
+    )
+    .await?;
+    Ok(Json(Done { status: "verified" }))
+}
+
+/// Presents `code` for the user's live code of `purpose`; when it is right, the code is used
+/// up and `effect` applied in the same transaction. Wrong, expired or exhausted codes are 400s.
+pub(super) async fn redeem_code(
+    state: &AppState,
+    user_id: Uuid,
+    purpose: CodePurpose,
+    code: &str,
+    effect: &Effect,
+) -> Result<(), ApiError> {
+    let presented = state.auth.keys.code_hash(purpose.as_str(), user_id, code);
+    match codes::redeem(
+        &state.store,
+        user_id,
+        purpose,
+        &presented,
+        MAX_CODE_ATTEMPTS,
+        effect,
         now(),
     )
     .await?
     {
-        CodeOutcome::Accepted => Ok(Json(Done { status: "verified" })),
+        CodeOutcome::Accepted => Ok(()),
         other => Err(code_error(other)),
     }
 }
@@ -482,25 +499,9 @@ pub async fn accept_invitation(
         return Err(code_error(CodeOutcome::NoCode));
     };
     let hash = state.auth.passwords.hash(&req.password).await?;
-    let presented = state
-        .auth
-        .keys
-        .code_hash(CodePurpose::Invitation.as_str(), user.id, &req.code);
     let effect = Effect::Activate {
         password_hash: Some(hash),
     };
-    match codes::redeem(
-        &state.store,
-        user.id,
-        CodePurpose::Invitation,
-        &presented,
-        MAX_CODE_ATTEMPTS,
-        &effect,
-        now(),
-    )
-    .await?
-    {
-        CodeOutcome::Accepted => Ok(StatusCode::NO_CONTENT),
-        other => Err(code_error(other)),
-    }
+    redeem_code(&state, user.id, CodePurpose::Invitation, &req.code, &effect).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,13 +5,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Duration;
-use docde_store::accounts::codes::{self, CodeOutcome, CodePurpose, Effect};
+use docde_store::accounts::codes::{CodeOutcome, CodePurpose, Effect};
 use docde_store::accounts::users::{self, UserStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::{
-    Accepted, CODE_TTL_MINUTES, EmailRequest, MAX_CODE_ATTEMPTS, accepted, code_error, new_code,
+    Accepted, CODE_TTL_MINUTES, EmailRequest, accepted, code_error, new_code, redeem_code,
     six_digits,
 };
 use super::{account_mail, check_new_password, now, parse_email};
@@ -142,26 +142,16 @@ pub async fn reset_password(
         return Err(code_error(CodeOutcome::NoCode));
     };
     let hash = state.auth.passwords.hash(&req.new_password).await?;
-    let presented =
-        state
-            .auth
-            .keys
-            .code_hash(CodePurpose::ResetPassword.as_str(), user.id, &req.code);
     let effect = Effect::ResetPassword {
         password_hash: hash,
     };
-    match codes::redeem(
-        &state.store,
+    redeem_code(
+        &state,
         user.id,
         CodePurpose::ResetPassword,
-        &presented,
-        MAX_CODE_ATTEMPTS,
+        &req.code,
         &effect,
-        now(),
     )
-    .await?
-    {
-        CodeOutcome::Accepted => Ok(StatusCode::NO_CONTENT),
-        other => Err(code_error(other)),
-    }
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@
 //! personal. The query text is never logged.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -145,6 +146,9 @@ fn limit(raw: Option<usize>) -> Result<usize, ApiError> {
     }
 }
 
+/// Built once: `open_now` searches are on the hot path.
+static KOREAN_HOLIDAYS: LazyLock<HolidayCalendar> = LazyLock::new(HolidayCalendar::korea);
+
 /// Now in Korea (UTC+9 all year: Korea keeps no daylight saving time).
 fn open_now() -> OpenAt {
     let kst = FixedOffset::east_opt(9 * 3600).expect("valid offset");
@@ -152,7 +156,7 @@ fn open_now() -> OpenAt {
     OpenAt {
         weekday: local.weekday().num_days_from_monday() as u8,
         minute: (local.hour() * 60 + local.minute()) as u16,
-        is_public_holiday: HolidayCalendar::korea().is_holiday(local.date()),
+        is_public_holiday: KOREAN_HOLIDAYS.is_holiday(local.date()),
     }
 }
 

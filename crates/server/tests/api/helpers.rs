@@ -96,6 +96,31 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// A second instance of the same service as `first`: the same database schema, Redis namespace
+/// and signing keys. Only meaningful with external backends (see [`external_backends`]).
+pub async fn spawn_peer(first: &TestApp) -> TestApp {
+    let config = first.state.config.clone();
+    spawn_app_with(move |c| {
+        c.database.schema = config.database.schema.clone();
+        c.redis.namespace = config.redis.namespace.clone();
+        c.auth.signing_keys = config.auth.signing_keys.clone();
+    })
+    .await
+}
+
+/// Whether PostgreSQL and Redis are given, as tests of several instances need; prints why
+/// `test` is skipped otherwise.
+pub fn external_backends(test: &str) -> bool {
+    let given = |v: &str| std::env::var(v).is_ok_and(|u| !u.is_empty());
+    let both = given("TEST_DATABASE_URL") && given("TEST_REDIS_URL");
+    if !both {
+        println!(
+            "skipping {test}: needs TEST_DATABASE_URL and TEST_REDIS_URL (scripts/test external)"
+        );
+    }
+    both
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }

@@ -3,41 +3,16 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{problem, spawn_app_with};
+use crate::helpers::{external_backends, problem, spawn_app, spawn_peer};
 use crate::people::{people, post, sign_in};
-
-/// Both instances' configuration, when the external backends are given; `None` skips.
-fn shared_backends(test: &str) -> Option<(String, String)> {
-    match (
-        std::env::var("TEST_DATABASE_URL"),
-        std::env::var("TEST_REDIS_URL"),
-    ) {
-        (Ok(db), Ok(redis)) if !db.is_empty() && !redis.is_empty() => Some((db, redis)),
-        _ => {
-            println!(
-                "skipping {test}: needs TEST_DATABASE_URL and TEST_REDIS_URL (scripts/test external)"
-            );
-            None
-        }
-    }
-}
 
 #[tokio::test]
 async fn sign_in_limits_are_counted_across_instances_sharing_redis() {
-    let Some(_) = shared_backends("sign_in_limits_are_counted_across_instances_sharing_redis")
-    else {
+    if !external_backends("sign_in_limits_are_counted_across_instances_sharing_redis") {
         return;
-    };
-    let a = spawn_app_with(|_| {}).await;
-    let schema = a.state.config.database.schema.clone();
-    let namespace = a.state.config.redis.namespace.clone();
-    let keys = a.state.config.auth.signing_keys.clone();
-    let b = spawn_app_with(|c| {
-        c.database.schema = schema;
-        c.redis.namespace = namespace;
-        c.auth.signing_keys = keys;
-    })
-    .await;
+    }
+    let a = spawn_app().await;
+    let b = spawn_peer(&a).await;
     let p = people(&a).await;
     sign_in(&b, &p.doctor.email, crate::people::PASSWORD).await;
 
@@ -61,23 +36,13 @@ async fn sign_in_limits_are_counted_across_instances_sharing_redis() {
 
 #[tokio::test]
 async fn a_token_issued_by_one_instance_works_on_the_other_and_logout_applies_to_both() {
-    let Some(_) = shared_backends(
+    if !external_backends(
         "a_token_issued_by_one_instance_works_on_the_other_and_logout_applies_to_both",
-    ) else {
+    ) {
         return;
-    };
-    let a = spawn_app_with(|_| {}).await;
-    let (schema, namespace, keys) = (
-        a.state.config.database.schema.clone(),
-        a.state.config.redis.namespace.clone(),
-        a.state.config.auth.signing_keys.clone(),
-    );
-    let b = spawn_app_with(|c| {
-        c.database.schema = schema;
-        c.redis.namespace = namespace;
-        c.auth.signing_keys = keys;
-    })
-    .await;
+    }
+    let a = spawn_app().await;
+    let b = spawn_peer(&a).await;
     let p = people(&a).await;
     assert_eq!(
         crate::people::get(&b, "/api/v1/users/me", &p.nurse.token)

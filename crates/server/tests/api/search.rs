@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, problem, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, external_backends, problem, spawn_app, spawn_peer};
 use crate::people::people;
 
 /// The generator's first hospitals are real, well-known ones (서울대학교병원, 분당서울대학교병원,
@@ -216,27 +216,11 @@ async fn a_write_is_searchable_when_it_returns_and_a_delete_is_gone() {
 
 #[tokio::test]
 async fn another_instance_stops_serving_a_deleted_hospital_within_a_second() {
-    let (Ok(_), Ok(_)) = (
-        std::env::var("TEST_DATABASE_URL"),
-        std::env::var("TEST_REDIS_URL"),
-    ) else {
-        println!(
-            "skipping another_instance_stops_serving_a_deleted_hospital_within_a_second: needs TEST_DATABASE_URL and TEST_REDIS_URL"
-        );
+    if !external_backends("another_instance_stops_serving_a_deleted_hospital_within_a_second") {
         return;
-    };
+    }
     let a = spawn_app().await;
-    let (schema, namespace, keys) = (
-        a.state.config.database.schema.clone(),
-        a.state.config.redis.namespace.clone(),
-        a.state.config.auth.signing_keys.clone(),
-    );
-    let b = spawn_app_with(|c| {
-        c.database.schema = schema;
-        c.redis.namespace = namespace;
-        c.auth.signing_keys = keys;
-    })
-    .await;
+    let b = spawn_peer(&a).await;
     let p = people(&a).await;
     let entry = json!({"name": "한마음정형외과의원", "hospital_type": "clinic", "departments": ["정형외과"]});
     let path = format!("/api/v1/hospitals/{}", p.h1);
