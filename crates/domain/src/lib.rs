@@ -5,3 +5,5 @@
 
 pub mod account;
 pub mod directory;
+pub mod schedule;
+pub mod ward;

@@ -159,7 +159,9 @@ async fn connect_postgres(config: &DatabaseConfig) -> Result<PgPool, StoreError>
         .execute(&pool)
         .await?;
         pool.close().await;
-        options = options.options([("search_path", schema.as_str())]);
+        // `public` stays on the path for extensions installed there (btree_gist).
+        let search_path = format!("{schema}, public");
+        options = options.options([("search_path", search_path.as_str())]);
     }
     let pool = PgPoolOptions::new()
         .max_connections(config.max_connections)

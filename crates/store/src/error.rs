@@ -42,6 +42,15 @@ impl From<sqlx::Error> for StoreError {
                         source: e,
                     };
                 }
+                // SQLite's RAISE(ABORT, 'name') in a trigger (SQLITE_CONSTRAINT_TRIGGER): the
+                // migrations use the protected rule's name as the message.
+                if db.code().as_deref() == Some("1811") {
+                    let constraint = db.message().to_owned();
+                    return StoreError::Constraint {
+                        constraint,
+                        source: e,
+                    };
+                }
                 // PostgreSQL shutting down / starting up / too many connections.
                 match db.code().as_deref() {
                     Some("57P01" | "57P02" | "57P03" | "53300") => StoreError::Unavailable(e),

@@ -10,6 +10,7 @@
 //! constraints and conditional updates inside transactions, never by callers.
 
 pub mod accounts;
+pub mod booking;
 mod connect;
 pub mod directory;
 mod error;

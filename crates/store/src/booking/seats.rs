@@ -1,0 +1,86 @@
+//! Seats taken per slot, read in bulk for the availability view.
+
+use uuid::Uuid;
+
+use crate::accounts::id;
+use crate::{Store, StoreError, with_reader};
+
+/// One slot's seat count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seats {
+    pub doctor_id: Uuid,
+    pub starts_at: i64,
+    pub capacity: u16,
+    pub taken: u16,
+}
+
+/// Every slot of `doctor_id` with a seat taken (now or before) starting in `[from, to)`.
+pub async fn taken(
+    store: &Store,
+    doctor_id: Uuid,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Seats>, StoreError> {
+    let rows: Vec<(String, i64, i32, i32)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT doctor_id, starts_at, capacity, taken FROM slot_seats \
+             WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
+        )
+        .bind(doctor_id.to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(doctor, starts_at, capacity, taken)| {
+            Ok(Seats {
+                doctor_id: id(&doctor)?,
+                starts_at,
+                capacity: u16::try_from(capacity).unwrap_or(u16::MAX),
+                taken: u16::try_from(taken).unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
+/// Slots whose seats exceed their capacity or disagree with the active appointments counted
+/// directly. Always empty unless an invariant broke; the booking benchmark and tests check it.
+pub async fn violations(store: &Store) -> Result<Vec<(Uuid, i64, i64, i64)>, StoreError> {
+    let rows: Vec<(String, i64, i64, i64)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT s.doctor_id, s.starts_at, CAST(s.capacity AS BIGINT), \
+                    (SELECT COUNT(*) FROM appointments a WHERE a.doctor_id = s.doctor_id \
+                       AND a.starts_at = s.starts_at \
+                       AND a.status IN ('requested', 'booked', 'checked_in')) AS active \
+             FROM slot_seats s \
+             WHERE s.taken > s.capacity OR s.taken <> (SELECT COUNT(*) FROM appointments a \
+                 WHERE a.doctor_id = s.doctor_id AND a.starts_at = s.starts_at \
+                   AND a.status IN ('requested', 'booked', 'checked_in'))",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(doctor, starts_at, capacity, active)| {
+            Ok((id(&doctor)?, starts_at, capacity, active))
+        })
+        .collect()
+}
+
+/// Pairs of active appointments of one patient that overlap in time (always empty unless an
+/// invariant broke).
+pub async fn patient_overlaps(store: &Store) -> Result<i64, StoreError> {
+    let n: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appointments a JOIN appointments b \
+             ON a.patient_id = b.patient_id AND a.id < b.id \
+             AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at \
+             WHERE a.status IN ('requested', 'booked', 'checked_in') \
+               AND b.status IN ('requested', 'booked', 'checked_in')",
+        )
+        .fetch_one(pool)
+        .await?
+    });
+    Ok(n)
+}
