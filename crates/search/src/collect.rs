@@ -95,7 +95,8 @@ pub(crate) enum Order {
     Distance([f64; 3]),
 }
 
-/// Collects the page after `after`, of at most `k` hits, and counts all matches.
+/// Collects the page after `after`, of at most `k` hits, and counts all matches (the pruning
+/// executor in `topk` drives the per-segment part directly and stops counting at a bound).
 pub(crate) struct PageCollector {
     pub order: Order,
     /// (packed hours column, minute).
@@ -195,19 +196,34 @@ impl Collector for PageCollector {
 /// Squared chord from the origin; documents without a position sort after every real distance.
 pub(crate) const NO_POSITION: f64 = 8.0;
 
-impl SegmentCollector for PageSegment {
-    type Fruit = PageFruit;
+impl PageSegment {
+    /// The score a document must reach to still enter this segment's page: the page's worst
+    /// score once the page is full (a document scoring exactly that may still enter through the
+    /// tie-breakers). Relevance order only.
+    pub(crate) fn threshold(&self) -> Option<f64> {
+        match self.order {
+            Order::Relevance if self.k > 0 && self.heap.len() >= self.k => {
+                self.heap.peek().map(|worst| -worst.key.primary)
+            }
+            _ => None,
+        }
+    }
 
-    fn collect(&mut self, doc: DocId, score: Score) {
+    /// Offers a match; false when the "open at" filter rejects it (then it is no match at all).
+    pub(crate) fn offer(&mut self, doc: DocId, score: Score) -> bool {
         if let Some((column, minute)) = &self.open_at
             && !hours::is_open(column.get_val(doc), *minute)
         {
-            return;
+            return false;
         }
         self.total += 1;
-        if self.k == 0 {
-            return;
+        if self.k > 0 {
+            self.keep(doc, score);
         }
+        true
+    }
+
+    fn keep(&mut self, doc: DocId, score: Score) {
         let (primary, tie) = match (&self.order, &self.geo) {
             (Order::Distance(origin), Some(geo)) => {
                 let v = [
@@ -253,6 +269,14 @@ impl SegmentCollector for PageSegment {
         {
             *worst = hit;
         }
+    }
+}
+
+impl SegmentCollector for PageSegment {
+    type Fruit = PageFruit;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.offer(doc, score);
     }
 
     fn harvest(self) -> PageFruit {

@@ -3,7 +3,7 @@
 //! Field tiers: doctor name 10 (초성 10), department 4, hospital name 3; the same exact/prefix/
 //! adjacency bonuses as hospitals, on the doctor's name.
 
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use tantivy::query::Query;
 use tantivy::schema::{Field, Schema, Value};
 use tantivy::{IndexWriter, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::highlight::{Kinds, SUBSTRING, highlight};
 use crate::model::{DoctorDoc, DoctorHit, DoctorQuery, Highlight};
 use crate::query::{Ngram, ParsedText, Scheme, keyword_filter};
 use crate::schema::{self, Common, NameFields, add_keyword, add_ngram, stored_strings};
-use crate::search::{Plan, run};
+use crate::search::{Plan, Request, run};
 use crate::{Error, Result};
 
 const NAME: f32 = 10.0;
@@ -129,12 +129,7 @@ pub(crate) fn bulk_add(
 pub(crate) fn search(engine: &Engine<Fields>, q: &DoctorQuery) -> Result<crate::Page<DoctorHit>> {
     let f = &engine.fields;
     let parsed = ParsedText::parse(&q.text)?;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        f.scheme
-            .text_query(&parsed)
-            .unwrap_or_else(|| Box::new(AllQuery)),
-    )];
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut fp = Fingerprint::new("doctor");
     fp.add(format!("{:?}", parsed.words).as_bytes());
     for (field, value) in [
@@ -144,27 +139,27 @@ pub(crate) fn search(engine: &Engine<Fields>, q: &DoctorQuery) -> Result<crate::
     ] {
         fp.add_opt(value.as_deref().map(crate::query::keyword).as_deref());
         if let Some(v) = value {
-            clauses.push((Occur::Must, keyword_filter(field, v)));
+            filters.push(keyword_filter(field, v));
         }
     }
     if let Some(h) = q.hospital_id {
         fp.add(h.as_bytes());
-        clauses.push((
-            Occur::Must,
-            crate::query::constant(
-                Box::new(tantivy::query::TermQuery::new(
-                    f.hospital_term(h),
-                    tantivy::schema::IndexRecordOption::Basic,
-                )),
-                0.0,
-            ),
+        filters.push(crate::query::constant(
+            Box::new(tantivy::query::TermQuery::new(
+                f.hospital_term(h),
+                tantivy::schema::IndexRecordOption::Basic,
+            )),
+            0.0,
         ));
     }
-    let query = BooleanQuery::new(clauses);
+    let request = Request {
+        text: f.scheme.text_plan(&parsed),
+        filters,
+    };
     let plan = Plan::new(&mut fp, q.sort, None, q.limit, q.cursor.as_deref())?;
     run(
         engine,
-        &query,
+        request,
         plan,
         |searcher: &Searcher, hit: &Hit, distance_m| {
             let doc: TantivyDocument = searcher.doc(hit.address)?;

@@ -82,13 +82,18 @@ impl<F> Engine<F> {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Deletes every document with `term`, adds `doc` (if any), commits and reloads.
-    pub(crate) fn replace(&self, terms: &[Term], doc: Option<TantivyDocument>) -> Result<()> {
+    /// Deletes every document with `term`, adds `docs`, then commits once and reloads: the
+    /// change becomes visible all at once.
+    pub(crate) fn replace(
+        &self,
+        terms: &[Term],
+        docs: impl IntoIterator<Item = TantivyDocument>,
+    ) -> Result<()> {
         let mut writer = self.lock();
         for term in terms {
             writer.delete_term(term.clone());
         }
-        if let Some(doc) = doc {
+        for doc in docs {
             writer.add_document(doc)?;
         }
         writer.commit()?;

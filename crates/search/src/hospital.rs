@@ -5,7 +5,7 @@
 //! 3/2.5/1.5/1.25), doctor name 3. Bonuses: whole query = name +100, name starts with the query
 //! +20, multi-word query adjacent in the name +5.
 
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use tantivy::query::Query;
 use tantivy::schema::{FAST, Field, Schema};
 use tantivy::{IndexWriter, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
@@ -16,7 +16,7 @@ use crate::highlight::{Kinds, SUBSTRING, highlight};
 use crate::model::{Highlight, HospitalDoc, HospitalHit, HospitalQuery};
 use crate::query::{LatinTiers, Ngram, ParsedText, Scheme, keyword_filter};
 use crate::schema::{self, Common, NameFields, add_keyword, add_ngram, stored_strings};
-use crate::search::{Plan, run};
+use crate::search::{Plan, Request, run};
 use crate::{Result, hours};
 
 const NAME: f32 = 10.0;
@@ -173,12 +173,7 @@ pub(crate) fn search(
 ) -> Result<crate::Page<HospitalHit>> {
     let f = &engine.fields;
     let parsed = ParsedText::parse(&q.text)?;
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        f.scheme
-            .text_query(&parsed)
-            .unwrap_or_else(|| Box::new(AllQuery)),
-    )];
+    let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut fp = Fingerprint::new("hospital");
     fp.add(format!("{:?}", parsed.words).as_bytes());
     for (field, value) in [
@@ -189,7 +184,7 @@ pub(crate) fn search(
     ] {
         fp.add_opt(value.as_deref().map(crate::query::keyword).as_deref());
         if let Some(v) = value {
-            clauses.push((Occur::Must, keyword_filter(field, v)));
+            filters.push(keyword_filter(field, v));
         }
     }
     let open_at = match &q.open_at {
@@ -199,11 +194,14 @@ pub(crate) fn search(
         }
         None => None,
     };
-    let query = BooleanQuery::new(clauses);
+    let request = Request {
+        text: f.scheme.text_plan(&parsed),
+        filters,
+    };
     let plan = Plan::new(&mut fp, q.sort, open_at, q.limit, q.cursor.as_deref())?;
     run(
         engine,
-        &query,
+        request,
         plan,
         |searcher: &Searcher, hit: &Hit, distance_m| {
             let doc: TantivyDocument = searcher.doc(hit.address)?;

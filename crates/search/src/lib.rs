@@ -36,9 +36,15 @@
 //! Filters (시도, 시군구, department, hospital type) are exact terms on untokenized keyword
 //! fields. "Open at" and distance sorting read fast fields inside one custom collector
 //! (`collect`): hours are packed into one u64 per weekday plus one for public holidays, positions
-//! are unit vectors so haversine order costs no trigonometry. The collector counts every match
-//! that passes the filters (`total`), keeps the `limit + 1` smallest sort keys after the cursor
-//! in a heap, and the cursor is that last key: keyset pagination, stable and gap-free.
+//! are unit vectors so haversine order costs no trigonometry. The collector keeps the `limit + 1`
+//! smallest sort keys after the cursor in a heap, and the cursor is that last key: keyset
+//! pagination, stable and gap-free.
+//!
+//! Relevance-ordered text searches do not score every match: `topk` reads the clauses' posting
+//! lists itself (MaxScore). It counts matches exactly up to [`TOTAL_CAP`] (beyond that `total` is
+//! the cap and `total_is_lower_bound` is set), then stops taking candidates from clauses whose
+//! best possible contribution cannot lift a document above the page's worst score. Pages and
+//! cursors are exactly those of full collection (a unit test compares the two).
 //!
 //! Searches use one `IndexReader` with `ReloadPolicy::Manual`; every write commits and reloads it
 //! before returning, so a deleted hospital is unfindable once [`SearchIndex::delete_hospital`]
@@ -93,6 +99,7 @@ mod query;
 mod schema;
 mod search;
 mod text;
+mod topk;
 
 use std::sync::Arc;
 
@@ -104,6 +111,7 @@ pub use model::{
     HospitalQuery, OpenAt, Page, Sort,
 };
 pub use query::{MAX_QUERY_CHARS, MAX_QUERY_WORDS};
+pub use topk::TOTAL_CAP;
 
 /// Page size when a query does not say.
 pub const DEFAULT_LIMIT: usize = 20;
@@ -154,28 +162,44 @@ impl SearchIndex {
     /// [`SearchIndex::upsert_doctor`]).
     pub fn upsert_hospital(&self, doc: &HospitalDoc) -> Result<()> {
         let h = &self.inner.hospitals;
-        h.replace(&[h.fields.id_term(doc.id)], Some(h.fields.document(doc)))
+        h.replace(&[h.fields.id_term(doc.id)], [h.fields.document(doc)])
     }
 
     /// Removes a hospital **and its doctors**; neither is findable once this returns. Deleting
     /// an unknown id is not an error.
     pub fn delete_hospital(&self, id: Uuid) -> Result<()> {
         let h = &self.inner.hospitals;
-        h.replace(&[h.fields.id_term(id)], None)?;
+        h.replace(&[h.fields.id_term(id)], [])?;
         let d = &self.inner.doctors;
-        d.replace(&[d.fields.hospital_term(id)], None)
+        d.replace(&[d.fields.hospital_term(id)], [])
+    }
+
+    /// Adds or replaces a hospital together with **all** its doctors: doctors of the hospital
+    /// not in `doctors` are removed. One commit per index (rather than one per doctor), so
+    /// editing a hospital with many doctors costs two commits.
+    pub fn replace_hospital(&self, hospital: &HospitalDoc, doctors: &[DoctorDoc]) -> Result<()> {
+        let h = &self.inner.hospitals;
+        h.replace(
+            &[h.fields.id_term(hospital.id)],
+            [h.fields.document(hospital)],
+        )?;
+        let d = &self.inner.doctors;
+        let mut terms = vec![d.fields.hospital_term(hospital.id)];
+        // a doctor moving here from another hospital leaves that one's entry behind otherwise
+        terms.extend(doctors.iter().map(|doc| d.fields.id_term(doc.id)));
+        d.replace(&terms, doctors.iter().map(|doc| d.fields.document(doc)))
     }
 
     /// Adds or replaces a doctor; searchable when this returns.
     pub fn upsert_doctor(&self, doc: &DoctorDoc) -> Result<()> {
         let d = &self.inner.doctors;
-        d.replace(&[d.fields.id_term(doc.id)], Some(d.fields.document(doc)))
+        d.replace(&[d.fields.id_term(doc.id)], [d.fields.document(doc)])
     }
 
     /// Removes a doctor; unfindable once this returns. Unknown ids are not an error.
     pub fn delete_doctor(&self, id: Uuid) -> Result<()> {
         let d = &self.inner.doctors;
-        d.replace(&[d.fields.id_term(id)], None)
+        d.replace(&[d.fields.id_term(id)], [])
     }
 
     /// Hospitals matching `q`: text on name, Latin name, address, departments and doctor names.

@@ -148,8 +148,13 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `cursor` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
-    /// Number of documents matching the query and filters (all pages).
+    /// Number of documents matching the query and filters (all pages), exact up to
+    /// [`crate::TOTAL_CAP`]. When more match, it is `TOTAL_CAP` and `total_is_lower_bound` is
+    /// set: counting further would cost every broad search (서울, 내과) its speed, and every
+    /// match stays reachable through `next_cursor` either way.
     pub total: usize,
+    /// True when more than `total` documents match.
+    pub total_is_lower_bound: bool,
 }
 
 /// Which part of a document matched, for display.

@@ -176,72 +176,103 @@ pub(crate) struct Scheme {
     pub name_prefix: Field,
 }
 
+/// One scoring clause of a text search: a query and the largest score it can give a document.
+pub(crate) struct Clause {
+    pub query: Box<dyn Query>,
+    pub max: f32,
+}
+
+/// The text part of a search in the shape both executions need: every word is a disjunction of
+/// field clauses (`DisjunctionMaxQuery` with [`TIE_BREAKER`]) and must match; bonuses are
+/// optional clauses whose scores add up.
+pub(crate) struct TextPlan {
+    pub words: Vec<Vec<Clause>>,
+    pub bonuses: Vec<Clause>,
+}
+
+impl TextPlan {
+    /// The same search as one tantivy query (the collector path: distance order, counting).
+    pub(crate) fn to_query(&self) -> Box<dyn Query> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = self
+            .words
+            .iter()
+            .map(|alternatives| {
+                let q: Box<dyn Query> = Box::new(DisjunctionMaxQuery::with_tie_breaker(
+                    alternatives.iter().map(|c| c.query.box_clone()).collect(),
+                    TIE_BREAKER,
+                ));
+                (Occur::Must, q)
+            })
+            .collect();
+        clauses.extend(
+            self.bonuses
+                .iter()
+                .map(|c| (Occur::Should, c.query.box_clone())),
+        );
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
+/// A word's score from its matching field clauses, as `DisjunctionMaxQuery` computes it.
+pub(crate) fn word_score(max: f32, sum: f32) -> f32 {
+    max + (sum - max) * TIE_BREAKER
+}
+
 impl Scheme {
     /// The text part of a search, `None` when the text has no words.
-    pub(crate) fn text_query(&self, parsed: &ParsedText) -> Option<Box<dyn Query>> {
+    pub(crate) fn text_plan(&self, parsed: &ParsedText) -> Option<TextPlan> {
         if parsed.is_empty() {
             return None;
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = parsed
-            .words
-            .iter()
-            .map(|w| (Occur::Must, self.word_query(w)))
-            .collect();
+        let words = parsed.words.iter().map(|w| self.word_clauses(w)).collect();
+        let mut bonuses = Vec::new();
         if !parsed.has_chosung() {
             let joined = parsed.joined();
             let joined_str: String = joined.iter().collect();
-            clauses.push((
-                Occur::Should,
-                constant(
+            let term_bonus = |field: Field, score: f32| Clause {
+                query: constant(
                     Box::new(TermQuery::new(
-                        Term::from_field_text(self.name_exact, &joined_str),
+                        Term::from_field_text(field, &joined_str),
                         IndexRecordOption::Basic,
                     )),
-                    EXACT_BONUS,
+                    score,
                 ),
-            ));
+                max: score,
+            };
+            bonuses.push(term_bonus(self.name_exact, EXACT_BONUS));
             if joined.len() <= crate::analysis::MAX_PREFIX_CHARS {
-                clauses.push((
-                    Occur::Should,
-                    constant(
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(self.name_prefix, &joined_str),
-                            IndexRecordOption::Basic,
-                        )),
-                        PREFIX_BONUS,
-                    ),
-                ));
+                bonuses.push(term_bonus(self.name_prefix, PREFIX_BONUS));
             }
             if parsed.words.len() > 1 {
-                clauses.push((
-                    Occur::Should,
-                    constant(self.name.substring(&joined), ADJACENT_BONUS),
-                ));
+                bonuses.push(Clause {
+                    query: constant(self.name.substring(&joined), ADJACENT_BONUS),
+                    max: ADJACENT_BONUS,
+                });
             }
         }
-        Some(Box::new(BooleanQuery::new(clauses)))
+        Some(TextPlan { words, bonuses })
     }
 
-    fn word_query(&self, word: &Word) -> Box<dyn Query> {
-        let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+    fn word_clauses(&self, word: &Word) -> Vec<Clause> {
+        let mut alternatives = Vec::new();
+        let ngram = |(fields, score): &(Ngram, f32)| Clause {
+            query: constant(fields.substring(&word.key), *score),
+            max: *score,
+        };
         if word.chosung {
-            for (fields, score) in &self.chosung {
-                alternatives.push(constant(fields.substring(&word.key), *score));
-            }
+            alternatives.extend(self.chosung.iter().map(ngram));
         } else {
-            for (fields, score) in &self.substring {
-                alternatives.push(constant(fields.substring(&word.key), *score));
-            }
+            alternatives.extend(self.substring.iter().map(ngram));
             if !word.latin.is_empty() {
                 for (field, tiers) in &self.latin {
-                    alternatives.push(latin_word_query(*field, &word.latin, *tiers));
+                    alternatives.push(Clause {
+                        query: latin_word_query(*field, &word.latin, *tiers),
+                        max: tiers.0.iter().copied().fold(0.0, f32::max),
+                    });
                 }
             }
         }
-        Box::new(DisjunctionMaxQuery::with_tie_breaker(
-            alternatives,
-            TIE_BREAKER,
-        ))
+        alternatives
     }
 }
 

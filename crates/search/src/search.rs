@@ -1,11 +1,13 @@
 //! Running a search: validation of sort/limit/cursor, the collector, and page assembly.
 
 use tantivy::Searcher;
-use tantivy::query::Query;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
 
 use crate::collect::{Fingerprint, Hit, NO_POSITION, Order, PageCollector, SortKey};
 use crate::engine::Engine;
 use crate::model::{Page, Sort};
+use crate::query::TextPlan;
+use crate::topk::{self, TOTAL_CAP};
 use crate::{Error, MAX_LIMIT, Result, collect, geo};
 
 pub(crate) struct Plan {
@@ -52,11 +54,18 @@ impl Plan {
     }
 }
 
-/// Collects one page of `query` and turns its hits into `T` with `make(searcher, hit,
-/// distance_m)`.
+/// What to search: the text (absent = everything) and zero-score filter clauses.
+pub(crate) struct Request {
+    pub text: Option<TextPlan>,
+    pub filters: Vec<Box<dyn Query>>,
+}
+
+/// Collects one page of `request` and turns its hits into `T` with `make(searcher, hit,
+/// distance_m)`. Relevance-ordered text searches run on the pruning executor (`topk`); the rest
+/// (distance order, no text) on the collector, which visits every match anyway.
 pub(crate) fn run<F, T>(
     engine: &Engine<F>,
-    query: &dyn Query,
+    request: Request,
     plan: Plan,
     mut make: impl FnMut(&Searcher, &Hit, Option<f64>) -> Result<T>,
 ) -> Result<Page<T>> {
@@ -69,8 +78,24 @@ pub(crate) fn run<F, T>(
         // one more than the page, to know whether there is a next page
         k: if limit == 0 { 0 } else { limit + 1 },
     };
-    let fruit = searcher.search(query, &collector)?;
-    let mut hits = fruit.hits;
+    let (mut hits, counted) = match (plan.order, &request.text) {
+        (Order::Relevance, Some(text)) if !exhaustive() => {
+            let found = topk::search(&searcher, text, &request.filters, &collector)?;
+            (found.hits, found.counted)
+        }
+        _ => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                match &request.text {
+                    Some(text) => text.to_query(),
+                    None => Box::new(AllQuery),
+                },
+            )];
+            clauses.extend(request.filters.into_iter().map(|f| (Occur::Must, f)));
+            let fruit = searcher.search(&BooleanQuery::new(clauses), &collector)?;
+            (fruit.hits, fruit.total)
+        }
+    };
     let next_cursor = if hits.len() > limit {
         hits.truncate(limit);
         hits.last()
@@ -93,6 +118,20 @@ pub(crate) fn run<F, T>(
     Ok(Page {
         items,
         next_cursor,
-        total: fruit.total,
+        total: counted.min(TOTAL_CAP),
+        total_is_lower_bound: counted > TOTAL_CAP,
     })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare the pruning executor with full collection on this thread.
+    pub(crate) static EXHAUSTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn exhaustive() -> bool {
+    #[cfg(test)]
+    return EXHAUSTIVE.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
 }

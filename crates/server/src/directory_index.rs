@@ -20,6 +20,9 @@ use uuid::Uuid;
 use crate::api::directory::HospitalType;
 use crate::state::AppState;
 
+/// The search types a caller of this index needs (the CLI's benchmark builds queries with them).
+pub use docde_search::{HospitalQuery, TOTAL_CAP};
+
 const TOPIC: &str = "directory";
 
 /// What changed in the directory.
@@ -46,36 +49,89 @@ pub struct BuildStats {
     pub load_ms: u128,
     pub index_ms: u128,
     pub memory_bytes: usize,
+    /// Estimated heap bytes of the in-memory hospital cards (search result summaries).
+    pub card_bytes: usize,
+}
+
+/// What a hospital search result shows of a hospital, kept in memory next to the index so a
+/// search never waits for the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HospitalCard {
+    pub name: String,
+    /// The type's code (`clinic`, `tertiary_hospital` …).
+    pub hospital_type: String,
+    pub sido: Option<String>,
+    pub sigungu: Option<String>,
+    pub road_address: Option<String>,
+    pub phone: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+impl HospitalCard {
+    fn of(h: &DirectoryHospital) -> Self {
+        Self {
+            name: h.name.clone(),
+            hospital_type: h.hospital_type.clone(),
+            sido: h.sido.clone(),
+            sigungu: h.sigungu.clone(),
+            road_address: h.road_address.clone(),
+            phone: h.phone.clone(),
+            lat: h.lat,
+            lon: h.lon,
+        }
+    }
+}
+
+/// The cards of every live hospital, by id.
+pub type Cards = RwLock<HashMap<Uuid, Arc<HospitalCard>>>;
+
+#[derive(Clone)]
+struct Built {
+    index: SearchIndex,
+    cards: Arc<Cards>,
 }
 
 pub struct DirectoryIndex {
-    index: RwLock<Option<SearchIndex>>,
+    built: RwLock<Option<Built>>,
     instance: Uuid,
 }
 
 impl DirectoryIndex {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            index: RwLock::new(None),
+            built: RwLock::new(None),
             instance: Uuid::now_v7(),
         })
     }
 
+    fn built(&self) -> Option<Built> {
+        self.built.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The index, once built.
     pub fn get(&self) -> Option<SearchIndex> {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.built().map(|b| b.index)
+    }
+
+    /// The index and the hospital cards that go with it, once built.
+    pub fn with_cards(&self) -> Option<(SearchIndex, Arc<Cards>)> {
+        self.built().map(|b| (b.index, b.cards))
     }
 
     /// Builds a fresh index from the database and swaps it in.
     pub async fn rebuild(&self, store: &Store) -> anyhow::Result<BuildStats> {
-        let (index, stats) = build(store).await?;
-        *self.index.write().unwrap_or_else(|e| e.into_inner()) = Some(index);
+        let (index, cards, stats) = build(store).await?;
+        *self.built.write().unwrap_or_else(|e| e.into_inner()) = Some(Built {
+            index,
+            cards: Arc::new(RwLock::new(cards)),
+        });
         Ok(stats)
     }
 
     /// Applies a change to this instance's index, reading the current state from the database.
     pub async fn apply(&self, store: &Store, change: Change) -> anyhow::Result<()> {
-        let Some(index) = self.get() else {
+        let Some(Built { index, cards }) = self.built() else {
             // Not built yet: the build reads the database after this change committed.
             return Ok(());
         };
@@ -92,26 +148,22 @@ impl DirectoryIndex {
                     Some(_) => directory::doctors(store, Some(id)).await?,
                     None => Vec::new(),
                 };
-                let removed_doctor = match change {
-                    Change::Doctor { id: doctor, .. }
-                        if !doctors.iter().any(|d| d.id == doctor) =>
-                    {
-                        Some(doctor)
-                    }
-                    _ => None,
-                };
                 // tantivy commits block: keep them off the async workers.
                 tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                     match hospital {
-                        None => index.delete_hospital(id)?,
+                        None => {
+                            index.delete_hospital(id)?;
+                            cards.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                        }
                         Some(h) => {
-                            if let Some(doctor) = removed_doctor {
-                                index.delete_doctor(doctor)?;
-                            }
-                            index.upsert_hospital(&hospital_doc(&h, &doctors))?;
-                            for d in &doctors {
-                                index.upsert_doctor(&doctor_doc(d, &h))?;
-                            }
+                            // the hospital and all its doctors, in one commit per index
+                            let doctor_docs: Vec<DoctorDoc> =
+                                doctors.iter().map(|d| doctor_doc(d, &h)).collect();
+                            index.replace_hospital(&hospital_doc(&h, &doctors), &doctor_docs)?;
+                            cards
+                                .write()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(id, Arc::new(HospitalCard::of(&h)));
                         }
                     }
                     Ok(())
@@ -160,7 +212,7 @@ pub async fn broadcast_rebuild(bus: &docde_bus::Bus) -> anyhow::Result<()> {
 
 /// Builds an index from the database without serving it: for `docde reindex`'s figures.
 pub async fn build_offline(store: &Store) -> anyhow::Result<BuildStats> {
-    Ok(build(store).await?.1)
+    Ok(build(store).await?.2)
 }
 
 /// Builds the index at start, then applies other instances' notices until shutdown.
@@ -206,42 +258,71 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
     })
 }
 
-async fn build(store: &Store) -> anyhow::Result<(SearchIndex, BuildStats)> {
+async fn build(
+    store: &Store,
+) -> anyhow::Result<(SearchIndex, HashMap<Uuid, Arc<HospitalCard>>, BuildStats)> {
     let started = Instant::now();
     let hospitals = directory::all_hospitals(store).await?;
     let doctors = directory::doctors(store, None).await?;
     let load_ms = started.elapsed().as_millis();
     let started = Instant::now();
-    let (index, counts) =
-        tokio::task::spawn_blocking(move || -> anyhow::Result<(SearchIndex, (usize, usize))> {
-            let mut by_hospital: HashMap<Uuid, Vec<&Doctor>> = HashMap::new();
-            for d in &doctors {
-                by_hospital.entry(d.hospital_id).or_default().push(d);
-            }
-            let by_id: HashMap<Uuid, &DirectoryHospital> =
-                hospitals.iter().map(|h| (h.id, h)).collect();
-            let hospital_docs = hospitals.iter().map(|h| {
-                let own: Vec<Doctor> = by_hospital
-                    .get(&h.id)
-                    .map(|v| v.iter().map(|d| (*d).clone()).collect())
-                    .unwrap_or_default();
-                hospital_doc(h, &own)
-            });
-            let doctor_docs = doctors
-                .iter()
-                .filter_map(|d| by_id.get(&d.hospital_id).map(|h| doctor_doc(d, h)));
-            let index = SearchIndex::build(hospital_docs, doctor_docs)?;
-            Ok((index, (hospitals.len(), doctors.len())))
-        })
-        .await??;
+    type Output = (
+        SearchIndex,
+        HashMap<Uuid, Arc<HospitalCard>>,
+        (usize, usize),
+    );
+    let (index, cards, counts) = tokio::task::spawn_blocking(move || -> anyhow::Result<Output> {
+        let mut by_hospital: HashMap<Uuid, Vec<&Doctor>> = HashMap::new();
+        for d in &doctors {
+            by_hospital.entry(d.hospital_id).or_default().push(d);
+        }
+        let by_id: HashMap<Uuid, &DirectoryHospital> =
+            hospitals.iter().map(|h| (h.id, h)).collect();
+        let hospital_docs = hospitals.iter().map(|h| {
+            let own: Vec<Doctor> = by_hospital
+                .get(&h.id)
+                .map(|v| v.iter().map(|d| (*d).clone()).collect())
+                .unwrap_or_default();
+            hospital_doc(h, &own)
+        });
+        let doctor_docs = doctors
+            .iter()
+            .filter_map(|d| by_id.get(&d.hospital_id).map(|h| doctor_doc(d, h)));
+        let index = SearchIndex::build(hospital_docs, doctor_docs)?;
+        let cards = hospitals
+            .iter()
+            .map(|h| (h.id, Arc::new(HospitalCard::of(h))))
+            .collect();
+        Ok((index, cards, (hospitals.len(), doctors.len())))
+    })
+    .await??;
     let stats = BuildStats {
         hospitals: counts.0,
         doctors: counts.1,
         load_ms,
         index_ms: started.elapsed().as_millis(),
         memory_bytes: index.memory_bytes(),
+        card_bytes: card_bytes(&cards),
     };
-    Ok((index, stats))
+    Ok((index, cards, stats))
+}
+
+/// Estimated heap bytes of a card map: entries (with the hash table's spare room) and strings.
+pub fn card_bytes(cards: &HashMap<Uuid, Arc<HospitalCard>>) -> usize {
+    let slot = std::mem::size_of::<(Uuid, Arc<HospitalCard>)>() + 1;
+    let card = std::mem::size_of::<HospitalCard>() + 2 * std::mem::size_of::<usize>();
+    let text: usize = cards
+        .values()
+        .map(|c| {
+            c.name.capacity()
+                + c.hospital_type.capacity()
+                + [&c.sido, &c.sigungu, &c.road_address, &c.phone]
+                    .iter()
+                    .map(|s| s.as_ref().map_or(0, String::capacity))
+                    .sum::<usize>()
+        })
+        .sum();
+    cards.capacity() * slot + cards.len() * card + text
 }
 
 fn department_names(codes: &[String]) -> Vec<String> {

@@ -139,3 +139,61 @@ fn pages_stay_consistent_when_other_documents_change_between_pages() {
         .collect();
     assert_eq!(rest, expected_rest);
 }
+
+#[test]
+fn totals_are_exact_up_to_the_cap_and_paging_reaches_every_match_beyond_it() {
+    use docde_search::{MAX_LIMIT, SearchIndex, TOTAL_CAP};
+
+    use crate::recall::{generate, searched_values};
+
+    let hs = generate(2 * TOTAL_CAP);
+    let index = SearchIndex::build(hs.clone(), Vec::new()).unwrap();
+    let mut beyond = 0;
+    for q in ["의원", "원", "서울", "치과", ""] {
+        let expect: Vec<u128> = hs
+            .iter()
+            .filter(|h| searched_values(h).any(|v| fold(v).contains(&fold(q))))
+            .map(|h| h.id.as_u128())
+            .collect();
+        let first = page(&index, &text(q));
+        if expect.len() > TOTAL_CAP {
+            beyond += 1;
+            assert_eq!(
+                (first.total, first.total_is_lower_bound),
+                (TOTAL_CAP, true),
+                "{q}"
+            );
+        } else {
+            assert_eq!(
+                (first.total, first.total_is_lower_bound),
+                (expect.len(), false),
+                "{q}"
+            );
+        }
+        let paged = all_pages(
+            &index,
+            &HospitalQuery {
+                limit: MAX_LIMIT,
+                ..text(q)
+            },
+        );
+        let mut unique = paged.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), paged.len(), "no duplicates: {q}");
+        assert_eq!(unique, expect, "every match is reachable: {q}");
+        // other page sizes walk the same order
+        assert_eq!(
+            all_pages(
+                &index,
+                &HospitalQuery {
+                    limit: 7,
+                    ..text(q)
+                }
+            ),
+            paged,
+            "{q}"
+        );
+    }
+    assert!(beyond >= 2, "the data set must exercise the cap");
+}

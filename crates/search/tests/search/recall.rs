@@ -116,7 +116,7 @@ const ROADS: &[&str] = &[
     "세종대로",
 ];
 
-fn generate(n: usize) -> Vec<HospitalDoc> {
+pub fn generate(n: usize) -> Vec<HospitalDoc> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let template = hospitals().remove(0);
     (0..n)
@@ -171,7 +171,7 @@ fn found(index: &SearchIndex, q: &str) -> Vec<u128> {
     ))
 }
 
-fn searched_values(h: &HospitalDoc) -> impl Iterator<Item = &String> {
+pub fn searched_values(h: &HospitalDoc) -> impl Iterator<Item = &String> {
     std::iter::once(&h.name)
         .chain([&h.address])
         .chain(&h.departments)

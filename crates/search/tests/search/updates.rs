@@ -100,3 +100,38 @@ fn an_empty_index_answers_and_reports_its_size() {
     assert_eq!(full.len(), hospitals().len());
     assert_eq!(full.doctor_count(), doctors(&hospitals()).len());
 }
+
+#[test]
+fn replace_hospital_swaps_the_hospital_and_exactly_its_listed_doctors() {
+    let index = index();
+    let all = hospitals();
+    let snuh = all.iter().find(|h| h.id == id(SNUH)).unwrap().clone();
+    let mut kept = doctors(&all)
+        .into_iter()
+        .filter(|d| d.hospital_id == id(SNUH))
+        .collect::<Vec<_>>();
+    assert_eq!(kept.len(), 2);
+    let dropped = kept.pop().unwrap();
+    kept[0].name = "한가람".into();
+    let doctors_before = index.doctor_count();
+    let mut renamed = snuh.clone();
+    renamed.name = "서울대학교병원 본원".into();
+    index.replace_hospital(&renamed, &kept).unwrap();
+    assert_eq!(index.doctor_count(), doctors_before - 1);
+    assert_eq!(index.len(), all.len());
+    assert_eq!(ids(&index, &text("본원")), [SNUH]);
+    let doctor_ids = |q: &str| -> Vec<uuid::Uuid> {
+        index
+            .search_doctors(&DoctorQuery {
+                text: q.into(),
+                ..DoctorQuery::default()
+            })
+            .unwrap()
+            .items
+            .iter()
+            .map(|d| d.id)
+            .collect()
+    };
+    assert_eq!(doctor_ids("한가람"), [kept[0].id]);
+    assert!(!doctor_ids(&dropped.name).contains(&dropped.id));
+}

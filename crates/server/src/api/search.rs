@@ -5,7 +5,7 @@
 //! personal. The query text is never logged.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::directory::HospitalType;
 use super::invalid;
+use crate::directory_index::HospitalCard;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -98,16 +99,24 @@ pub struct HospitalResult {
 pub struct HospitalResults {
     pub items: Vec<HospitalResult>,
     pub next_cursor: Option<String>,
-    /// Matches in all (every page).
+    /// Matches in all (every page), counted exactly up to 1,000. When more match, this is 1,000
+    /// and `total_is_lower_bound` is true (show "1,000+"); every match is still reachable
+    /// through `next_cursor`.
     pub total: usize,
+    /// True when more than `total` hospitals match.
+    pub total_is_lower_bound: bool,
 }
 
-fn index(state: &AppState) -> Result<docde_search::SearchIndex, ApiError> {
-    state.directory.get().ok_or(ApiError::Rejected {
+fn not_ready() -> ApiError {
+    ApiError::Rejected {
         status: StatusCode::SERVICE_UNAVAILABLE,
         code: "search_index_building",
         detail: Some("the search index is being built; try again in a few seconds".into()),
-    })
+    }
+}
+
+fn index(state: &AppState) -> Result<docde_search::SearchIndex, ApiError> {
+    state.directory.get().ok_or_else(not_ready)
 }
 
 fn search_error(e: docde_search::Error) -> ApiError {
@@ -182,31 +191,34 @@ pub async fn hospitals(
         limit: limit(q.limit)?,
         cursor: q.cursor.clone(),
     };
-    let index = index(&state)?;
+    let (index, cards) = state.directory.with_cards().ok_or_else(not_ready)?;
     let page = index.search_hospitals(&query).map_err(search_error)?;
-    let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
-    let mut rows: HashMap<String, _> =
-        docde_store::directory::hospital_summaries(&state.store, &ids)
-            .await?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
+    // The page's summaries come from memory (kept current with the index): a search never
+    // waits for the database.
+    let cards: Vec<Option<Arc<HospitalCard>>> = {
+        let cards = cards.read().unwrap_or_else(|e| e.into_inner());
+        page.items
+            .iter()
+            .map(|h| cards.get(&h.id).cloned())
+            .collect()
+    };
     let items = page
         .items
         .into_iter()
-        .filter_map(|hit| {
+        .zip(cards)
+        .filter_map(|(hit, card)| {
             // A hospital deleted between the index lookup and this read is left out.
-            let row = rows.remove(&hit.id.to_string())?;
+            let card = card?;
             Some(HospitalResult {
                 id: hit.id,
-                name: row.name,
-                hospital_type: row.hospital_type,
-                sido: row.sido,
-                sigungu: row.sigungu,
-                road_address: row.road_address,
-                phone: row.phone,
-                lat: row.lat,
-                lon: row.lon,
+                name: card.name.clone(),
+                hospital_type: card.hospital_type.clone(),
+                sido: card.sido.clone(),
+                sigungu: card.sigungu.clone(),
+                road_address: card.road_address.clone(),
+                phone: card.phone.clone(),
+                lat: card.lat,
+                lon: card.lon,
                 distance_m: hit.distance_m,
                 highlights: hit
                     .highlights
@@ -220,6 +232,7 @@ pub async fn hospitals(
         items,
         next_cursor: page.next_cursor,
         total: page.total,
+        total_is_lower_bound: page.total_is_lower_bound,
     }))
 }
 
@@ -257,7 +270,10 @@ pub struct DoctorResult {
 pub struct DoctorResults {
     pub items: Vec<DoctorResult>,
     pub next_cursor: Option<String>,
+    /// As in hospital results: exact up to 1,000.
     pub total: usize,
+    /// True when more than `total` doctors match.
+    pub total_is_lower_bound: bool,
 }
 
 /// Search doctors by name, department or hospital.
@@ -312,5 +328,6 @@ pub async fn doctors(
         items,
         next_cursor: page.next_cursor,
         total: page.total,
+        total_is_lower_bound: page.total_is_lower_bound,
     }))
 }

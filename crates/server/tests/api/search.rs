@@ -143,9 +143,12 @@ async fn filters_sorting_and_paging_work_through_the_api() {
 
     let mut seen = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
-    let total = get(vec![("q", "병원".into())]).await["total"]
-        .as_u64()
-        .unwrap() as usize;
+    let first = get(vec![("q", "병원".into())]).await;
+    let total = first["total"].as_u64().unwrap() as usize;
+    assert_eq!(
+        first["total_is_lower_bound"], false,
+        "a total under the cap is exact"
+    );
     loop {
         let mut params = vec![("q", "병원".to_owned()), ("limit", "7".to_owned())];
         if let Some(c) = &cursor {
@@ -176,6 +179,7 @@ async fn filters_sorting_and_paging_work_through_the_api() {
         .await
         .unwrap();
     assert!(doctors["total"].as_u64().unwrap() > 0);
+    assert_eq!(doctors["total_is_lower_bound"], false);
     assert!(doctors["items"][0]["hospital_name"].is_string());
 }
 
