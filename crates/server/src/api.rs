@@ -1,6 +1,7 @@
 //! The `/api/v1` endpoints, one module per context.
 
 pub mod account_mail;
+pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod devices;
@@ -8,7 +9,9 @@ pub mod directory;
 pub mod doctors;
 pub mod hospitals;
 pub mod password;
+pub mod schedules;
 pub mod search;
+pub mod tickets;
 pub mod users;
 
 use chrono::{DateTime, Utc};

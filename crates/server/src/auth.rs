@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 pub use keys::SigningKeys;
 pub use passwords::Passwords;
-pub use principal::{ClientIp, Principal, UserPrincipal};
+pub use principal::{ClientIp, CurrentUser, Principal, UserPrincipal};
 
 /// What authentication needs at run time, shared by every request.
 #[derive(Clone)]

@@ -35,6 +35,21 @@ pub enum Action {
     /// Send data as a device (heartbeat, samples).
     ReportAsDevice,
     ReadAudit,
+    /// Edit a doctor's schedule (the hospital's admins and the doctor themselves).
+    EditSchedule,
+    /// List a doctor's appointments (staff of the doctor's hospital).
+    ListAppointments,
+    /// Book for oneself (patients).
+    Book,
+    /// Read one appointment (its patient; staff of its hospital).
+    ReadAppointment,
+    /// Cancel as the patient who holds it (cut-off rules apply).
+    CancelOwnAppointment,
+    /// Cancel with a reason, check in, complete, mark no-show (reception, hospital admins,
+    /// the appointment's doctor).
+    ManageAppointment,
+    /// Confirm or deny a requested booking (the appointment's doctor, hospital admins).
+    DecideAppointment,
 }
 
 /// The thing acted on, with the facts the rules need.
@@ -54,6 +69,16 @@ pub enum Target<'a> {
         id: Uuid,
         hospital_id: Uuid,
     },
+    Doctor {
+        hospital_id: Uuid,
+        /// The doctor's own account, if they have one.
+        user_id: Option<Uuid>,
+    },
+    Appointment {
+        hospital_id: Uuid,
+        patient_id: Uuid,
+        doctor_user_id: Option<Uuid>,
+    },
 }
 
 impl Target<'_> {
@@ -64,6 +89,8 @@ impl Target<'_> {
             Target::User { hospital_id, .. } => hospital_id,
             Target::Ward { hospital_id, .. } => Some(hospital_id),
             Target::Device { hospital_id, .. } => Some(hospital_id),
+            Target::Doctor { hospital_id, .. } => Some(hospital_id),
+            Target::Appointment { hospital_id, .. } => Some(hospital_id),
         }
     }
 }
@@ -116,6 +143,37 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
                 hospital_admin
                     || (own_hospital && user.role == Role::Doctor)
                     || (own_hospital && user.role == Role::Nurse && nurse_ids.contains(&user.id))
+            }
+            _ => false,
+        },
+        Action::EditSchedule => {
+            hospital_admin
+                || matches!(target, Target::Doctor { user_id: Some(u), .. } if u == user.id)
+        }
+        Action::ListAppointments => own_hospital && user.role.is_staff(),
+        Action::Book => {
+            user.role == Role::Patient && matches!(target, Target::User { id, .. } if id == user.id)
+        }
+        Action::ReadAppointment => match target {
+            Target::Appointment { patient_id, .. } => {
+                patient_id == user.id || (own_hospital && user.role.is_staff())
+            }
+            _ => false,
+        },
+        Action::CancelOwnAppointment => {
+            matches!(target, Target::Appointment { patient_id, .. } if patient_id == user.id)
+        }
+        Action::ManageAppointment => match target {
+            Target::Appointment { doctor_user_id, .. } => {
+                hospital_admin
+                    || (own_hospital && user.role == Role::Reception)
+                    || (own_hospital && doctor_user_id == Some(user.id))
+            }
+            _ => false,
+        },
+        Action::DecideAppointment => match target {
+            Target::Appointment { doctor_user_id, .. } => {
+                hospital_admin || (own_hospital && doctor_user_id == Some(user.id))
             }
             _ => false,
         },

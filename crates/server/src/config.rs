@@ -29,6 +29,7 @@ pub struct Config {
     pub log: LogSettings,
     pub smtp: SmtpSettings,
     pub auth: AuthSettings,
+    pub booking: BookingSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +114,45 @@ pub struct AuthSettings {
     pub trust_forwarded_for: bool,
 }
 
+/// Appointment booking: group commit and the rush admission queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BookingSettings {
+    /// When bookings go through the durable admission queue (answered `202` with a ticket):
+    /// `auto` during `peak_windows` or above `rush_in_flight`, `always`, or `never`.
+    pub rush: RushMode,
+    /// Local (hospital time) windows `HH:MM-HH:MM` in which the queue is on in `auto` mode,
+    /// judged by the time the request arrives.
+    pub peak_windows: Vec<String>,
+    /// In `auto` mode, bookings in progress on this instance above which new ones queue.
+    pub rush_in_flight: usize,
+    /// Group-commit writers: 1 suits SQLite's single writer; PostgreSQL gains from a few.
+    /// 0 picks by backend (SQLite 1, PostgreSQL 4).
+    pub writers: usize,
+    /// E-mail the patient on every change of their appointment.
+    pub notify_email: bool,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        Self {
+            rush: RushMode::Auto,
+            peak_windows: vec!["08:00-10:00".into()],
+            rush_in_flight: 2_000,
+            writers: 0,
+            notify_email: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RushMode {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -131,6 +171,7 @@ impl Default for Config {
             log: LogSettings::default(),
             smtp: SmtpSettings::default(),
             auth: AuthSettings::default(),
+            booking: BookingSettings::default(),
         }
     }
 }
@@ -207,7 +248,9 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 6] = ["database", "redis", "http", "log", "smtp", "auth"];
+const SECTIONS: [&str; 7] = [
+    "database", "redis", "http", "log", "smtp", "auth", "booking",
+];
 
 impl Config {
     /// Loads the layered configuration. `file` is read if given, else `docde.toml` in the
@@ -287,6 +330,10 @@ impl Config {
             return Err(ConfigError(
                 "http.request_timeout_ms: must be at least 1".into(),
             ));
+        }
+        for (i, window) in self.booking.peak_windows.iter().enumerate() {
+            parse_window(window)
+                .map_err(|e| ConfigError(format!("booking.peak_windows[{i}]: {e}")))?;
         }
         for (i, entry) in self.auth.signing_keys.iter().enumerate() {
             parse_signing_key(entry)
@@ -470,4 +517,20 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
     }
+}
+
+/// A local time window `HH:MM-HH:MM` (end after start).
+pub fn parse_window(text: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let parse = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+            .map_err(|_| format!("{t:?} is not a time like 08:00"))
+    };
+    let (start, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?} is not a window like 08:00-10:00"))?;
+    let (start, end) = (parse(start)?, parse(end)?);
+    if end <= start {
+        return Err(format!("{text:?} ends before it starts"));
+    }
+    Ok((start, end))
 }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod booking;
 pub mod config;
 pub mod demo;
 pub mod directory_index;

@@ -96,6 +96,21 @@ pub enum ApiError {
         code: &'static str,
         detail: Option<String>,
     },
+    /// One field broke a rule with a code of its own (e.g. `slot_too_short` at `rules[2]`).
+    #[error("invalid {field}: {code}")]
+    Invalid {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
+    /// A refusal that carries data for the client, e.g. the appointments a change would drop.
+    #[error("{code}")]
+    Detailed {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        extensions: serde_json::Map<String, serde_json::Value>,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -116,6 +131,8 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::WeakPassword { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Rejected { status, .. } => *status,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Detailed { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -136,6 +153,8 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::WeakPassword { .. } => "weak_password",
             ApiError::Rejected { code, .. } => code,
+            ApiError::Invalid { code, .. } => code,
+            ApiError::Detailed { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -162,6 +181,18 @@ impl ApiError {
             ApiError::Validation(errors) => problem.errors = errors.clone(),
             ApiError::Conflict { detail, .. } => problem.detail = Some(detail.clone()),
             ApiError::Rejected { detail, .. } => problem.detail = detail.clone(),
+            ApiError::Invalid { field, message, .. } => {
+                problem.errors = vec![FieldError {
+                    field: field.clone(),
+                    message: message.clone(),
+                }];
+            }
+            ApiError::Detailed {
+                detail, extensions, ..
+            } => {
+                problem.detail = Some(detail.clone());
+                problem.extensions = extensions.clone();
+            }
             ApiError::WeakPassword { field, message } => {
                 problem.errors = vec![FieldError {
                     field: field.clone(),
@@ -372,6 +403,63 @@ fn title(code: &str, lang: Lang) -> &'static str {
         "email_taken" => (
             "The e-mail address is already in use",
             "이미 사용 중인 이메일입니다",
+        ),
+        "slot_full" => (
+            "Every seat of this slot is taken",
+            "이 시간은 예약이 마감되었습니다",
+        ),
+        "patient_overlap" => (
+            "You already have an appointment at that time",
+            "같은 시간에 이미 예약이 있습니다",
+        ),
+        "idempotency_key_reused" => (
+            "This Idempotency-Key was used for a different request",
+            "다른 요청에 이미 사용된 Idempotency-Key입니다",
+        ),
+        "illegal_transition" => (
+            "The appointment cannot change to that status now",
+            "현재 상태에서는 그렇게 변경할 수 없습니다",
+        ),
+        "appointment_changed" => (
+            "The appointment changed meanwhile; reload and retry",
+            "예약이 그사이 변경되었습니다. 다시 시도하세요",
+        ),
+        "slot_not_in_schedule" => (
+            "The doctor has no slot at that time",
+            "해당 시간에는 진료 일정이 없습니다",
+        ),
+        "slot_in_past" => ("That slot has already started", "이미 지난 시간입니다"),
+        "booking_closed" => (
+            "Booking for that slot has closed",
+            "예약 마감 시간이 지났습니다",
+        ),
+        "beyond_horizon" => (
+            "That slot is too far ahead to book",
+            "아직 예약할 수 없는 날짜입니다",
+        ),
+        "cancel_cutoff" => (
+            "It is too late to cancel online; call the hospital",
+            "온라인 취소 가능 시간이 지났습니다. 병원에 문의하세요",
+        ),
+        "already_started" => (
+            "The appointment has already started",
+            "이미 시작된 예약입니다",
+        ),
+        "schedule_conflict" => (
+            "The change would drop existing appointments",
+            "변경하면 기존 예약이 취소됩니다",
+        ),
+        "schedule_changed" => (
+            "The schedule changed meanwhile; reload and retry",
+            "일정이 그사이 변경되었습니다. 다시 시도하세요",
+        ),
+        "not_bookable_online" => (
+            "This doctor does not take online bookings",
+            "이 의사는 온라인 예약을 받지 않습니다",
+        ),
+        "no_schedule" => (
+            "This doctor has no schedule yet",
+            "진료 일정이 아직 없습니다",
         ),
         _ => ("Request failed", "요청을 처리하지 못했습니다"),
     };

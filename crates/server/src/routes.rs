@@ -13,7 +13,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{audit, auth, devices, directory, doctors, hospitals, password, search, users};
+use crate::api::{
+    appointments, audit, auth, devices, directory, doctors, hospitals, password, schedules, search,
+    tickets, users,
+};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -63,6 +66,24 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(search::hospitals))
         .routes(routes!(search::doctors))
         .routes(routes!(directory::reindex))
+        .routes(routes!(schedules::get_schedule, schedules::put_schedule))
+        .routes(routes!(schedules::doctor_availability))
+        .routes(routes!(schedules::hospital_availability))
+        .routes(routes!(schedules::put_booking_settings))
+        .routes(routes!(appointments::book))
+        .routes(routes!(appointments::get))
+        .routes(routes!(appointments::mine))
+        .routes(routes!(appointments::of_doctor))
+        .routes(routes!(appointments::cancel))
+        .routes(routes!(appointments::confirm))
+        .routes(routes!(appointments::deny))
+        .routes(routes!(appointments::check_in))
+        .routes(routes!(appointments::complete))
+        .routes(routes!(appointments::no_show))
+        .routes(routes!(appointments::reschedule))
+        .routes(routes!(tickets::get_ticket))
+        .routes(routes!(tickets::ticket_events))
+        .routes(routes!(tickets::appointment_events))
         .split_for_parts()
 }
 

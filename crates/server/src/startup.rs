@@ -59,6 +59,8 @@ impl Application {
         let workers = vec![
             crate::mail::dispatcher::spawn(state.clone()),
             crate::directory_index::spawn(state.clone()),
+            crate::booking::rush::spawn_worker(state.clone()),
+            crate::booking::availability::spawn(state.clone()),
         ];
         let router = crate::routes::router(state.clone(), extra);
         Ok(Self {

@@ -8,6 +8,7 @@ use docde_store::Store;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::booking::Booking;
 use crate::config::Config;
 use crate::directory_index::DirectoryIndex;
 
@@ -20,6 +21,8 @@ pub struct AppState {
     pub auth: Auth,
     /// This instance's directory search index.
     pub directory: Arc<DirectoryIndex>,
+    /// Group-commit booking writer, availability view and rush policy.
+    pub booking: Arc<Booking>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -33,7 +36,9 @@ impl AppState {
         auth: Auth,
         shutdown: CancellationToken,
     ) -> Self {
+        let booking = Booking::start(&store, &config.booking);
         Self {
+            booking,
             config,
             store,
             bus,

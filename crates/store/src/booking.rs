@@ -15,6 +15,7 @@ pub mod appointments;
 mod batch;
 pub mod schedules;
 pub mod seats;
+pub mod tickets;
 
 pub use appointments::{Appointment, BookOutcome, NewAppointment, Transition};
 pub use batch::BookingWriter;

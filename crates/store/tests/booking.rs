@@ -282,7 +282,7 @@ async fn a_failed_reschedule_keeps_the_old_appointment_and_a_good_one_moves_it()
     // A slot overlapping the old one is fine: the old seat is released first.
     let mut overlapping = booking(&c, c.doctor, p, T0 + 300, 1);
     overlapping.rescheduled_from = Some(mine.id);
-    let (old, new) = booking::appointments::reschedule(&store, &cancel, &overlapping)
+    let (old, _, new) = booking::appointments::reschedule(&store, &cancel, &overlapping)
         .await
         .unwrap();
     assert_eq!(old.status, "cancelled");

@@ -81,3 +81,39 @@ CREATE TABLE appointment_events (
     created_at      TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX appointment_events_patient ON appointment_events (patient_id, id);
+
+-- The rush admission queue: a booking request stored durably and answered 202 with a ticket,
+-- booked later by a worker in `seq` order. The booking and the ticket's outcome are written
+-- in one transaction, so a ticket is processed exactly once even if an instance dies.
+CREATE TABLE booking_tickets (
+    seq              BIGSERIAL PRIMARY KEY,
+    id               TEXT NOT NULL UNIQUE,
+    patient_id       TEXT NOT NULL REFERENCES users (id),
+    appointment_id   TEXT NOT NULL,
+    hospital_id      TEXT NOT NULL,
+    doctor_id        TEXT NOT NULL,
+    starts_at        BIGINT NOT NULL,
+    ends_at          BIGINT NOT NULL,
+    capacity         INTEGER NOT NULL,
+    booking_status   TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    idempotency_key  TEXT,
+    request_hash     TEXT,
+    email_to         TEXT,
+    email_subject    TEXT,
+    email_body       TEXT,
+    status           TEXT NOT NULL CHECK (status IN ('queued', 'done')),
+    outcome_status   INTEGER,
+    outcome_code     TEXT,
+    created_at       TIMESTAMPTZ NOT NULL,
+    done_at          TIMESTAMPTZ
+);
+CREATE INDEX booking_tickets_queued ON booking_tickets (seq) WHERE status = 'queued';
+CREATE UNIQUE INDEX booking_tickets_idempotency ON booking_tickets (patient_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE booking_queue (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    served  BIGINT NOT NULL
+);
+INSERT INTO booking_queue (id, served) VALUES (1, 0);

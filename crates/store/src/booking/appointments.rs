@@ -60,6 +60,8 @@ pub enum BookOutcome {
     Created {
         appointment: Appointment,
         event_id: i64,
+        /// Seats of the slot taken now, this booking included.
+        seats_taken: u16,
     },
     /// A retry with a known idempotency key: the first request's appointment, unchanged.
     Replayed(Appointment),
@@ -210,9 +212,9 @@ macro_rules! book_one {
             .bind(i32::from(new.capacity))
             .fetch_optional(&mut *$conn)
             .await?;
-            if taken.is_none() {
+            let Some(taken) = taken else {
                 return Err($crate::booking::BookingConflict::SlotFull.into());
-            }
+            };
             sqlx::query(
                 "INSERT INTO appointments (id, hospital_id, doctor_id, patient_id, starts_at, \
                  ends_at, status, reason, idempotency_key, request_hash, rescheduled_from, \
@@ -249,6 +251,7 @@ macro_rules! book_one {
             Ok::<_, $crate::booking::BookingError>($crate::booking::BookOutcome::Created {
                 appointment: new.to_appointment(),
                 event_id,
+                seats_taken: u16::try_from(taken).unwrap_or(u16::MAX),
             })
         }
     };
@@ -331,13 +334,13 @@ pub async fn reschedule(
     store: &Store,
     cancel: &Transition,
     new: &NewAppointment,
-) -> Result<(Appointment, BookOutcome), BookingError> {
+) -> Result<(Appointment, i64, BookOutcome), BookingError> {
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
         let moved = async {
-            let (old, _) = transition_one!(tx, cancel).await?;
+            let (old, event_id) = transition_one!(tx, cancel).await?;
             let outcome = book_one!(tx, new).await?;
-            Ok::<_, BookingError>((old, outcome))
+            Ok::<_, BookingError>((old, event_id, outcome))
         }
         .await;
         match moved {

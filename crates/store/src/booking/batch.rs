@@ -12,7 +12,10 @@
 
 use tokio::sync::{mpsc, oneshot};
 
+use uuid::Uuid;
+
 use super::appointments::book_one;
+use super::tickets::enqueue_one;
 use super::{BookOutcome, BookingError, NewAppointment};
 use crate::{Store, StoreError, with_writer};
 
@@ -20,10 +23,23 @@ use crate::{Store, StoreError, with_writer};
 /// the first caller of a batch does not wait long for the last.
 pub const MAX_BATCH: usize = 512;
 
-type Job = (
-    NewAppointment,
-    oneshot::Sender<Result<BookOutcome, BookingError>>,
-);
+/// One write for the group commit: a booking, or a rush ticket to queue.
+enum Job {
+    Book(
+        NewAppointment,
+        oneshot::Sender<Result<BookOutcome, BookingError>>,
+    ),
+    Enqueue(
+        Uuid,
+        NewAppointment,
+        oneshot::Sender<Result<i64, BookingError>>,
+    ),
+}
+
+enum Done {
+    Book(Result<BookOutcome, BookingError>),
+    Enqueue(Result<i64, BookingError>),
+}
 
 /// Handle to the group-commit writers; cheap to clone.
 #[derive(Clone, Debug)]
@@ -63,7 +79,19 @@ impl BookingWriter {
     pub async fn book(&self, new: NewAppointment) -> Result<BookOutcome, BookingError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send((new, reply))
+            .send(Job::Book(new, reply))
+            .await
+            .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?;
+        answer
+            .await
+            .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?
+    }
+
+    /// Queues `new` as rush ticket `ticket_id` and answers with its `seq` after the commit.
+    pub async fn enqueue(&self, ticket_id: Uuid, new: NewAppointment) -> Result<i64, BookingError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Enqueue(ticket_id, new, reply))
             .await
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?;
         answer
@@ -73,10 +101,23 @@ impl BookingWriter {
 }
 
 async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
-    let mut results: Vec<Result<BookOutcome, BookingError>> = Vec::with_capacity(batch.len());
+    let mut results: Vec<Done> = Vec::with_capacity(batch.len());
     let committed: Result<(), BookingError> = with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
-        for (new, _) in batch.iter() {
+        for job in batch.iter() {
+            let new = match job {
+                Job::Book(new, _) => new,
+                Job::Enqueue(ticket, new, _) => {
+                    sqlx::query("SAVEPOINT booking").execute(&mut *tx).await?;
+                    let seq = enqueue_one!(tx, ticket, new).await;
+                    if seq.is_err() {
+                        sqlx::query("ROLLBACK TO SAVEPOINT booking").execute(&mut *tx).await?;
+                    }
+                    sqlx::query("RELEASE SAVEPOINT booking").execute(&mut *tx).await?;
+                    results.push(Done::Enqueue(seq));
+                    continue;
+                }
+            };
             sqlx::query("SAVEPOINT booking").execute(&mut *tx).await?;
             let mut outcome = book_one!(tx, new).await;
             if outcome.is_err() {
@@ -91,21 +132,29 @@ async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
                 }
             }
             sqlx::query("RELEASE SAVEPOINT booking").execute(&mut *tx).await?;
-            results.push(outcome);
+            results.push(Done::Book(outcome));
         }
         tx.commit().await?;
         Ok(())
     }.await);
     match committed {
         Ok(()) => {
-            for ((_, reply), result) in batch.drain(..).zip(results) {
-                let _ = reply.send(result);
+            for (job, result) in batch.drain(..).zip(results) {
+                match (job, result) {
+                    (Job::Book(_, reply), Done::Book(r)) => {
+                        let _ = reply.send(r);
+                    }
+                    (Job::Enqueue(_, _, reply), Done::Enqueue(r)) => {
+                        let _ = reply.send(r);
+                    }
+                    _ => unreachable!("results follow the batch's order"),
+                }
             }
         }
         Err(e) => {
             tracing::error!(error = %e, bookings = batch.len(), "booking batch failed");
             let unavailable = matches!(&e, BookingError::Store(StoreError::Unavailable(_)));
-            for (_, reply) in batch.drain(..) {
+            for job in batch.drain(..) {
                 let error = if unavailable {
                     BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed))
                 } else {
@@ -113,7 +162,14 @@ async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
                         "booking batch failed".into(),
                     )))
                 };
-                let _ = reply.send(Err(error));
+                match job {
+                    Job::Book(_, reply) => {
+                        let _ = reply.send(Err(error));
+                    }
+                    Job::Enqueue(_, _, reply) => {
+                        let _ = reply.send(Err(error));
+                    }
+                }
             }
         }
     }

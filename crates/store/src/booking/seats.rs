@@ -84,3 +84,28 @@ pub async fn patient_overlaps(store: &Store) -> Result<i64, StoreError> {
     });
     Ok(n)
 }
+
+/// Sets new capacities for slots of a doctor (after a schedule change). A capacity below the
+/// seats taken is refused by the `slot_seats_capacity` check, so callers pass only those that fit.
+pub async fn resize(
+    store: &Store,
+    doctor_id: Uuid,
+    changes: &[(i64, u16)],
+) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    crate::with_writer!(store, pool => {
+        let mut tx = pool.begin().await?;
+        for (starts_at, capacity) in changes {
+            sqlx::query("UPDATE slot_seats SET capacity = $3 WHERE doctor_id = $1 AND starts_at = $2")
+                .bind(doctor_id.to_string())
+                .bind(starts_at)
+                .bind(i32::from(*capacity))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    });
+    Ok(())
+}

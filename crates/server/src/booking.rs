@@ -1,0 +1,70 @@
+//! Booking as the server runs it: the group-commit writer, the in-memory availability view,
+//! the rush admission queue and the patient notifications that follow every change.
+//!
+//! The database decides who gets a seat (docde-store's booking module). Everything here only
+//! sheds load or tells people: the availability view answers "which slots are free" without a
+//! query and refuses a booking for a slot it knows is full, and may be a few milliseconds
+//! behind other instances, never ahead of the database.
+
+pub mod availability;
+pub mod document;
+pub mod notify;
+pub mod rush;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use docde_store::Store;
+use docde_store::booking::BookingWriter;
+
+use crate::config::BookingSettings;
+
+/// This instance's booking machinery; one per process, shared through `AppState`.
+pub struct Booking {
+    pub writer: BookingWriter,
+    pub views: availability::Availability,
+    pub rush: rush::RushPolicy,
+    in_flight: AtomicUsize,
+}
+
+impl Booking {
+    /// Starts the group-commit writers. Must run inside the Tokio runtime.
+    pub fn start(store: &Store, settings: &BookingSettings) -> Arc<Self> {
+        let writers = match settings.writers {
+            0 if store.dialect() == "sqlite" => 1,
+            0 => 4,
+            n => n,
+        };
+        // The writers stop by themselves once the last handle is dropped with the state.
+        let (writer, _) = BookingWriter::spawn(store.clone(), writers);
+        Arc::new(Self {
+            writer,
+            views: availability::Availability::new(),
+            rush: rush::RushPolicy::from_settings(settings),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    /// Counts a booking as in progress until the guard is dropped.
+    pub fn enter(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(&self.in_flight)
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+}
+
+/// A booking in progress (see [`Booking::enter`]).
+pub struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Public holidays the schedules' `closed_on_holidays` follows (Korea's, built once).
+pub static HOLIDAYS: std::sync::LazyLock<docde_domain::directory::HolidayCalendar> =
+    std::sync::LazyLock::new(docde_domain::directory::HolidayCalendar::korea);

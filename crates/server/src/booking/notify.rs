@@ -1,0 +1,122 @@
+//! Telling a patient about their appointment: the e-mail written in the same transaction as
+//! the change, and, after the commit, the live event on the patient's channel and the seat
+//! notice for other instances' availability views.
+
+use chrono::{DateTime, Utc};
+use docde_store::booking::Appointment;
+use docde_store::outbox::NewEmail;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::availability::{SeatNotice, TOPIC};
+use super::document::zone;
+use crate::state::AppState;
+
+/// The bus topic of one patient's appointment events.
+pub fn patient_topic(patient_id: Uuid) -> String {
+    format!("patient:{patient_id}:appointments")
+}
+
+/// One event on a patient's channel (SSE `appointment` event; `id` is the SSE event id).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppointmentEventView {
+    pub id: i64,
+    pub appointment_id: Uuid,
+    /// The appointment's status after the change.
+    pub status: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Publishes what a committed change means: the patient's event and the seat count.
+pub async fn after_commit(
+    state: &AppState,
+    appointment: &Appointment,
+    event_id: i64,
+    seat: SeatChange,
+) {
+    let event = AppointmentEventView {
+        id: event_id,
+        appointment_id: appointment.id,
+        status: appointment.status.clone(),
+        at: appointment.updated_at,
+    };
+    if let Ok(payload) = serde_json::to_vec(&event) {
+        // A lost publish is recovered by replay: the client resumes from the event table.
+        let _ = state
+            .bus
+            .publish(&patient_topic(appointment.patient_id), payload)
+            .await;
+    }
+    let views = &state.booking.views;
+    let slot = match seat {
+        SeatChange::Taken(taken) => {
+            views.note(appointment.doctor_id, appointment.starts_at, taken);
+            Some((appointment.starts_at, taken))
+        }
+        SeatChange::Freed => {
+            views.forget(appointment.doctor_id);
+            None
+        }
+        SeatChange::Unchanged => return,
+    };
+    let notice = SeatNotice {
+        origin: views.instance,
+        doctor_id: appointment.doctor_id,
+        slot,
+    };
+    if let Ok(payload) = serde_json::to_vec(&notice) {
+        let _ = state.bus.publish(TOPIC, payload).await;
+    }
+}
+
+/// What a change did to the slot's seats.
+#[derive(Debug, Clone, Copy)]
+pub enum SeatChange {
+    /// Now this many seats are taken.
+    Taken(u16),
+    /// One was given back.
+    Freed,
+    Unchanged,
+}
+
+/// The e-mail telling `to` that their appointment is now `status`. Names no reason or
+/// diagnosis: only the time, the status and where to look.
+pub fn email(
+    to: &str,
+    appointment_id: Uuid,
+    starts_at: i64,
+    time_zone: &str,
+    status: &str,
+) -> NewEmail {
+    let when = DateTime::from_timestamp(starts_at, 0)
+        .map(|t| {
+            t.with_timezone(&zone(time_zone))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let (ko, en) = match status {
+        "booked" => ("예약이 확정되었습니다", "Your appointment is confirmed"),
+        "requested" => (
+            "예약 신청이 접수되었습니다 (의사 승인 대기)",
+            "Your appointment request was received (awaiting the doctor's approval)",
+        ),
+        "denied" => (
+            "예약 신청이 거절되었습니다",
+            "Your appointment request was declined",
+        ),
+        "cancelled" => ("예약이 취소되었습니다", "Your appointment was cancelled"),
+        "checked_in" => ("접수되었습니다", "You are checked in"),
+        "completed" => ("진료가 완료되었습니다", "Your visit is complete"),
+        "no_show" => ("미방문 처리되었습니다", "You were marked as not attending"),
+        _ => ("예약이 변경되었습니다", "Your appointment changed"),
+    };
+    NewEmail {
+        to: to.to_owned(),
+        subject: format!("[DocDe] {ko} / {en}"),
+        body: format!(
+            "{ko}.\n{en}.\n\n일시 / Time: {when} ({time_zone})\n예약 번호 / Appointment: {appointment_id}\n"
+        ),
+    }
+}

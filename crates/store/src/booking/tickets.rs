@@ -1,0 +1,270 @@
+//! The rush admission queue's tickets: stored with everything needed to book later, served in
+//! `seq` order by [`serve_batch`], each outcome written in the same transaction as its booking.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::appointments::book_one;
+use super::{BookOutcome, BookingConflict, BookingError, NewAppointment};
+use crate::accounts::id;
+use crate::outbox::NewEmail;
+use crate::{Store, StoreError, with_reader, with_writer};
+
+/// A ticket as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: Uuid,
+    pub seq: i64,
+    pub patient_id: Uuid,
+    pub appointment_id: Uuid,
+    pub doctor_id: Uuid,
+    pub done: bool,
+    pub outcome_status: Option<i32>,
+    pub outcome_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What serving one ticket did (for notifications after the commit).
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub ticket_id: Uuid,
+    pub seq: i64,
+    pub patient_id: Uuid,
+    pub outcome: Result<BookOutcome, BookingConflict>,
+}
+
+/// The insert that puts a booking in the queue (run by the group-commit writer).
+macro_rules! enqueue_one {
+    ($conn:expr, $ticket:expr, $new:expr) => {
+        async {
+            let new: &$crate::booking::NewAppointment = $new;
+            let (to, subject, body) = match &new.email {
+                Some(e) => (Some(e.to.as_str()), Some(e.subject.as_str()), Some(e.body.as_str())),
+                None => (None, None, None),
+            };
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO booking_tickets (id, patient_id, appointment_id, hospital_id, doctor_id, \
+                 starts_at, ends_at, capacity, booking_status, reason, idempotency_key, request_hash, \
+                 email_to, email_subject, email_body, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued', $16) \
+                 RETURNING seq",
+            )
+            .bind($ticket.to_string())
+            .bind(new.patient_id.to_string())
+            .bind(new.id.to_string())
+            .bind(new.hospital_id.to_string())
+            .bind(new.doctor_id.to_string())
+            .bind(new.starts_at)
+            .bind(new.ends_at)
+            .bind(i32::from(new.capacity))
+            .bind(new.status)
+            .bind(&new.reason)
+            .bind(&new.idempotency_key)
+            .bind(&new.request_hash)
+            .bind(to)
+            .bind(subject)
+            .bind(body)
+            .bind(new.now)
+            .fetch_one(&mut *$conn)
+            .await?;
+            Ok::<i64, $crate::booking::BookingError>(seq)
+        }
+    };
+}
+pub(crate) use enqueue_one;
+
+const TICKET_COLUMNS: &str = "id, seq, patient_id, appointment_id, doctor_id, status, outcome_status, outcome_code, created_at";
+type TicketRow = (
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<i32>,
+    Option<String>,
+    DateTime<Utc>,
+);
+
+fn ticket(row: TicketRow) -> Result<Ticket, StoreError> {
+    let (tid, seq, patient, appointment, doctor, status, outcome_status, outcome_code, created_at) =
+        row;
+    Ok(Ticket {
+        id: id(&tid)?,
+        seq,
+        patient_id: id(&patient)?,
+        appointment_id: id(&appointment)?,
+        doctor_id: id(&doctor)?,
+        done: status == "done",
+        outcome_status,
+        outcome_code,
+        created_at,
+    })
+}
+
+pub async fn get(store: &Store, ticket_id: Uuid) -> Result<Option<Ticket>, StoreError> {
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM booking_tickets WHERE id = $1");
+    let row = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(ticket_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(ticket).transpose()
+}
+
+/// A patient's ticket for an idempotency key, if they already have one.
+pub async fn by_key(
+    store: &Store,
+    patient_id: Uuid,
+    key: &str,
+) -> Result<Option<Ticket>, StoreError> {
+    let sql = format!(
+        "SELECT {TICKET_COLUMNS} FROM booking_tickets WHERE patient_id = $1 AND idempotency_key = $2"
+    );
+    let row = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(patient_id.to_string())
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(ticket).transpose()
+}
+
+/// The highest `seq` served so far (a queued ticket's position is its seq minus this).
+pub async fn served(store: &Store) -> Result<i64, StoreError> {
+    let n: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT served FROM booking_queue WHERE id = 1")
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(n)
+}
+
+/// Tickets still queued.
+pub async fn queued(store: &Store) -> Result<i64, StoreError> {
+    let n: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM booking_tickets WHERE status = 'queued'")
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(n)
+}
+
+#[derive(sqlx::FromRow)]
+struct QueuedRow {
+    seq: i64,
+    id: String,
+    patient_id: String,
+    appointment_id: String,
+    hospital_id: String,
+    doctor_id: String,
+    starts_at: i64,
+    ends_at: i64,
+    capacity: i32,
+    booking_status: String,
+    reason: String,
+    request_hash: Option<String>,
+    email_to: Option<String>,
+    email_subject: Option<String>,
+    email_body: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+/// Books up to `limit` queued tickets in `seq` order in one transaction and records each
+/// outcome; returns what was served (empty when the queue is empty). Several instances may
+/// call this at once: on PostgreSQL each claims different tickets (`SKIP LOCKED`); SQLite has
+/// one writer.
+pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, StoreError> {
+    let lock = if store.dialect() == "postgres" {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let claim = format!(
+        "SELECT seq, id, patient_id, appointment_id, hospital_id, doctor_id, starts_at, ends_at, \
+         capacity, booking_status, reason, request_hash, email_to, email_subject, \
+         email_body, created_at FROM booking_tickets WHERE status = 'queued' ORDER BY seq LIMIT $1{lock}"
+    );
+    let result: Result<Vec<Served>, BookingError> = with_writer!(store, pool => async {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<QueuedRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut served = Vec::with_capacity(rows.len());
+        let mut high = 0_i64;
+        for row in rows {
+            let QueuedRow { seq, id: tid, patient_id: patient, appointment_id: appointment,
+                hospital_id: hospital, doctor_id: doctor, starts_at, ends_at, capacity,
+                booking_status: status, reason, request_hash, email_to, email_subject,
+                email_body, created_at } = row;
+            high = high.max(seq);
+            let email = match (email_to, email_subject, email_body) {
+                (Some(to), Some(subject), Some(body)) => Some(NewEmail { to, subject, body }),
+                _ => None,
+            };
+            let new = NewAppointment {
+                id: id(&appointment)?,
+                hospital_id: id(&hospital)?,
+                doctor_id: id(&doctor)?,
+                patient_id: id(&patient)?,
+                starts_at,
+                ends_at,
+                capacity: u16::try_from(capacity).unwrap_or(1),
+                status: if status == "requested" { "requested" } else { "booked" },
+                reason,
+                // The ticket itself carries the key; the booking needs none of its own.
+                idempotency_key: None,
+                request_hash,
+                rescheduled_from: None,
+                now: created_at,
+                email,
+            };
+            sqlx::query("SAVEPOINT ticket").execute(&mut *tx).await?;
+            let outcome = book_one!(tx, &new).await;
+            let outcome = match outcome {
+                Ok(o) => Ok(o),
+                Err(BookingError::Conflict(c)) => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT ticket").execute(&mut *tx).await?;
+                    Err(c)
+                }
+                Err(e) => return Err(e),
+            };
+            sqlx::query("RELEASE SAVEPOINT ticket").execute(&mut *tx).await?;
+            let (code_status, code) = match &outcome {
+                Ok(_) => (201_i32, None),
+                Err(c) => (409_i32, Some(c.code())),
+            };
+            sqlx::query(
+                "UPDATE booking_tickets SET status = 'done', outcome_status = $2, outcome_code = $3, \
+                 done_at = $4 WHERE seq = $1",
+            )
+            .bind(seq)
+            .bind(code_status)
+            .bind(code)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+            served.push(Served {
+                ticket_id: id(&tid)?,
+                seq,
+                patient_id: id(&patient)?,
+                outcome,
+            });
+        }
+        if high > 0 {
+            sqlx::query("UPDATE booking_queue SET served = $1 WHERE id = 1 AND served < $1")
+                .bind(high)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(served)
+    }.await);
+    result.map_err(|e| match e {
+        BookingError::Store(e) => e,
+        other => StoreError::Other(sqlx::Error::Protocol(other.to_string())),
+    })
+}
