@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod booking;
 mod authorization;
 mod directory;
 mod errors;

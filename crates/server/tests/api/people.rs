@@ -180,3 +180,41 @@ pub fn code_in(body: &str) -> String {
         .unwrap_or_else(|| panic!("no code in {body}"))
         .to_owned()
 }
+
+/// A patient account signed in without the sign-in endpoint: a session started in the store and
+/// a token signed with the app's key. For tests that need many patients quickly (sign-in is
+/// rate-limited per address and hashes a password).
+pub async fn quick_patient(app: &TestApp) -> Person {
+    let id = Uuid::now_v7();
+    let email = format!("patient-{}@test.docde.kr", id.simple());
+    let user = NewUser {
+        email: email.clone(),
+        email_key: email.clone(),
+        password_hash: None,
+        role: Role::Patient,
+        hospital_id: None,
+        employee_number: None,
+        name: "빠른 환자".into(),
+        phone: None,
+        birth_date: None,
+        gender: None,
+        address: None,
+        active: true,
+    };
+    let now = chrono::Utc::now();
+    users::create(&app.state.store, id, &user, None, None, now)
+        .await
+        .unwrap();
+    let stored = users::get(&app.state.store, id).await.unwrap().unwrap();
+    let (refresh, refresh_token) = docde_server::auth::tokens::new_refresh(&app.state, now);
+    let session = docde_store::accounts::sessions::start(&app.state.store, id, &refresh, now)
+        .await
+        .unwrap();
+    let pair = docde_server::auth::tokens::pair(&app.state, &stored, session, refresh_token, now)
+        .unwrap();
+    Person {
+        id,
+        email,
+        token: pair.access_token,
+    }
+}
