@@ -25,6 +25,8 @@ pub struct Booking {
     pub views: availability::Availability,
     pub rush: rush::RushPolicy,
     in_flight: AtomicUsize,
+    /// A mail wake-up is on its way (see `notify::wake_mail`).
+    pub(crate) mail_wake_pending: std::sync::atomic::AtomicBool,
 }
 
 impl Booking {
@@ -42,6 +44,7 @@ impl Booking {
             views: availability::Availability::new(),
             rush: rush::RushPolicy::from_settings(settings),
             in_flight: AtomicUsize::new(0),
+            mail_wake_pending: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

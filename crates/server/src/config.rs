@@ -131,6 +131,8 @@ pub struct BookingSettings {
     pub writers: usize,
     /// E-mail the patient on every change of their appointment.
     pub notify_email: bool,
+    /// Run a worker serving the rush queue on this instance (any number of instances may).
+    pub serve_queue: bool,
 }
 
 impl Default for BookingSettings {
@@ -141,6 +143,7 @@ impl Default for BookingSettings {
             rush_in_flight: 2_000,
             writers: 0,
             notify_email: true,
+            serve_queue: true,
         }
     }
 }

@@ -56,12 +56,14 @@ impl Application {
         };
         let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
         // Background workers end when the shutdown token fires; run_until_stopped waits for them.
-        let workers = vec![
+        let mut workers = vec![
             crate::mail::dispatcher::spawn(state.clone()),
             crate::directory_index::spawn(state.clone()),
-            crate::booking::rush::spawn_worker(state.clone()),
             crate::booking::availability::spawn(state.clone()),
         ];
+        if state.config.booking.serve_queue {
+            workers.push(crate::booking::rush::spawn_worker(state.clone()));
+        }
         let router = crate::routes::router(state.clone(), extra);
         Ok(Self {
             listener,

@@ -161,7 +161,7 @@ pub(crate) async fn settle(
             } = &outcome
             {
                 if new.email.is_some() {
-                    crate::mail::dispatcher::wake(state).await;
+                    notify::wake_mail(state);
                 }
                 notify::after_commit(
                     state,
@@ -721,7 +721,7 @@ async fn change(
         match appointments::transition(&state.store, &t).await {
             Ok((changed, event)) => {
                 if t.email.is_some() {
-                    crate::mail::dispatcher::wake(state).await;
+                    notify::wake_mail(state);
                 }
                 let seat = if t.frees_seat {
                     SeatChange::Freed
@@ -822,7 +822,7 @@ pub async fn reschedule(
         .await
         .map_err(booking_error)?;
     if new.email.is_some() {
-        crate::mail::dispatcher::wake(&state).await;
+        notify::wake_mail(&state);
     }
     notify::after_commit(&state, &old, old_event, SeatChange::Freed).await;
     if let BookOutcome::Created {

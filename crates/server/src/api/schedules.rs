@@ -299,7 +299,7 @@ async fn cancel_stranded(
     };
     match appointments::transition(&state.store, &t).await {
         Ok((cancelled, event)) => {
-            crate::mail::dispatcher::wake(state).await;
+            notify::wake_mail(state);
             notify::after_commit(state, &cancelled, event, SeatChange::Freed).await;
             Ok(true)
         }

@@ -28,7 +28,9 @@ pub struct AppointmentEventView {
     pub at: DateTime<Utc>,
 }
 
-/// Publishes what a committed change means: the patient's event and the seat count.
+/// Publishes what a committed change means: the patient's event and the seat count. The
+/// view on this instance is updated at once; the bus messages go out in the background, so a
+/// slow or unreachable Redis never delays (or times out) an answer whose change is committed.
 pub async fn after_commit(
     state: &AppState,
     appointment: &Appointment,
@@ -41,33 +43,57 @@ pub async fn after_commit(
         status: appointment.status.clone(),
         at: appointment.updated_at,
     };
-    if let Ok(payload) = serde_json::to_vec(&event) {
-        // A lost publish is recovered by replay: the client resumes from the event table.
-        let _ = state
-            .bus
-            .publish(&patient_topic(appointment.patient_id), payload)
-            .await;
-    }
     let views = &state.booking.views;
     let slot = match seat {
         SeatChange::Taken(taken) => {
             views.note(appointment.doctor_id, appointment.starts_at, taken);
-            Some((appointment.starts_at, taken))
+            Some(Some((appointment.starts_at, taken)))
         }
         SeatChange::Freed => {
             views.forget(appointment.doctor_id);
-            None
+            Some(None)
         }
-        SeatChange::Unchanged => return,
+        SeatChange::Unchanged => None,
     };
-    let notice = SeatNotice {
+    let notice = slot.map(|slot| SeatNotice {
         origin: views.instance,
         doctor_id: appointment.doctor_id,
         slot,
-    };
-    if let Ok(payload) = serde_json::to_vec(&notice) {
-        let _ = state.bus.publish(TOPIC, payload).await;
+    });
+    let bus = state.bus.clone();
+    let topic = patient_topic(appointment.patient_id);
+    tokio::spawn(async move {
+        // A lost publish is recovered by replay: clients resume from the event table, and
+        // other instances' views reload within their freshness window.
+        if let Ok(payload) = serde_json::to_vec(&event) {
+            let _ = bus.publish(&topic, payload).await;
+        }
+        if let Some(notice) = notice
+            && let Ok(payload) = serde_json::to_vec(&notice)
+        {
+            let _ = bus.publish(TOPIC, payload).await;
+        }
+    });
+}
+
+/// Wakes the e-mail dispatchers in the background, at most one wake-up in flight at a time:
+/// a burst of bookings costs one bus message, not one each.
+pub fn wake_mail(state: &AppState) {
+    if state
+        .booking
+        .mail_wake_pending
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        return;
     }
+    let state = state.clone();
+    tokio::spawn(async move {
+        state
+            .booking
+            .mail_wake_pending
+            .store(false, std::sync::atomic::Ordering::Release);
+        crate::mail::dispatcher::wake(&state).await;
+    });
 }
 
 /// What a change did to the slot's seats.

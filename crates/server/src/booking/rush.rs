@@ -167,7 +167,11 @@ pub async fn enqueue(
         }
         Err(e) => return Err(booking_error(e)),
     };
-    let _ = state.bus.wake(WAKE).await;
+    // In the background: a slow Redis must not delay the 202 (workers also poll).
+    let bus = state.bus.clone();
+    tokio::spawn(async move {
+        let _ = bus.wake(WAKE).await;
+    });
     let served = tickets::served(&state.store).await?;
     Ok(TicketView {
         id: ticket_id,
@@ -208,6 +212,7 @@ pub fn spawn_worker(state: AppState) -> JoinHandle<()> {
 
 async fn announce(state: &AppState, served: Vec<tickets::Served>) {
     let mut mail = false;
+    let mut tickets_done = Vec::with_capacity(served.len());
     for s in served {
         if let Ok(BookOutcome::Created {
             appointment,
@@ -224,9 +229,17 @@ async fn announce(state: &AppState, served: Vec<tickets::Served>) {
             )
             .await;
         }
-        let _ = state.bus.publish(&ticket_topic(s.ticket_id), "done").await;
+        tickets_done.push(ticket_topic(s.ticket_id));
     }
+    // In the background, so an unreachable Redis does not stall the queue; ticket streams
+    // also re-read their ticket every second.
+    let bus = state.bus.clone();
+    tokio::spawn(async move {
+        for topic in tickets_done {
+            let _ = bus.publish(&topic, "done").await;
+        }
+    });
     if mail {
-        crate::mail::dispatcher::wake(state).await;
+        notify::wake_mail(state);
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, external_backends, problem, spawn_app_with, spawn_peer};
-use crate::people::{Person, People, get, mails_to, people, post, quick_patient};
+use crate::people::{People, Person, get, mails_to, people, post, quick_patient};
 
 async fn app_with(rush: RushMode) -> TestApp {
     spawn_app_with(move |c| c.booking.rush = rush).await
@@ -148,13 +148,22 @@ async fn a_patient_books_a_free_slot_sees_it_listed_and_cancelling_frees_it_agai
     }
     assert_eq!(mails_to(&app, &p.patient.email), 1);
 
-    let r = post(&app, &format!("/api/v1/appointments/{id}/cancel"), Some(&p.patient.token), json!({})).await;
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{id}/cancel"),
+        Some(&p.patient.token),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let cancelled: Value = r.json().await.unwrap();
     assert_eq!(cancelled["status"], "cancelled");
     assert!(free_starts(&app, doctor).await.contains(&at));
     // Someone else takes the freed seat at once.
-    assert_eq!(book(&app, &p.patient_other, doctor, &at).await.status(), 201);
+    assert_eq!(
+        book(&app, &p.patient_other, doctor, &at).await.status(),
+        201
+    );
 }
 
 #[tokio::test]
@@ -178,7 +187,12 @@ async fn sixty_patients_racing_for_one_seat_leave_exactly_one_winner_and_clean_4
         }
     }
     assert_eq!(won, 1);
-    assert!(docde_store::booking::seats::violations(&app.state.store).await.unwrap().is_empty());
+    assert!(
+        docde_store::booking::seats::violations(&app.state.store)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -193,7 +207,10 @@ async fn a_patient_cannot_hold_two_appointments_at_the_same_time() {
     assert_eq!(r.status(), 409);
     assert_eq!(problem(r).await["code"], "patient_overlap");
     // The refused booking took no seat.
-    assert_eq!(book(&app, &p.patient_other, second, &at).await.status(), 201);
+    assert_eq!(
+        book(&app, &p.patient_other, second, &at).await.status(),
+        201
+    );
 }
 
 #[tokio::test]
@@ -202,17 +219,55 @@ async fn bad_booking_requests_get_precise_problems_and_write_nothing() {
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
     let cases = [
-        (json!({"doctor_id": Uuid::now_v7(), "starts_at": slot("10:00"), "reason": "x"}), 422, "unknown_doctor"),
-        (json!({"doctor_id": doctor, "starts_at": slot("10:05"), "reason": "x"}), 422, "slot_not_in_schedule"),
-        (json!({"doctor_id": doctor, "starts_at": slot("12:00"), "reason": "x"}), 422, "slot_not_in_schedule"),
-        (json!({"doctor_id": doctor, "starts_at": "2020-01-06T10:00:00+09:00", "reason": "x"}), 422, "slot_in_past"),
-        (json!({"doctor_id": doctor, "starts_at": format!("{}T10:00:00+09:00", Utc::now().date_naive() + Days::new(40)), "reason": "x"}), 422, "beyond_horizon"),
-        (json!({"doctor_id": doctor, "starts_at": "tomorrow at ten", "reason": "x"}), 422, "validation_failed"),
-        (json!({"doctor_id": doctor, "starts_at": slot("10:00"), "reason": "아".repeat(501)}), 422, "validation_failed"),
-        (json!({"doctor_id": doctor, "starts_at": slot("10:00"), "reason": ""}), 422, "validation_failed"),
+        (
+            json!({"doctor_id": Uuid::now_v7(), "starts_at": slot("10:00"), "reason": "x"}),
+            422,
+            "unknown_doctor",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": slot("10:05"), "reason": "x"}),
+            422,
+            "slot_not_in_schedule",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": slot("12:00"), "reason": "x"}),
+            422,
+            "slot_not_in_schedule",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": "2020-01-06T10:00:00+09:00", "reason": "x"}),
+            422,
+            "slot_in_past",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": format!("{}T10:00:00+09:00", Utc::now().date_naive() + Days::new(40)), "reason": "x"}),
+            422,
+            "beyond_horizon",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": "tomorrow at ten", "reason": "x"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": slot("10:00"), "reason": "아".repeat(501)}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"doctor_id": doctor, "starts_at": slot("10:00"), "reason": ""}),
+            422,
+            "validation_failed",
+        ),
     ];
     for (body, status, code) in cases {
-        let r = post(&app, "/api/v1/appointments", Some(&p.patient.token), body.clone()).await;
+        let r = post(
+            &app,
+            "/api/v1/appointments",
+            Some(&p.patient.token),
+            body.clone(),
+        )
+        .await;
         assert_eq!(r.status(), status, "{body}");
         let problem = problem(r).await;
         assert_eq!(problem["code"], code, "{body}: {problem}");
@@ -220,8 +275,17 @@ async fn bad_booking_requests_get_precise_problems_and_write_nothing() {
     let r = post(&app, "/api/v1/appointments", None, json!({})).await;
     assert_eq!(r.status(), 401);
     // Staff do not book for themselves through the patient endpoint.
-    assert_eq!(book(&app, &p.reception, doctor, &slot("10:00")).await.status(), 403);
-    let mine: Value = get(&app, "/api/v1/me/appointments", &p.patient.token).await.json().await.unwrap();
+    assert_eq!(
+        book(&app, &p.reception, doctor, &slot("10:00"))
+            .await
+            .status(),
+        403
+    );
+    let mine: Value = get(&app, "/api/v1/me/appointments", &p.patient.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(mine["items"], json!([]));
 }
 
@@ -256,15 +320,30 @@ async fn only_the_hospitals_admins_and_the_doctor_edit_a_schedule() {
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
     for who in [&p.hadmin_h2, &p.patient, &p.reception, &p.nurse] {
-        assert_eq!(put_schedule(&app, doctor, &who.token, schedule(1, 1)).await.status(), 403);
+        assert_eq!(
+            put_schedule(&app, doctor, &who.token, schedule(1, 1))
+                .await
+                .status(),
+            403
+        );
     }
     // The doctor edits their own; a stale version is refused.
-    assert_eq!(put_schedule(&app, doctor, &p.doctor.token, schedule(2, 1)).await.status(), 200);
+    assert_eq!(
+        put_schedule(&app, doctor, &p.doctor.token, schedule(2, 1))
+            .await
+            .status(),
+        200
+    );
     let r = put_schedule(&app, doctor, &p.doctor.token, schedule(1, 1)).await;
     assert_eq!(r.status(), 409);
     assert_eq!(problem(r).await["code"], "schedule_changed");
     // Anyone may read it.
-    let read: Value = app.get(&format!("/api/v1/doctors/{doctor}/schedule")).await.json().await.unwrap();
+    let read: Value = app
+        .get(&format!("/api/v1/doctors/{doctor}/schedule"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(read["version"], 2);
     assert_eq!(read["rules"][0]["capacity"], 2);
 }
@@ -289,7 +368,10 @@ async fn a_schedule_change_that_strands_appointments_is_refused_or_cancels_them_
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
     let r = book(&app, &p.patient, doctor, &slot("16:30")).await;
-    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Afternoons end at 16:00 from now on.
     let mut shorter = schedule(1, 1);
     for rule in shorter["rules"].as_array_mut().unwrap() {
@@ -303,8 +385,19 @@ async fn a_schedule_change_that_strands_appointments_is_refused_or_cancels_them_
     shorter["on_conflict"] = json!("cancel");
     let r = put_schedule(&app, doctor, &p.hadmin.token, shorter).await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["cancelled"][0], id.as_str());
-    let a: Value = get(&app, &format!("/api/v1/appointments/{id}"), &p.patient.token).await.json().await.unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["cancelled"][0],
+        id.as_str()
+    );
+    let a: Value = get(
+        &app,
+        &format!("/api/v1/appointments/{id}"),
+        &p.patient.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(a["status"], "cancelled");
     assert_eq!(a["status_reason"], "schedule_changed");
 }
@@ -323,18 +416,50 @@ async fn with_doctor_approval_a_booking_is_requested_until_the_doctor_decides() 
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let a: Value = book(&app, &p.patient, doctor, &slot("09:30")).await.json().await.unwrap();
+    let a: Value = book(&app, &p.patient, doctor, &slot("09:30"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a["status"], "requested");
-    let b: Value = book(&app, &p.patient_other, doctor, &slot("10:30")).await.json().await.unwrap();
+    let b: Value = book(&app, &p.patient_other, doctor, &slot("10:30"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
     // The patient cannot approve their own request.
-    let r = post(&app, &format!("/api/v1/appointments/{a}/confirm"), Some(&p.patient.token), json!({})).await;
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{a}/confirm"),
+        Some(&p.patient.token),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.status(), 403);
-    let r = post(&app, &format!("/api/v1/appointments/{a}/confirm"), Some(&p.doctor.token), json!({})).await;
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{a}/confirm"),
+        Some(&p.doctor.token),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "booked");
-    let r = post(&app, &format!("/api/v1/appointments/{b}/deny"), Some(&p.doctor.token), json!({})).await;
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{b}/deny"),
+        Some(&p.doctor.token),
+        json!({}),
+    )
+    .await;
     assert_eq!(r.status(), 422, "a denial needs a reason");
-    let r = post(&app, &format!("/api/v1/appointments/{b}/deny"), Some(&p.doctor.token), json!({"reason": "해당 진료과 아님"})).await;
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{b}/deny"),
+        Some(&p.doctor.token),
+        json!({"reason": "해당 진료과 아님"}),
+    )
+    .await;
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "denied");
     // The denied request gave its seat back.
     assert!(free_starts(&app, doctor).await.contains(&slot("10:30")));
@@ -345,7 +470,11 @@ async fn visits_move_booked_checked_in_completed_and_illegal_steps_are_409() {
     let app = app_with(RushMode::Never).await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
-    let a: Value = book(&app, &p.patient, doctor, &slot("13:00")).await.json().await.unwrap();
+    let a: Value = book(&app, &p.patient, doctor, &slot("13:00"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = a["id"].as_str().unwrap();
     let step = |what: &'static str, who: &Person| {
         let path = format!("/api/v1/appointments/{id}/{what}");
@@ -365,14 +494,39 @@ async fn visits_move_booked_checked_in_completed_and_illegal_steps_are_409() {
     let r = step("no-show", &p.reception).await;
     assert_eq!(r.status(), 409);
     // Another patient sees nothing of it.
-    assert_eq!(get(&app, &format!("/api/v1/appointments/{id}"), &p.patient_other.token).await.status(), 404);
-    let today: Value = get(&app, &format!("/api/v1/doctors/{doctor}/appointments?from={}", (Utc::now().date_naive() + Days::new(2))), &p.reception.token)
+    assert_eq!(
+        get(
+            &app,
+            &format!("/api/v1/appointments/{id}"),
+            &p.patient_other.token
+        )
         .await
-        .json()
-        .await
-        .unwrap();
+        .status(),
+        404
+    );
+    let today: Value = get(
+        &app,
+        &format!(
+            "/api/v1/doctors/{doctor}/appointments?from={}",
+            (Utc::now().date_naive() + Days::new(2))
+        ),
+        &p.reception.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(today["items"][0]["id"], id);
-    assert_eq!(get(&app, &format!("/api/v1/doctors/{doctor}/appointments"), &p.patient.token).await.status(), 403);
+    assert_eq!(
+        get(
+            &app,
+            &format!("/api/v1/doctors/{doctor}/appointments"),
+            &p.patient.token
+        )
+        .await
+        .status(),
+        403
+    );
 }
 
 #[tokio::test]
@@ -380,16 +534,45 @@ async fn rescheduling_is_atomic_the_old_seat_is_kept_on_refusal_and_freed_on_suc
     let app = app_with(RushMode::Never).await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
-    let a: Value = book(&app, &p.patient, doctor, &slot("09:00")).await.json().await.unwrap();
+    let a: Value = book(&app, &p.patient, doctor, &slot("09:00"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = a["id"].as_str().unwrap();
-    assert_eq!(book(&app, &p.patient_other, doctor, &slot("17:00")).await.status(), 201);
+    assert_eq!(
+        book(&app, &p.patient_other, doctor, &slot("17:00"))
+            .await
+            .status(),
+        201
+    );
     let path = format!("/api/v1/appointments/{id}/reschedule");
-    let r = post(&app, &path, Some(&p.patient.token), json!({"starts_at": slot("17:00")})).await;
+    let r = post(
+        &app,
+        &path,
+        Some(&p.patient.token),
+        json!({"starts_at": slot("17:00")}),
+    )
+    .await;
     assert_eq!(r.status(), 409);
     assert_eq!(problem(r).await["code"], "slot_full");
-    let kept: Value = get(&app, &format!("/api/v1/appointments/{id}"), &p.patient.token).await.json().await.unwrap();
+    let kept: Value = get(
+        &app,
+        &format!("/api/v1/appointments/{id}"),
+        &p.patient.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(kept["status"], "booked");
-    let r = post(&app, &path, Some(&p.patient.token), json!({"starts_at": slot("17:30")})).await;
+    let r = post(
+        &app,
+        &path,
+        Some(&p.patient.token),
+        json!({"starts_at": slot("17:30")}),
+    )
+    .await;
     assert_eq!(r.status(), 201);
     let moved: Value = r.json().await.unwrap();
     assert_eq!(moved["rescheduled_from"], id);
@@ -408,7 +591,11 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let first: Value = r.json().await.unwrap();
     assert_eq!(first["status"], "queued");
-    let second: Value = book(&app, &p.patient_other, doctor, &at).await.json().await.unwrap();
+    let second: Value = book(&app, &p.patient_other, doctor, &at)
+        .await
+        .json()
+        .await
+        .unwrap();
     // The owner follows the ticket live until its result.
     let response = app
         .client
@@ -428,17 +615,33 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
             .unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
-    let done: Value = get(&app, &location, &p.patient.token).await.json().await.unwrap();
+    let done: Value = get(&app, &location, &p.patient.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(done["status"], "done");
     assert_eq!(done["outcome"]["status"], 201);
     let appointment = done["outcome"]["appointment_id"].as_str().unwrap();
-    let a: Value = get(&app, &format!("/api/v1/appointments/{appointment}"), &p.patient.token).await.json().await.unwrap();
+    let a: Value = get(
+        &app,
+        &format!("/api/v1/appointments/{appointment}"),
+        &p.patient.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(a["status"], "booked");
     // The second came later for the same seat: refused, and told so.
     let second_path = format!("/api/v1/booking-tickets/{}", second["id"].as_str().unwrap());
     let mut outcome = Value::Null;
     for _ in 0..100 {
-        let t: Value = get(&app, &second_path, &p.patient_other.token).await.json().await.unwrap();
+        let t: Value = get(&app, &second_path, &p.patient_other.token)
+            .await
+            .json()
+            .await
+            .unwrap();
         if t["status"] == "done" {
             outcome = t["outcome"].clone();
             break;
@@ -448,7 +651,10 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
     assert_eq!(outcome["status"], 409);
     assert_eq!(outcome["code"], "slot_full");
     // Only its owner sees a ticket.
-    assert_eq!(get(&app, &location, &p.patient_other.token).await.status(), 404);
+    assert_eq!(
+        get(&app, &location, &p.patient_other.token).await.status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -456,9 +662,19 @@ async fn the_appointment_channel_replays_what_was_missed_after_last_event_id() {
     let app = app_with(RushMode::Never).await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
-    let a: Value = book(&app, &p.patient, doctor, &slot("11:30")).await.json().await.unwrap();
+    let a: Value = book(&app, &p.patient, doctor, &slot("11:30"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = a["id"].as_str().unwrap();
-    post(&app, &format!("/api/v1/appointments/{id}/cancel"), Some(&p.patient.token), json!({})).await;
+    post(
+        &app,
+        &format!("/api/v1/appointments/{id}/cancel"),
+        Some(&p.patient.token),
+        json!({}),
+    )
+    .await;
     let read = |last: Option<&str>| {
         let mut request = app
             .client
@@ -516,9 +732,230 @@ async fn two_instances_sharing_the_database_never_overbook_a_seat() {
         .iter()
         .map(|r| r.status().as_u16())
         .collect();
-    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
     // Instance b learned that the seat is gone through the bus.
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!free_starts(&b, doctor).await.contains(&at));
+}
+
+#[tokio::test]
+async fn queued_tickets_outlive_the_instance_that_took_them_and_are_served_once_elsewhere() {
+    let a = spawn_app_with(|c| {
+        c.booking.rush = RushMode::Always;
+        // This instance takes tickets but never serves them: it stops with all of them pending.
+        c.booking.serve_queue = false;
+    })
+    .await;
+    let p = people(&a).await;
+    let doctor = doctor_with_schedule(&a, &p, 1).await;
+    let starts: Vec<String> = ["09:00", "09:30", "10:00", "10:30", "11:00"]
+        .iter()
+        .map(|t| slot(t))
+        .collect();
+    let mut tickets = Vec::new();
+    // Two patients per slot: one wins, one is told the slot is full.
+    for round in 0..2 {
+        for at in &starts {
+            let who = quick_patient(&a).await;
+            let r = book(&a, &who, doctor, at).await;
+            assert_eq!(r.status(), 202, "round {round}");
+            let t: Value = r.json().await.unwrap();
+            tickets.push((who, t["id"].as_str().unwrap().to_owned()));
+        }
+    }
+    a.shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), a.server).await;
+
+    let config = a.state.config.clone();
+    let b = spawn_app_with(move |c| {
+        c.data_dir = config.data_dir.clone();
+        c.database.schema = config.database.schema.clone();
+        c.redis.namespace = config.redis.namespace.clone();
+        c.auth.signing_keys = config.auth.signing_keys.clone();
+        c.booking.rush = RushMode::Never;
+    })
+    .await;
+    let mut outcomes = Vec::new();
+    for (who, id) in &tickets {
+        let path = format!("/api/v1/booking-tickets/{id}");
+        let mut done = Value::Null;
+        for _ in 0..200 {
+            let t: Value = get(&b, &path, &who.token).await.json().await.unwrap();
+            if t["status"] == "done" {
+                done = t;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        outcomes.push(
+            done["outcome"]["status"]
+                .as_u64()
+                .expect("every ticket is served"),
+        );
+    }
+    assert_eq!(
+        outcomes.iter().filter(|s| **s == 201).count(),
+        5,
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        outcomes.iter().filter(|s| **s == 409).count(),
+        5,
+        "{outcomes:?}"
+    );
+    // Served in order: the first round took every seat.
+    assert!(outcomes[..5].iter().all(|s| *s == 201), "{outcomes:?}");
+    let listed: Value = get(
+        &b,
+        &format!(
+            "/api/v1/doctors/{doctor}/appointments?from={}",
+            Utc::now().date_naive()
+        ),
+        &p.reception.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 5);
+    assert!(
+        docde_store::booking::seats::violations(&b.state.store)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A Redis ACL user for one test, so the test can cut its own connections (as if Redis died)
+/// without touching anyone else's. Deleted on drop.
+struct RedisUser {
+    admin_url: String,
+    name: String,
+}
+
+impl RedisUser {
+    fn cli(&self, args: &[&str]) {
+        let status = std::process::Command::new("redis-cli")
+            .arg("-u")
+            .arg(&self.admin_url)
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(status.success(), "redis-cli {args:?}");
+    }
+
+    fn create(admin_url: &str) -> (Self, String) {
+        let name = format!("docde-booking-{}", Uuid::now_v7().simple());
+        let password = Uuid::now_v7().simple().to_string();
+        let user = Self {
+            admin_url: admin_url.to_owned(),
+            name: name.clone(),
+        };
+        user.cli(&[
+            "ACL",
+            "SETUSER",
+            &name,
+            "on",
+            &format!(">{password}"),
+            "~*",
+            "&*",
+            "+@all",
+        ]);
+        let mut url = url::Url::parse(admin_url).unwrap();
+        url.set_username(&name).unwrap();
+        url.set_password(Some(&password)).unwrap();
+        (user, url.into())
+    }
+
+    /// Redis is gone for this user: no login, every connection closed.
+    fn cut(&self) {
+        self.cli(&["ACL", "SETUSER", &self.name, "off"]);
+        self.cli(&["CLIENT", "KILL", "USER", &self.name]);
+    }
+}
+
+impl Drop for RedisUser {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("redis-cli")
+            .arg("-u")
+            .arg(&self.admin_url)
+            .args(["ACL", "DELUSER", &self.name])
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn bookings_stay_correct_when_redis_dies_mid_storm() {
+    if !external_backends("bookings_stay_correct_when_redis_dies_mid_storm") {
+        return;
+    }
+    let (user, url) = RedisUser::create(&std::env::var("TEST_REDIS_URL").unwrap());
+    let a = spawn_app_with(|c| {
+        c.booking.rush = RushMode::Never;
+        c.redis.url = Some(url.clone());
+    })
+    .await;
+    let config = a.state.config.clone();
+    let b = spawn_app_with(move |c| {
+        c.booking.rush = RushMode::Never;
+        c.database.schema = config.database.schema.clone();
+        c.redis = config.redis.clone();
+        c.auth.signing_keys = config.auth.signing_keys.clone();
+    })
+    .await;
+    let p = people(&a).await;
+    let doctor = doctor_with_schedule(&a, &p, 1).await;
+    let mut patients = Vec::new();
+    for _ in 0..40 {
+        patients.push(quick_patient(&a).await);
+    }
+    let starts: Vec<String> = ["13:00", "13:30", "14:00", "14:30"]
+        .iter()
+        .map(|t| slot(t))
+        .collect();
+    let storm = |range: std::ops::Range<usize>| {
+        let attempts = range.map(|i| {
+            let app = if i % 2 == 0 { &a } else { &b };
+            book(app, &patients[i], doctor, &starts[i % starts.len()])
+        });
+        futures::future::join_all(attempts)
+    };
+    let mut statuses: Vec<u16> = storm(0..20)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    user.cut();
+    statuses.extend(storm(20..40).await.iter().map(|r| r.status().as_u16()));
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        4,
+        "{statuses:?}"
+    );
+    assert!(
+        docde_store::booking::seats::violations(&a.state.store)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        docde_store::booking::seats::patient_overlaps(&a.state.store)
+            .await
+            .unwrap(),
+        0
+    );
 }

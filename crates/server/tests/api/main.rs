@@ -4,8 +4,8 @@
 mod helpers;
 
 mod accounts;
-mod booking;
 mod authorization;
+mod booking;
 mod directory;
 mod errors;
 mod instances;

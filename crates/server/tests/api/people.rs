@@ -210,8 +210,8 @@ pub async fn quick_patient(app: &TestApp) -> Person {
     let session = docde_store::accounts::sessions::start(&app.state.store, id, &refresh, now)
         .await
         .unwrap();
-    let pair = docde_server::auth::tokens::pair(&app.state, &stored, session, refresh_token, now)
-        .unwrap();
+    let pair =
+        docde_server::auth::tokens::pair(&app.state, &stored, session, refresh_token, now).unwrap();
     Person {
         id,
         email,
