@@ -274,6 +274,11 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         "  bedside monitor {}  secret {}",
         demo.device_id, demo.device_secret
     );
+    println!(
+        "\nBooking: doctor {} has free slots at {url}/api/v1/doctors/{}/availability",
+        demo.doctor_id, demo.doctor_id
+    );
+    println!("  book as patient@demo.docde.kr with POST {url}/api/v1/appointments");
     println!("\nSign in: curl -s {url}/api/v1/auth/sign-in -H 'content-type: application/json' \\");
     println!("          -d '{{\"email\":\"nurse@demo.docde.kr\",\"password\":\"{password}\"}}'");
     println!("\nPress Ctrl+C to stop.\n");

@@ -482,6 +482,22 @@ fn redact_url(raw: &str) -> String {
     }
 }
 
+/// A local time window `HH:MM-HH:MM` (end after start).
+pub fn parse_window(text: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
+    let parse = |t: &str| {
+        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
+            .map_err(|_| format!("{t:?} is not a time like 08:00"))
+    };
+    let (start, end) = text
+        .split_once('-')
+        .ok_or_else(|| format!("{text:?} is not a window like 08:00-10:00"))?;
+    let (start, end) = (parse(start)?, parse(end)?);
+    if end <= start {
+        return Err(format!("{text:?} ends before it starts"));
+    }
+    Ok((start, end))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,20 +536,4 @@ mod tests {
             "redis://127.0.0.1:6379"
         );
     }
-}
-
-/// A local time window `HH:MM-HH:MM` (end after start).
-pub fn parse_window(text: &str) -> Result<(chrono::NaiveTime, chrono::NaiveTime), String> {
-    let parse = |t: &str| {
-        chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M")
-            .map_err(|_| format!("{t:?} is not a time like 08:00"))
-    };
-    let (start, end) = text
-        .split_once('-')
-        .ok_or_else(|| format!("{text:?} is not a window like 08:00-10:00"))?;
-    let (start, end) = (parse(start)?, parse(end)?);
-    if end <= start {
-        return Err(format!("{text:?} ends before it starts"));
-    }
-    Ok((start, end))
 }

@@ -1,5 +1,6 @@
 //! Demo data for `docde demo`: one hospital with a ward, one account per role, one device.
-//! Later issues add directory, schedules and live ward data here.
+//! The demo doctor is in the directory with a weekly schedule, so booking works at once.
+//! Later issues add live ward data here.
 
 use docde_domain::account::Role;
 use docde_store::accounts::devices::{self, NewDevice};
@@ -26,6 +27,8 @@ pub struct Demo {
     pub accounts: Vec<DemoAccount>,
     pub device_id: Uuid,
     pub device_secret: String,
+    /// The demo doctor's directory entry (bookable Monday to Saturday).
+    pub doctor_id: Uuid,
 }
 
 pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
@@ -58,6 +61,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         (Role::Patient, "patient@demo.docde.kr", "정환자", None),
     ];
     let mut accounts = Vec::new();
+    let mut doctor_user = None;
     for (role, email, name, number) in people {
         let id = Uuid::now_v7();
         let user = NewUser {
@@ -75,6 +79,9 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
             active: true,
         };
         users::create(&state.store, id, &user, None, None, now).await?;
+        if role == Role::Doctor {
+            doctor_user = Some(id);
+        }
         if role == Role::Nurse {
             hospitals::assign_nurse(&state.store, ward.id, id).await?;
         }
@@ -97,11 +104,55 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         now,
     )
     .await?;
+    let doctor_id = bookable_doctor(state, hospital.id, doctor_user, now).await?;
     Ok(Demo {
+        doctor_id,
         hospital_id: hospital.id,
         ward_id: ward.id,
         accounts,
         device_id: device.id,
         device_secret,
     })
+}
+
+/// The demo doctor in the directory, with Monday–Saturday 09:00–18:00 in 15-minute slots and a
+/// lunch break, two weeks bookable.
+async fn bookable_doctor(
+    state: &AppState,
+    hospital_id: Uuid,
+    user_id: Option<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let facts = docde_store::directory::DoctorFacts {
+        name: "이의사".into(),
+        bio: Some("내과 전문의".into()),
+        accepts_online_booking: true,
+        departments: vec!["internal_medicine".into()],
+        user_id,
+    };
+    docde_store::directory::put_doctor(&state.store, id, hospital_id, &facts, now).await?;
+    let rules: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat"]
+        .iter()
+        .map(|d| serde_json::json!({"weekday": d, "start": "09:00", "end": "18:00", "slot_minutes": 15, "capacity": 1}))
+        .collect();
+    let doc: crate::booking::document::ScheduleDoc = serde_json::from_value(serde_json::json!({
+        "rules": rules,
+        "breaks": [{"start": "12:30", "end": "13:30"}],
+        "closed_on_holidays": true,
+        "policy": {"horizon_days": 14, "book_cutoff_minutes": 30, "cancel_cutoff_minutes": 60}
+    }))?;
+    // Checked like any schedule, so the demo cannot hold one the API would refuse.
+    doc.to_schedule(docde_domain::schedule::DEFAULT_TZ)
+        .map_err(|p| anyhow::anyhow!("demo schedule invalid at {}: {}", p.field, p.code))?;
+    docde_store::booking::schedules::put(
+        &state.store,
+        id,
+        &serde_json::to_string(&doc)?,
+        0,
+        user_id,
+        now,
+    )
+    .await?;
+    Ok(id)
 }
