@@ -167,12 +167,12 @@ async fn a_patient_books_a_free_slot_sees_it_listed_and_cancelling_frees_it_agai
 }
 
 #[tokio::test]
-async fn sixty_patients_racing_for_one_seat_leave_exactly_one_winner_and_clean_409s() {
+async fn two_hundred_patients_racing_for_one_seat_leave_exactly_one_winner_and_clean_409s() {
     let app = app_with(RushMode::Never).await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
     let mut patients = Vec::new();
-    for _ in 0..60 {
+    for _ in 0..200 {
         patients.push(quick_patient(&app).await);
     }
     let at = slot("11:00");
