@@ -1,0 +1,601 @@
+//! Vital samples: idempotent batch ingest, history (raw and downsampled) and the latest value
+//! per patient for the nurse-station grid.
+//!
+//! A sample is stored once per (device, kind, measured_at): ingest is `INSERT … ON CONFLICT DO
+//! NOTHING RETURNING`, so a retried batch (a lost HTTP answer, an MQTT redelivery) stores
+//! nothing twice and the answer says which samples were new. Each sample is attributed to the
+//! bed its device served *at `measured_at`* (the `device_beds` history) and to the admission
+//! open on that bed at that instant, so out-of-order and late samples follow the patient who
+//! was actually measured, across transfers and rebinding.
+//!
+//! A batch is one transaction: its samples, the `latest_vitals` rows, the device's last-seen
+//! time and battery, and one `vitals` event per bed it touched.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use docde_domain::ward::{Sample, Unit, VitalKind};
+use uuid::Uuid;
+
+use super::admissions::Admission;
+use super::beds::Bed;
+use super::events::{EventKind, NewEvent, append_events};
+use super::{WardError, from_micros, micros};
+use crate::accounts::{id, opt_id};
+use crate::{Store, StoreError, with_reader, with_writer};
+
+/// What ingest did with one sample of a batch (same order as the batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stored {
+    /// New: stored now.
+    Inserted,
+    /// Already stored (same device, kind and measured_at), by an earlier batch or earlier in
+    /// this one; the stored value is kept.
+    Duplicate,
+}
+
+/// The answer to a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestReport {
+    /// One per sample, in the batch's order.
+    pub results: Vec<Stored>,
+    /// Ids of the `vitals` events written (one per bed that got new samples).
+    pub event_ids: Vec<i64>,
+}
+
+impl IngestReport {
+    pub fn inserted(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| **r == Stored::Inserted)
+            .count()
+    }
+}
+
+/// Rows per INSERT statement: 7 parameters each stays far below both backends' limits.
+pub(crate) const CHUNK_ROWS: usize = 400;
+
+/// Where a sample goes: the bed, ward, admission and patient at its measurement time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub(crate) struct Attribution {
+    pub bed_id: Option<String>,
+    pub ward_id: Option<String>,
+    pub admission_id: Option<String>,
+    pub patient_id: Option<String>,
+}
+
+type Binding = (String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+type Stay = (String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+
+pub(crate) fn attribute(at: DateTime<Utc>, bindings: &[Binding], stays: &[Stay]) -> Attribution {
+    let within =
+        |from: DateTime<Utc>, to: Option<DateTime<Utc>>| from <= at && to.is_none_or(|t| at < t);
+    let Some((bed, ward, _, _)) = bindings.iter().find(|(_, _, from, to)| within(*from, *to))
+    else {
+        return Attribution::default();
+    };
+    let stay = stays
+        .iter()
+        .find(|(_, b, _, from, to)| b == bed && within(*from, *to));
+    Attribution {
+        bed_id: Some(bed.clone()),
+        ward_id: Some(ward.clone()),
+        admission_id: stay.map(|s| s.0.clone()),
+        patient_id: stay.map(|s| s.2.clone()),
+    }
+}
+
+/// Stores one device's batch on `$conn` inside a transaction; evaluates to
+/// `Result<(Vec<Stored>, Vec<NewEvent>), WardError>`. The events are returned, not written,
+/// so a group commit can append all of its batches' events last, in lock order.
+macro_rules! ingest_one {
+    ($conn:expr, $device:expr, $samples:expr, $now:expr) => {
+        async {
+            use $crate::ward::samples::{Attribution, Stored};
+            let device_id: uuid::Uuid = $device;
+            let samples: &[docde_domain::ward::Sample] = $samples;
+            let now: chrono::DateTime<chrono::Utc> = $crate::ward::stored($now);
+            let device = device_id.to_string();
+            let live: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(&device)
+                    .fetch_optional(&mut *$conn)
+                    .await?;
+            if live.is_none() {
+                return Err($crate::ward::WardError::NotFound("device"));
+            }
+            let battery = samples
+                .iter()
+                .filter(|s| s.kind() == docde_domain::ward::VitalKind::Battery)
+                .max_by_key(|s| s.measured_at())
+                .map(|s| s.value().as_f64().round().clamp(0.0, 100.0) as i32);
+            sqlx::query($crate::ward::beds::MARK_SEEN_SQL)
+                .bind(&device)
+                .bind(now)
+                .bind(battery)
+                .execute(&mut *$conn)
+                .await?;
+            if samples.is_empty() {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let times: Vec<chrono::DateTime<chrono::Utc>> = samples
+                .iter()
+                .map(|s| $crate::ward::stored(s.measured_at()))
+                .collect();
+            let first = *times.iter().min().unwrap_or(&now);
+            let last = *times.iter().max().unwrap_or(&now);
+            let bindings: Vec<(
+                String,
+                String,
+                chrono::DateTime<chrono::Utc>,
+                Option<chrono::DateTime<chrono::Utc>>,
+            )> = sqlx::query_as(
+                "SELECT db.bed_id, b.ward_id, db.bound_at, db.unbound_at FROM device_beds db \
+                     JOIN beds b ON b.id = db.bed_id WHERE db.device_id = $1 \
+                     AND db.bound_at <= $3 AND (db.unbound_at IS NULL OR db.unbound_at > $2)",
+            )
+            .bind(&device)
+            .bind(first)
+            .bind(last)
+            .fetch_all(&mut *$conn)
+            .await?;
+            let mut stays: Vec<(
+                String,
+                String,
+                String,
+                chrono::DateTime<chrono::Utc>,
+                Option<chrono::DateTime<chrono::Utc>>,
+            )> = Vec::new();
+            let mut beds: Vec<&String> = bindings.iter().map(|b| &b.0).collect();
+            beds.sort();
+            beds.dedup();
+            for bed in beds {
+                let found: Vec<(
+                    String,
+                    String,
+                    String,
+                    chrono::DateTime<chrono::Utc>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                )> = sqlx::query_as(
+                    "SELECT id, bed_id, patient_id, admitted_at, discharged_at FROM admissions \
+                         WHERE bed_id = $1 AND admitted_at <= $3 \
+                         AND (discharged_at IS NULL OR discharged_at > $2)",
+                )
+                .bind(bed)
+                .bind(first)
+                .bind(last)
+                .fetch_all(&mut *$conn)
+                .await?;
+                stays.extend(found);
+            }
+            let placed: Vec<Attribution> = times
+                .iter()
+                .map(|t| $crate::ward::samples::attribute(*t, &bindings, &stays))
+                .collect();
+            let mut inserted: std::collections::HashSet<(String, i64)> =
+                std::collections::HashSet::new();
+            let indices: Vec<usize> = (0..samples.len()).collect();
+            for chunk in indices.chunks($crate::ward::samples::CHUNK_ROWS) {
+                let sql = $crate::ward::samples::insert_sql(chunk.len());
+                let mut q =
+                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(&device);
+                for &i in chunk {
+                    let s = &samples[i];
+                    q = q
+                        .bind(s.kind().code())
+                        .bind($crate::ward::micros(times[i]))
+                        .bind(s.value().as_f64())
+                        .bind(s.unit().map(docde_domain::ward::Unit::code))
+                        .bind(placed[i].bed_id.clone())
+                        .bind(placed[i].admission_id.clone())
+                        .bind(placed[i].patient_id.clone());
+                }
+                inserted.extend(q.fetch_all(&mut *$conn).await?);
+            }
+            let mut results = Vec::with_capacity(samples.len());
+            let mut fresh = Vec::new();
+            for (i, s) in samples.iter().enumerate() {
+                let key = (s.kind().code().to_owned(), $crate::ward::micros(times[i]));
+                if inserted.remove(&key) {
+                    results.push(Stored::Inserted);
+                    fresh.push(i);
+                } else {
+                    results.push(Stored::Duplicate);
+                }
+            }
+            // The newest new sample per (patient, kind) moves `latest_vitals` forward.
+            let mut newest: std::collections::HashMap<
+                (&str, docde_domain::ward::VitalKind),
+                usize,
+            > = std::collections::HashMap::new();
+            for &i in &fresh {
+                if let Some(patient) = placed[i].patient_id.as_deref() {
+                    let slot = newest.entry((patient, samples[i].kind())).or_insert(i);
+                    if times[i] > times[*slot] {
+                        *slot = i;
+                    }
+                }
+            }
+            for ((patient, kind), i) in newest {
+                let s = &samples[i];
+                sqlx::query($crate::ward::samples::UPSERT_LATEST_SQL)
+                    .bind(patient)
+                    .bind(kind.code())
+                    .bind($crate::ward::micros(times[i]))
+                    .bind(s.value().as_f64())
+                    .bind(s.unit().map(docde_domain::ward::Unit::code))
+                    .bind(&device)
+                    .bind(placed[i].admission_id.clone())
+                    .bind(placed[i].bed_id.clone())
+                    .execute(&mut *$conn)
+                    .await?;
+            }
+            let events = $crate::ward::samples::vitals_events(
+                device_id, samples, &times, &placed, &fresh, now,
+            )?;
+            Ok::<_, $crate::ward::WardError>((results, events))
+        }
+    };
+}
+pub(crate) use ingest_one;
+
+pub(crate) const UPSERT_LATEST_SQL: &str = "INSERT INTO latest_vitals \
+     (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (patient_id, kind) DO UPDATE SET \
+     measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
+     device_id = excluded.device_id, admission_id = excluded.admission_id, \
+     bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at";
+
+/// `INSERT … VALUES ($1, …), … ON CONFLICT DO NOTHING RETURNING kind, measured_at` for `rows`
+/// samples of one device ($1).
+pub(crate) fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO vital_samples (device_id, kind, measured_at, value, unit, bed_id, \
+         admission_id, patient_id) VALUES ",
+    );
+    for r in 0..rows {
+        let p = 2 + r * 7;
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            p,
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5,
+            p + 6
+        ));
+    }
+    sql.push_str(" ON CONFLICT DO NOTHING RETURNING kind, measured_at");
+    sql
+}
+
+/// One `vitals` event per (ward, bed) with the batch's new samples there.
+pub(crate) fn vitals_events(
+    device_id: Uuid,
+    samples: &[Sample],
+    times: &[DateTime<Utc>],
+    placed: &[Attribution],
+    fresh: &[usize],
+    now: DateTime<Utc>,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let mut groups: Vec<(&Attribution, Vec<serde_json::Value>)> = Vec::new();
+    for &i in fresh {
+        let place = &placed[i];
+        if place.ward_id.is_none() {
+            continue;
+        }
+        let s = &samples[i];
+        let item = serde_json::json!({
+            "kind": s.kind().code(),
+            "value": s.value().as_f64(),
+            "unit": s.unit().map(Unit::code),
+            "measured_at": times[i],
+        });
+        match groups.iter_mut().find(|(p, _)| *p == place) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((place, vec![item])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(place, items)| {
+            Ok(NewEvent {
+                ward_id: id(place.ward_id.as_deref().unwrap_or_default())?,
+                patient_id: opt_id(place.patient_id.as_deref())?,
+                kind: EventKind::Vitals,
+                payload: serde_json::json!({
+                    "device_id": device_id,
+                    "bed_id": place.bed_id,
+                    "admission_id": place.admission_id,
+                    "patient_id": place.patient_id,
+                    "samples": items,
+                }),
+                at: now,
+            })
+        })
+        .collect()
+}
+
+/// Stores a device's batch in one transaction of its own (the [`SampleWriter`] groups many
+/// batches into one commit instead). Unknown or revoked devices are refused as
+/// `NotFound("device")`. Answers after the commit.
+///
+/// [`SampleWriter`]: super::SampleWriter
+pub async fn ingest_batch(
+    store: &Store,
+    device_id: Uuid,
+    samples: &[Sample],
+    now: DateTime<Utc>,
+) -> Result<IngestReport, WardError> {
+    let postgres = store.dialect() == "postgres";
+    with_writer!(store, pool => {
+        let mut tx = pool.begin().await?;
+        let done = async {
+            let (results, events) = ingest_one!(tx, device_id, samples, now).await?;
+            let event_ids = append_events!(tx, postgres, &events).await?;
+            Ok::<_, WardError>(IngestReport { results, event_ids })
+        }
+        .await;
+        finish!(tx, done)
+    })
+}
+
+/// Whose samples to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// Every admission of the patient.
+    Patient(Uuid),
+    Admission(Uuid),
+}
+
+impl Subject {
+    fn column_and_id(self) -> (&'static str, String) {
+        match self {
+            Subject::Patient(p) => ("patient_id", p.to_string()),
+            Subject::Admission(a) => ("admission_id", a.to_string()),
+        }
+    }
+}
+
+/// A sample as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSample {
+    pub device_id: Uuid,
+    pub kind: VitalKind,
+    pub measured_at: DateTime<Utc>,
+    /// `SampleValue::as_f64` of the sample.
+    pub value: f64,
+    pub unit: Option<Unit>,
+    pub bed_id: Option<Uuid>,
+    pub admission_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+}
+
+type SampleRow = (
+    String,
+    String,
+    i64,
+    f64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn kind_of(code: &str) -> Result<VitalKind, StoreError> {
+    code.parse()
+        .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
+}
+
+fn sample_from_row(row: SampleRow) -> Result<StoredSample, StoreError> {
+    let (device, kind, at, value, unit, bed, admission, patient) = row;
+    Ok(StoredSample {
+        device_id: id(&device)?,
+        kind: kind_of(&kind)?,
+        measured_at: from_micros(at),
+        value,
+        unit: unit.as_deref().and_then(Unit::parse),
+        bed_id: opt_id(bed.as_deref())?,
+        admission_id: opt_id(admission.as_deref())?,
+        patient_id: opt_id(patient.as_deref())?,
+    })
+}
+
+/// Samples of one kind measured in `[from, to)`, oldest first, at most `limit`.
+pub async fn history(
+    store: &Store,
+    subject: Subject,
+    kind: VitalKind,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<StoredSample>, StoreError> {
+    let (column, subject_id) = subject.column_and_id();
+    let sql = format!(
+        "SELECT device_id, kind, measured_at, value, unit, bed_id, admission_id, patient_id \
+         FROM vital_samples WHERE {column} = $1 AND kind = $2 AND measured_at >= $3 \
+         AND measured_at < $4 ORDER BY measured_at, device_id LIMIT $5"
+    );
+    let rows: Vec<SampleRow> = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(subject_id)
+            .bind(kind.code())
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(sample_from_row).collect()
+}
+
+/// One bucket of a downsampled series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bucket {
+    /// Start of the bucket (aligned to the resolution since the Unix epoch).
+    pub start: DateTime<Utc>,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub count: i64,
+}
+
+/// Samples of one kind in `[from, to)` summarised per `resolution` (at least one second; one
+/// minute for charts), oldest first, at most `limit` buckets.
+pub async fn downsampled(
+    store: &Store,
+    subject: Subject,
+    kind: VitalKind,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resolution: TimeDelta,
+    limit: u32,
+) -> Result<Vec<Bucket>, StoreError> {
+    let (column, subject_id) = subject.column_and_id();
+    let width = resolution
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
+        .max(1_000_000);
+    let sql = format!(
+        "SELECT (measured_at / $3) * $3, MIN(value), MAX(value), AVG(value), COUNT(*) \
+         FROM vital_samples WHERE {column} = $1 AND kind = $2 AND measured_at >= $4 \
+         AND measured_at < $5 GROUP BY 1 ORDER BY 1 LIMIT $6"
+    );
+    let rows: Vec<(i64, f64, f64, f64, i64)> = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(subject_id)
+            .bind(kind.code())
+            .bind(width)
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(start, min, max, mean, count)| Bucket {
+            start: from_micros(start),
+            min,
+            max,
+            mean,
+            count,
+        })
+        .collect())
+}
+
+/// The newest value of one kind for a patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatestSample {
+    pub kind: VitalKind,
+    pub measured_at: DateTime<Utc>,
+    pub value: f64,
+    pub unit: Option<Unit>,
+    pub device_id: Uuid,
+}
+
+/// A bed on the nurse-station grid: who is in it and their newest values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BedVitals {
+    pub bed: Bed,
+    pub admission: Option<Admission>,
+    /// Empty for an empty bed; staleness is the caller's to judge from `measured_at`.
+    pub latest: Vec<LatestSample>,
+}
+
+type LatestRow = (String, String, i64, f64, Option<String>, String);
+
+fn latest_from_row(
+    (_, kind, at, value, unit, device): LatestRow,
+) -> Result<LatestSample, StoreError> {
+    Ok(LatestSample {
+        kind: kind_of(&kind)?,
+        measured_at: from_micros(at),
+        value,
+        unit: unit.as_deref().and_then(Unit::parse),
+        device_id: id(&device)?,
+    })
+}
+
+/// Every bed of the ward with its open admission and that patient's newest value per kind.
+pub async fn latest_per_bed(store: &Store, ward_id: Uuid) -> Result<Vec<BedVitals>, StoreError> {
+    let beds = super::beds::beds_of_ward(store, ward_id).await?;
+    let admissions = super::admissions::open_in_ward(store, ward_id).await?;
+    let rows: Vec<LatestRow> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT lv.patient_id, lv.kind, lv.measured_at, lv.value, lv.unit, lv.device_id \
+             FROM latest_vitals lv JOIN admissions a ON a.patient_id = lv.patient_id \
+             WHERE a.ward_id = $1 AND a.discharged_at IS NULL ORDER BY lv.patient_id, lv.kind",
+        )
+        .bind(ward_id.to_string())
+        .fetch_all(pool)
+        .await?
+    });
+    let mut by_patient: HashMap<Uuid, Vec<LatestSample>> = HashMap::new();
+    for row in rows {
+        let patient = id(&row.0)?;
+        by_patient
+            .entry(patient)
+            .or_default()
+            .push(latest_from_row(row)?);
+    }
+    let mut by_bed: HashMap<Uuid, Admission> =
+        admissions.into_iter().map(|a| (a.bed_id, a)).collect();
+    Ok(beds
+        .into_iter()
+        .map(|bed| {
+            let admission = by_bed.remove(&bed.id);
+            let latest = admission
+                .as_ref()
+                .and_then(|a| by_patient.remove(&a.patient_id))
+                .unwrap_or_default();
+            BedVitals {
+                bed,
+                admission,
+                latest,
+            }
+        })
+        .collect())
+}
+
+/// A patient's newest value per kind (what NEWS2 is computed from).
+pub async fn latest_of_patient(
+    store: &Store,
+    patient_id: Uuid,
+) -> Result<Vec<LatestSample>, StoreError> {
+    let rows: Vec<LatestRow> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT patient_id, kind, measured_at, value, unit, device_id FROM latest_vitals \
+             WHERE patient_id = $1 ORDER BY kind",
+        )
+        .bind(patient_id.to_string())
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter().map(latest_from_row).collect()
+}
+
+/// Deletes raw samples measured before `cutoff` (retention), at most `limit` per call.
+pub async fn delete_before(
+    store: &Store,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    let n = with_writer!(store, pool => {
+        sqlx::query(
+            "DELETE FROM vital_samples WHERE (device_id, kind, measured_at) IN \
+             (SELECT device_id, kind, measured_at FROM vital_samples WHERE measured_at < $1 \
+              ORDER BY measured_at LIMIT $2)",
+        )
+        .bind(micros(cutoff))
+        .bind(i64::from(limit))
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(n)
+}
