@@ -100,9 +100,61 @@ impl BookingWriter {
     }
 }
 
+impl Job {
+    /// The caller stopped waiting (its request timed out or the client left): it was never
+    /// answered, so the booking must not be made behind its back.
+    fn abandoned(&self) -> bool {
+        match self {
+            Job::Book(_, reply) => reply.is_closed(),
+            Job::Enqueue(_, _, reply) => reply.is_closed(),
+        }
+    }
+
+    /// Slot rows are locked in this order, so two writers' batches cannot deadlock on them.
+    fn lock_order(&self) -> (Uuid, i64) {
+        match self {
+            Job::Book(new, _) | Job::Enqueue(_, new, _) => (new.doctor_id, new.starts_at),
+        }
+    }
+}
+
+/// Deadlocks and serialisation failures abort the whole transaction; nothing of it was
+/// committed, so the batch can simply run again.
+fn retryable(e: &BookingError) -> bool {
+    let BookingError::Store(StoreError::Other(sqlx::Error::Database(db))) = e else {
+        return false;
+    };
+    matches!(db.code().as_deref(), Some("40P01" | "40001"))
+}
+
 async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
-    let mut results: Vec<Done> = Vec::with_capacity(batch.len());
-    let committed: Result<(), BookingError> = with_writer!(store, pool => async {
+    batch.retain(|job| !job.abandoned());
+    // Stable: bookings of one slot keep their arrival order, so the first to ask wins.
+    batch.sort_by_key(Job::lock_order);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut results: Vec<Done> = Vec::with_capacity(batch.len());
+        let committed = run_once(store, batch, &mut results).await;
+        match committed {
+            Err(e) if attempt < 3 && retryable(&e) => {
+                tracing::warn!(attempt, "booking batch hit a deadlock; running it again");
+                continue;
+            }
+            committed => {
+                answer(batch, results, committed);
+                return;
+            }
+        }
+    }
+}
+
+async fn run_once(
+    store: &Store,
+    batch: &[Job],
+    results: &mut Vec<Done>,
+) -> Result<(), BookingError> {
+    with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
         for job in batch.iter() {
             let new = match job {
@@ -136,7 +188,10 @@ async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
         }
         tx.commit().await?;
         Ok(())
-    }.await);
+    }.await)
+}
+
+fn answer(batch: &mut Vec<Job>, results: Vec<Done>, committed: Result<(), BookingError>) {
     match committed {
         Ok(()) => {
             for (job, result) in batch.drain(..).zip(results) {
