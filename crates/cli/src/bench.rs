@@ -12,6 +12,8 @@ use docde_domain::account::Role;
 use docde_server::{Application, Config};
 
 pub use crate::bench_search::SearchArgs;
+#[path = "bench_booking.rs"]
+mod bench_booking;
 use docde_store::accounts::users::{self, NewUser};
 use uuid::Uuid;
 
@@ -23,6 +25,9 @@ pub enum BenchCommand {
     /// Directory search over HTTP (open-loop latency, saturation) against the naive
     /// `LIKE '%q%'` query on the same data and query mix.
     Search(SearchArgs),
+    /// Booking over HTTP against a spawned server: hot, spread and rush scenarios, open-loop
+    /// latency, `/healthz` for scale, then the database checked for overbooking and losses.
+    Booking(bench_booking::BookingArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +50,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::SignIn(args) => sign_in(args).await,
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
+        BenchCommand::Booking(args) => bench_booking::run(args).await,
     }
 }
 

@@ -1,0 +1,689 @@
+//! `docde bench booking`: booking load over real HTTP against a real `docde serve` process,
+//! then a check of the database behind it.
+//!
+//! Scenarios, each on a fresh database (a fresh `--data-dir` subdirectory, or a fresh schema
+//! with `--database-url postgres://…`) and a fresh server:
+//! - **hot**: every patient asks once for one of a few slots (20,000 patients, 200 slots);
+//! - **spread**: 200,000 requests over 20,000 slots, patients picking random slots;
+//! - **rush**: the spread load with the server's admission queue always on
+//!   (`DOCDE_BOOKING_RUSH=always`): every request is answered `202` with a ticket, and the
+//!   tickets are then polled until all are done, measuring how fast the queue drains.
+//!
+//! Requests go out open-loop at `--rate` over `--connections` keep-alive connections (see
+//! [`load`]). The same generator measures the same server's `/healthz` first, so the booking
+//! figures come with the machine's HTTP ceiling beside them. `--kill-mid-run` sends SIGKILL to
+//! the server when half the requests are out, starts it again on the same data, and lets the
+//! clients retry with their idempotency keys, as real clients would.
+
+#[path = "bench_booking/http.rs"]
+mod http;
+#[path = "bench_booking/load.rs"]
+mod load;
+#[path = "bench_booking/plan.rs"]
+mod plan;
+#[path = "bench_booking/seed.rs"]
+mod seed;
+#[path = "bench_booking/server.rs"]
+mod server;
+#[path = "bench_booking/tickets.rs"]
+mod tickets;
+#[path = "bench_booking/verify.rs"]
+mod verify;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use docde_server::Config;
+use docde_server::auth::SigningKeys;
+use hyper::body::Bytes;
+use serde::Deserialize;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use self::http::Prepared;
+use self::load::{Drive, Run};
+use self::server::{Server, ServerSpec};
+
+#[derive(Debug, Args)]
+pub struct BookingArgs {
+    /// Where the scenarios' databases and server logs go (one fresh subdirectory each).
+    #[arg(long, default_value = "bench-data/booking")]
+    data_dir: PathBuf,
+    /// PostgreSQL instead of the embedded SQLite: `postgres://…` (a fresh schema per scenario,
+    /// dropped afterwards unless --keep-data).
+    #[arg(long)]
+    database_url: Option<String>,
+    #[arg(long, value_enum, default_value_t = Scenario::All)]
+    scenario: Scenario,
+    /// Booking requests per second (open loop); 0 = closed loop, as fast as the connections go.
+    #[arg(long, default_value_t = 25_000)]
+    rate: u32,
+    /// Keep-alive connections of the generator (one process may hold 20,000 descriptors, and
+    /// the server holds the other end of each).
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
+    /// Patients (hot: each asks once; spread and rush: they take turns).
+    #[arg(long, default_value_t = 20_000)]
+    patients: usize,
+    /// Slots of the hot scenario.
+    #[arg(long, default_value_t = 200)]
+    hot_slots: usize,
+    /// Slots of the spread and rush scenarios.
+    #[arg(long, default_value_t = 20_000)]
+    slots: usize,
+    /// Booking requests of the spread and rush scenarios.
+    #[arg(long, default_value_t = 200_000)]
+    requests: usize,
+    /// SIGKILL the server when half the requests are out, restart it, finish, and check that
+    /// nothing acknowledged was lost.
+    #[arg(long)]
+    kill_mid_run: bool,
+    /// Seconds of /healthz load (at --rate, then closed loop) per scenario.
+    #[arg(long, default_value_t = 2)]
+    healthz_seconds: u64,
+    /// Keep the PostgreSQL schemas (SQLite files are always kept).
+    #[arg(long)]
+    keep_data: bool,
+    /// Seed of the request generator.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// 20,000 patients race for 200 slots.
+    Hot,
+    /// 200,000 requests over 20,000 slots.
+    Spread,
+    /// The spread load through the admission queue (202 + tickets).
+    Rush,
+    /// hot, spread and rush, one after another.
+    All,
+}
+
+/// One scenario's size.
+struct Shape {
+    name: &'static str,
+    patients: usize,
+    slots: usize,
+    requests: usize,
+    rush: bool,
+}
+
+impl Shape {
+    fn of(scenario: Scenario, args: &BookingArgs) -> Vec<Shape> {
+        let hot = Shape {
+            name: "hot",
+            patients: args.patients,
+            slots: args.hot_slots,
+            requests: args.patients,
+            rush: false,
+        };
+        let spread = |name, rush| Shape {
+            name,
+            patients: args.patients,
+            slots: args.slots,
+            requests: args.requests,
+            rush,
+        };
+        match scenario {
+            Scenario::Hot => vec![hot],
+            Scenario::Spread => vec![spread("spread", false)],
+            Scenario::Rush => vec![spread("rush", true)],
+            Scenario::All => vec![hot, spread("spread", false), spread("rush", true)],
+        }
+    }
+}
+
+pub async fn run(args: BookingArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.patients > 0, "--patients must be at least 1");
+    anyhow::ensure!(
+        args.slots > 0 && args.hot_slots > 0,
+        "--slots and --hot-slots must be at least 1"
+    );
+    anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    std::fs::create_dir_all(&args.data_dir)?;
+    let mut all_passed = true;
+    for shape in Shape::of(args.scenario, &args) {
+        all_passed &= scenario(&args, &shape).await?;
+    }
+    anyhow::ensure!(all_passed, "invariant checks failed (see FAIL above)");
+    Ok(())
+}
+
+/// The answer to one booking request, as far as the checks need it.
+#[derive(Debug, Clone)]
+enum Booking {
+    /// 201 with the new appointment.
+    Created(Uuid),
+    /// 200: an idempotent replay of an earlier request.
+    Replayed(Uuid),
+    /// 202 with a ticket of the admission queue.
+    Queued(Uuid),
+    /// 409 with its `code`.
+    Conflict(String),
+    /// Anything else (status in the record).
+    Other,
+}
+
+#[derive(Deserialize)]
+struct BookingBody {
+    id: Option<Uuid>,
+    ticket_id: Option<Uuid>,
+    code: Option<String>,
+}
+
+fn classify_booking(status: u16, body: &Bytes) -> Booking {
+    let parsed: Option<BookingBody> = serde_json::from_slice(body).ok();
+    match (status, parsed) {
+        (201, Some(BookingBody { id: Some(id), .. })) => Booking::Created(id),
+        (200, Some(BookingBody { id: Some(id), .. })) => Booking::Replayed(id),
+        // The ticket itself (`id`), or a wrapper naming it (`ticket_id`).
+        (202, Some(BookingBody { ticket_id, id, .. })) => match ticket_id.or(id) {
+            Some(ticket) => Booking::Queued(ticket),
+            None => Booking::Other,
+        },
+        (409, Some(BookingBody { code: Some(c), .. })) => Booking::Conflict(c),
+        (409, _) => Booking::Conflict("(no code)".into()),
+        _ => Booking::Other,
+    }
+}
+
+/// Answer counts of a booking run.
+#[derive(Default)]
+struct Counts {
+    created: usize,
+    replayed: usize,
+    queued: usize,
+    conflicts: BTreeMap<String, usize>,
+    other_2xx: usize,
+    client_errors: BTreeMap<u16, usize>,
+    server_errors: usize,
+    no_answer: usize,
+    retries: u64,
+}
+
+impl Counts {
+    fn of(run: &Run<Booking>) -> Self {
+        let mut c = Counts {
+            retries: run.retries(),
+            ..Counts::default()
+        };
+        for r in &run.records {
+            match (&r.class, r.status) {
+                (Booking::Created(_), _) => c.created += 1,
+                (Booking::Replayed(_), _) => c.replayed += 1,
+                (Booking::Queued(_), _) => c.queued += 1,
+                (Booking::Conflict(code), _) => *c.conflicts.entry(code.clone()).or_default() += 1,
+                (Booking::Other, 0) => c.no_answer += 1,
+                (Booking::Other, s) if s >= 500 => c.server_errors += 1,
+                (Booking::Other, s) if s >= 400 => *c.client_errors.entry(s).or_default() += 1,
+                (Booking::Other, _) => c.other_2xx += 1,
+            }
+        }
+        c
+    }
+
+    /// Answers that are not a booking, a queued booking or a clean conflict.
+    fn errors(&self) -> usize {
+        self.client_errors.values().sum::<usize>()
+            + self.server_errors
+            + self.no_answer
+            + self.other_2xx
+    }
+
+    fn line(&self) -> String {
+        let conflicts: Vec<String> = self
+            .conflicts
+            .iter()
+            .map(|(code, n)| format!("409 {code}={n}"))
+            .collect();
+        let client: Vec<String> = self
+            .client_errors
+            .iter()
+            .map(|(s, n)| format!("{s}={n}"))
+            .collect();
+        format!(
+            "201={} 200={} 202={} {} · other 4xx: {} · 5xx={} · no answer={} · transport errors retried={}{}",
+            self.created,
+            self.replayed,
+            self.queued,
+            if conflicts.is_empty() {
+                "409=0".into()
+            } else {
+                conflicts.join(" ")
+            },
+            if client.is_empty() {
+                "0".into()
+            } else {
+                client.join(" ")
+            },
+            self.server_errors,
+            self.no_answer,
+            self.retries,
+            if self.other_2xx > 0 {
+                format!(" · unexpected 2xx={}", self.other_2xx)
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// A random-enough secret for this run's signing key (the server gets it too).
+fn signing_secret() -> String {
+    format!("{}{}", Uuid::now_v7().simple(), Uuid::now_v7().simple())
+}
+
+async fn scenario(args: &BookingArgs, shape: &Shape) -> anyhow::Result<bool> {
+    let postgres = args.database_url.is_some();
+    let stamp = chrono::Utc::now().format("%Y%m%d%H%M%S").to_string();
+    let dir = args.data_dir.join(shape.name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    let schema = postgres.then(|| format!("bench_booking_{}_{stamp}", shape.name));
+    let secret = signing_secret();
+    let keys = SigningKeys::new(&[("bench".to_owned(), secret.as_bytes().to_vec())]);
+
+    let mut config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    config.database.url = args.database_url.clone();
+    config.database.schema = schema.clone();
+    config.database.max_connections = 8;
+    let store = docde_server::startup::open_store(&config).await?;
+    let context = Context {
+        dir,
+        schema: schema.clone(),
+        secret,
+        keys,
+        stamp,
+    };
+    let result = measure(args, shape, &store, &context).await;
+    // The schema goes whether the scenario passed, failed or broke off.
+    if let (Some(schema), false) = (&schema, args.keep_data) {
+        docde_store::with_writer!(store, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+    }
+    store.close().await;
+    result
+}
+
+/// What a scenario's run shares with its setup.
+struct Context {
+    dir: PathBuf,
+    schema: Option<String>,
+    secret: String,
+    keys: SigningKeys,
+    stamp: String,
+}
+
+/// Seeds, starts the server, runs the load, reads the tickets and checks the database.
+async fn measure(
+    args: &BookingArgs,
+    shape: &Shape,
+    store: &docde_store::Store,
+    context: &Context,
+) -> anyhow::Result<bool> {
+    let Context {
+        dir,
+        schema,
+        secret,
+        keys,
+        stamp,
+    } = context;
+    let postgres = args.database_url.is_some();
+
+    println!();
+    println!(
+        "== {}: {} patients, {} slots (capacity 1), {} requests{} · {} · {} connections · {} · {} cores, generator on the same machine",
+        shape.name,
+        shape.patients,
+        shape.slots,
+        shape.requests,
+        if shape.rush {
+            ", admission queue always on"
+        } else {
+            ""
+        },
+        if postgres {
+            "PostgreSQL"
+        } else {
+            "embedded SQLite"
+        },
+        args.connections,
+        if args.rate == 0 {
+            "closed loop".to_owned()
+        } else {
+            format!("open loop {}/s", args.rate)
+        },
+        crate::bench::cores(),
+    );
+
+    // Seed.
+    let started = Instant::now();
+    let doctors = shape.slots.div_ceil(plan::SLOTS_PER_DOCTOR);
+    let seeded = seed::seed(
+        store,
+        keys,
+        &format!("{}-{stamp}", shape.name),
+        doctors,
+        shape.patients,
+    )
+    .await?;
+    let seeded_in = started.elapsed();
+
+    // Server.
+    let mut env = vec![
+        ("DOCDE_LOG_FILTER".to_owned(), "warn".to_owned()),
+        (
+            "DOCDE_AUTH_SIGNING_KEYS".to_owned(),
+            format!("[\"bench:{secret}\"]"),
+        ),
+        (
+            "DOCDE_BOOKING_RUSH".to_owned(),
+            if shape.rush { "always" } else { "never" }.to_owned(),
+        ),
+    ];
+    if let Some(url) = &args.database_url {
+        env.push(("DOCDE_DATABASE_URL".to_owned(), url.clone()));
+    }
+    if let Some(schema) = &schema {
+        env.push(("DOCDE_DATABASE_SCHEMA".to_owned(), schema.clone()));
+    }
+    let spec = ServerSpec {
+        data_dir: dir.clone(),
+        addr: server::free_addr()?,
+        env,
+        log: dir.join("server.log"),
+    };
+    let addr = spec.addr;
+    let server = Server::start(spec).await?;
+
+    plan::check_tokens(addr, &seeded).await?;
+    let started = Instant::now();
+    let slots = plan::schedules_and_slots(addr, &seeded, shape.slots).await?;
+    println!(
+        "seeded {} patients and {doctors} doctors in {:.1} s (store, multi-row inserts); schedules and {} slots through the API in {:.1} s",
+        shape.patients,
+        seeded_in.as_secs_f64(),
+        slots.len(),
+        started.elapsed().as_secs_f64()
+    );
+
+    // The no-op ceiling: /healthz with the same generator.
+    let healthz = healthz(args, addr).await?;
+
+    // The bookings.
+    let asks = plan::asks(shape.patients, &slots, shape.requests, args.seed);
+    let requests = Arc::new(plan::booking_requests(
+        &format!("{}-{stamp}", shape.name),
+        &asks,
+        &slots,
+        &seeded.patients,
+    ));
+    let drive = Drive {
+        addr,
+        connections: args.connections,
+        rate: args.rate,
+        give_up: Duration::from_secs(120),
+    };
+    let claimed = Arc::new(AtomicUsize::new(0));
+    let server = Arc::new(Mutex::new(server));
+    let killer = args.kill_mid_run.then(|| {
+        let (server, claimed, half) = (server.clone(), claimed.clone(), requests.len() / 2);
+        tokio::spawn(async move {
+            while claimed.load(Ordering::Relaxed) < half {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let at = Instant::now();
+            let restart = server.lock().await.kill_and_restart().await;
+            restart.map(|took| (at, took))
+        })
+    });
+    let run = load::run(drive, requests.clone(), classify_booking, claimed).await?;
+    let kill = match killer {
+        Some(k) => Some(k.await??),
+        None => None,
+    };
+
+    let counts = Counts::of(&run);
+    let mut latencies = run.latencies();
+    crate::bench::report(
+        &format!("{}: booking", shape.name),
+        &mut latencies,
+        counts.errors(),
+        run.elapsed,
+    );
+    println!("  answers: {}", counts.line());
+    let attempts = run.answered_per_second();
+    let successes: Vec<Instant> = run
+        .records
+        .iter()
+        .filter(|r| matches!(r.class, Booking::Created(_)))
+        .map(|r| r.answered)
+        .collect();
+    if !shape.rush {
+        println!(
+            "  attempts/s={attempts:.0}{} · successful bookings/s={:.0} over the run, {:.0} in the busiest second · {:.0}% of slots booked",
+            if args.rate > 0 {
+                format!(" (offered {}/s)", args.rate)
+            } else {
+                String::new()
+            },
+            successes.len() as f64 / run.elapsed.as_secs_f64().max(1e-9),
+            busiest_second(run.start, &successes),
+            100.0 * successes.len() as f64 / slots.len() as f64,
+        );
+    } else {
+        println!(
+            "  attempts/s={attempts:.0}{} (each answered 202 after its ticket was durably queued)",
+            if args.rate > 0 {
+                format!(" (offered {}/s)", args.rate)
+            } else {
+                String::new()
+            },
+        );
+    }
+    if let Some((_, took)) = kill {
+        println!(
+            "  killed (SIGKILL) after {} of {} requests were out; restarted and ready in {:.1} s",
+            requests.len() / 2,
+            requests.len(),
+            took.as_secs_f64()
+        );
+    }
+    println!(
+        "  booking attempts/s ÷ healthz saturation req/s = {attempts:.0} / {:.0} = {:.2}{}",
+        healthz.saturation,
+        attempts / healthz.saturation.max(1e-9),
+        if args.rate > 0 {
+            format!(
+                " (÷ healthz at the same offered rate: {:.2})",
+                attempts / healthz.open.max(1e-9)
+            )
+        } else {
+            String::new()
+        },
+    );
+
+    // What the clients were told.
+    let mut told = verify::Told {
+        overlaps_allowed: plan::expected_overlaps(&asks, &slots),
+        patient_overlap_answers: counts
+            .conflicts
+            .get("patient_overlap")
+            .copied()
+            .unwrap_or(0),
+        ..verify::Told::default()
+    };
+    let mut given: HashMap<Uuid, usize> = HashMap::new();
+    let mut shared_ids = 0;
+    for (i, r) in run.records.iter().enumerate() {
+        if let Booking::Created(id) | Booking::Replayed(id) = r.class {
+            told.acknowledged.insert(id);
+            if let Some((at, _)) = kill
+                && r.answered < at
+            {
+                told.before_kill.insert(id);
+            }
+            if *given.entry(id).or_insert(i) != i {
+                shared_ids += 1;
+            }
+        }
+    }
+    let mut extra_checks = vec![verify_distinct("requests", shared_ids)];
+
+    if shape.rush {
+        let queued: Vec<(usize, Uuid, Instant)> = run
+            .records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match r.class {
+                Booking::Queued(t) => Some((i, t, r.answered)),
+                _ => None,
+            })
+            .collect();
+        let first_enqueue = run
+            .records
+            .iter()
+            .filter(|r| matches!(r.class, Booking::Queued(_)))
+            .map(|r| r.due)
+            .min()
+            .unwrap_or(run.start);
+        let outcome = tickets::drain(
+            addr,
+            args.connections,
+            &queued,
+            &asks,
+            &seeded.patients,
+            first_enqueue,
+        )
+        .await?;
+        outcome.print(queued.len());
+        let mut shared = 0;
+        for (i, id) in &outcome.appointments {
+            told.acknowledged.insert(*id);
+            if *given.entry(*id).or_insert(*i) != *i {
+                shared += 1;
+            }
+        }
+        told.patient_overlap_answers += outcome
+            .conflicts
+            .get("patient_overlap")
+            .copied()
+            .unwrap_or(0);
+        let before_kill = match kill {
+            Some((at, _)) => format!(
+                " ({} accepted before the kill)",
+                queued
+                    .iter()
+                    .filter(|(_, _, answered)| *answered < at)
+                    .count()
+            ),
+            None => String::new(),
+        };
+        extra_checks.push(verify::Check {
+            name: "every ticket completed with one outcome".into(),
+            pass: outcome.pending == 0 && outcome.errors == 0 && outcome.done == queued.len(),
+            detail: format!(
+                "{} tickets{before_kill}, {} done, {} still queued, {} unreadable",
+                queued.len(),
+                outcome.done,
+                outcome.pending,
+                outcome.errors
+            ),
+        });
+        extra_checks.push(verify_distinct("tickets", shared));
+    }
+
+    // Stop the server, then read the database it left.
+    let server = Arc::try_unwrap(server)
+        .map_err(|_| anyhow::anyhow!("server handle still shared"))?
+        .into_inner();
+    server.stop().await?;
+    let mut checks = verify::verify(store, &told, kill.is_some()).await?;
+    checks.extend(extra_checks);
+    let passed = verify::print(shape.name, &checks);
+
+    Ok(passed)
+}
+
+fn verify_distinct(what: &str, shared: usize) -> verify::Check {
+    verify::Check {
+        name: format!("no two {what} were given the same appointment"),
+        pass: shared == 0,
+        detail: format!("{shared} shared"),
+    }
+}
+
+/// The most successes answered within one second of the run (1 s buckets from `start`).
+fn busiest_second(start: Instant, answered: &[Instant]) -> f64 {
+    let mut buckets: HashMap<u64, usize> = HashMap::new();
+    for at in answered {
+        *buckets
+            .entry(at.saturating_duration_since(start).as_secs())
+            .or_default() += 1;
+    }
+    buckets.values().copied().max().unwrap_or(0) as f64
+}
+
+/// `/healthz` req/s at the offered rate and at saturation.
+struct Healthz {
+    open: f64,
+    saturation: f64,
+}
+
+async fn healthz(args: &BookingArgs, addr: std::net::SocketAddr) -> anyhow::Result<Healthz> {
+    let n = (u64::from(args.rate.max(10_000)) * args.healthz_seconds.max(1)) as usize;
+    let requests = Arc::new(vec![Prepared::get("/healthz", None); n]);
+    let ok = |status: u16, _: &Bytes| status == 200;
+    let mut open = 0.0;
+    if args.rate > 0 {
+        let drive = Drive {
+            addr,
+            connections: args.connections,
+            rate: args.rate,
+            give_up: Duration::from_secs(10),
+        };
+        let run = load::run(drive, requests.clone(), ok, Arc::default()).await?;
+        let failures = run.records.iter().filter(|r| !r.class).count();
+        crate::bench::report(
+            &format!("healthz, open loop {}/s", args.rate),
+            &mut run.latencies(),
+            failures,
+            run.elapsed,
+        );
+        open = run.answered_per_second();
+    }
+    let drive = Drive {
+        addr,
+        connections: args.connections,
+        rate: 0,
+        give_up: Duration::from_secs(10),
+    };
+    let run = load::run(drive, requests, ok, Arc::default()).await?;
+    let failures = run.records.iter().filter(|r| !r.class).count();
+    crate::bench::report(
+        &format!("healthz, closed loop ({} conn)", args.connections),
+        &mut run.latencies(),
+        failures,
+        run.elapsed,
+    );
+    let saturation = run.answered_per_second();
+    if args.rate == 0 {
+        open = saturation;
+    }
+    Ok(Healthz { open, saturation })
+}
