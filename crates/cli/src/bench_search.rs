@@ -30,6 +30,8 @@ pub struct SearchArgs {
     like_rounds: usize,
 }
 
+/// Pages per kind the server's search cache keeps (the index's default).
+const DEFAULT_PAGE_CACHE: usize = 256;
 /// Repetitions per query of the index-only and idle HTTP timings.
 const INDEX_RUNS: usize = 50;
 
@@ -107,7 +109,9 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         super::bench::cores(),
     );
 
-    // The index alone, one query at a time (no HTTP): where a request's time goes.
+    // The index alone, one query at a time (no HTTP): where a request's time goes. Without the
+    // page cache, which would otherwise answer every repetition.
+    index.set_page_cache(0);
     let mut index_us = Vec::new();
     for q in QUERIES {
         let query = docde_server::directory_index::HospitalQuery {
@@ -144,88 +148,31 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         let status = client.get(url).send().await?.status();
         anyhow::ensure!(status.is_success(), "warm-up query {url} answered {status}");
     }
-    // Each query over HTTP on an idle server (one client): the figure compared with LIKE.
+    // Each query over HTTP on an idle server (one client), page cache off: the figure compared
+    // with LIKE. Then with the cache (what a repeated query costs).
     let mut http_idle = Vec::new();
     for url in urls.iter() {
-        let mut times = Vec::new();
-        for _ in 0..INDEX_RUNS {
-            let sent = Instant::now();
-            let response = client.get(url).send().await?;
-            anyhow::ensure!(response.status().is_success());
-            response.bytes().await?;
-            times.push(sent.elapsed());
-        }
-        http_idle.push(median(&mut times));
+        http_idle.push(idle_median(&client, url).await?);
     }
-
-    // Open loop: requests on a fixed schedule, latency counted from the scheduled time.
-    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
-    let total = u64::from(args.rate) * args.seconds;
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = start + interval.mul_f64(i as f64);
-        tokio::time::sleep_until(scheduled.into()).await;
-        let request = client.get(&urls[i as usize % urls.len()]).send();
-        tasks.push(tokio::spawn(async move {
-            let ok = match request.await {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
-            };
-            (scheduled.elapsed(), ok)
-        }));
+    index.set_page_cache(DEFAULT_PAGE_CACHE);
+    let mut http_cached = Vec::new();
+    for url in urls.iter() {
+        http_cached.push(idle_median(&client, url).await?);
     }
-    let mut latencies = Vec::with_capacity(tasks.len());
-    let mut failures = 0;
-    for t in tasks {
-        let (latency, ok) = t.await?;
-        latencies.push(latency);
-        failures += usize::from(!ok);
-    }
-    let open_p50 = median(&mut latencies.clone());
-    super::bench::report(
-        &format!("search, open loop {}/s", args.rate),
-        &mut latencies,
-        failures,
-        start.elapsed(),
-    );
-
-    // Saturation: as fast as `concurrency` clients can go.
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs(args.seconds);
-    let mut workers = Vec::new();
-    for w in 0..args.concurrency {
-        let (client, urls) = (client.clone(), urls.clone());
-        workers.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            let mut i = w;
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let ok = match client.get(&urls[i % urls.len()]).send().await {
-                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                    Err(_) => false,
-                };
-                out.push((sent.elapsed(), ok));
-                i += 1;
-            }
-            out
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut failures = 0;
-    for w in workers {
-        for (latency, ok) in w.await? {
-            latencies.push(latency);
-            failures += usize::from(!ok);
+    let mut open_p50 = Duration::ZERO;
+    for cache in [true, false] {
+        index.set_page_cache(if cache { DEFAULT_PAGE_CACHE } else { 0 });
+        let label = if cache {
+            "page cache on"
+        } else {
+            "page cache off"
+        };
+        let p50 = load_runs(&args, &client, &urls, label).await?;
+        if cache {
+            open_p50 = p50;
         }
     }
-    super::bench::report(
-        &format!("search, saturation ({} clients)", args.concurrency),
-        &mut latencies,
-        failures,
-        start.elapsed(),
-    );
-
+    index.set_page_cache(DEFAULT_PAGE_CACHE);
     // The naive query the predecessor replaced: LIKE '%q%' on name, address and doctor names,
     // straight to the database (no HTTP: that favours LIKE), the same query mix, the same page
     // size. Two forms: the first 20 rows in no order and without a count (what LIKE is best
@@ -268,11 +215,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
         let (fast_p50, paged_p50) = (median(&mut fast), median(&mut paged));
         println!(
-            "  {q:<14} LIKE {:>8.2} ms · LIKE page+count {:>8.2} ms · search index {:>7.3} ms · search HTTP {:>7.3} ms · ratio {:>6.0}× / {:>6.0}×",
+            "  {q:<14} LIKE {:>8.2} ms · LIKE page+count {:>8.2} ms · search index {:>7.3} ms · search HTTP {:>7.3} ms (cached {:>6.3} ms) · ratio {:>6.0}× / {:>6.0}×",
             fast_p50.as_secs_f64() * 1e3,
             paged_p50.as_secs_f64() * 1e3,
             index_us[i].as_secs_f64() * 1e3,
             http_idle[i].as_secs_f64() * 1e3,
+            http_cached[i].as_secs_f64() * 1e3,
             fast_p50.as_secs_f64() / http_idle[i].as_secs_f64(),
             paged_p50.as_secs_f64() / http_idle[i].as_secs_f64(),
         );
@@ -301,12 +249,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     println!(
-        "median over the query mix of (LIKE / search over HTTP, idle): {:.0}× (LIMIT 20), {:.0}× (page + count)",
+        "median over the query mix of (LIKE / search over HTTP, idle, page cache off): {:.0}× (LIMIT 20), {:.0}× (page + count)",
         mid(per_query.iter().map(|r| r.0).collect()),
         mid(per_query.iter().map(|r| r.1).collect()),
     );
     println!(
-        "ratio of medians: LIKE {:.2} ms / search over HTTP at {}/s {:.3} ms = {:.0}×",
+        "ratio of medians: LIKE {:.2} ms / search over HTTP at {}/s (page cache on) {:.3} ms = {:.0}×",
         like_p50.as_secs_f64() * 1000.0,
         args.rate,
         open_p50.as_secs_f64() * 1000.0,
@@ -317,6 +265,98 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     server.await??;
     store.close().await;
     Ok(())
+}
+
+/// Median of `INDEX_RUNS` requests of `url`, one at a time.
+async fn idle_median(client: &reqwest::Client, url: &str) -> anyhow::Result<Duration> {
+    let mut times = Vec::new();
+    for _ in 0..INDEX_RUNS {
+        let sent = Instant::now();
+        let response = client.get(url).send().await?;
+        anyhow::ensure!(response.status().is_success());
+        response.bytes().await?;
+        times.push(sent.elapsed());
+    }
+    Ok(median(&mut times))
+}
+
+/// The open-loop run at `--rate` (requests on a fixed schedule, latency counted from the
+/// scheduled time), then the saturation run with `--concurrency` clients. Returns the open
+/// loop's median.
+async fn load_runs(
+    args: &SearchArgs,
+    client: &reqwest::Client,
+    urls: &Arc<Vec<String>>,
+    label: &str,
+) -> anyhow::Result<Duration> {
+    let interval = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
+    let total = u64::from(args.rate) * args.seconds;
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total as usize);
+    for i in 0..total {
+        let scheduled = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(scheduled.into()).await;
+        let request = client.get(&urls[i as usize % urls.len()]).send();
+        tasks.push(tokio::spawn(async move {
+            let ok = match request.await {
+                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                Err(_) => false,
+            };
+            (scheduled.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut failures = 0;
+    for t in tasks {
+        let (latency, ok) = t.await?;
+        latencies.push(latency);
+        failures += usize::from(!ok);
+    }
+    let open_p50 = median(&mut latencies.clone());
+    super::bench::report(
+        &format!("search, open loop {}/s, {label}", args.rate),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
+
+    // Saturation: as fast as `concurrency` clients can go.
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(args.seconds);
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let (client, urls) = (client.clone(), Arc::clone(urls));
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut i = w;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let ok = match client.get(&urls[i % urls.len()]).send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                out.push((sent.elapsed(), ok));
+                i += 1;
+            }
+            out
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for w in workers {
+        for (latency, ok) in w.await? {
+            latencies.push(latency);
+            failures += usize::from(!ok);
+        }
+    }
+    super::bench::report(
+        &format!("search, saturation ({} clients), {label}", args.concurrency),
+        &mut latencies,
+        failures,
+        start.elapsed(),
+    );
+
+    Ok(open_p50)
 }
 
 fn median(values: &mut [Duration]) -> Duration {

@@ -145,6 +145,23 @@ fn f64_col(reader: &SegmentReader, name: &str) -> tantivy::Result<F64Col> {
     })
 }
 
+/// The length of the longest prefix of the segment whose `rank` values never decrease.
+pub(crate) fn sorted_prefix(reader: &SegmentReader) -> DocId {
+    let max = reader.max_doc();
+    let Ok(rank) = u64_col(reader, RANK) else {
+        return 0;
+    };
+    let mut previous = 0;
+    for doc in 0..max {
+        let r = rank.get_val(doc);
+        if r < previous {
+            return doc;
+        }
+        previous = r;
+    }
+    max
+}
+
 impl Collector for PageCollector {
     type Fruit = PageFruit;
     type Child = PageSegment;
@@ -197,16 +214,18 @@ impl Collector for PageCollector {
 pub(crate) const NO_POSITION: f64 = 8.0;
 
 impl PageSegment {
-    /// The score a document must reach to still enter this segment's page: the page's worst
-    /// score once the page is full (a document scoring exactly that may still enter through the
-    /// tie-breakers). Relevance order only.
-    pub(crate) fn threshold(&self) -> Option<f64> {
-        match self.order {
-            Order::Relevance if self.k > 0 && self.heap.len() >= self.k => {
-                self.heap.peek().map(|worst| -worst.key.primary)
-            }
-            _ => None,
+    /// The key a document must beat to enter this segment's page, once the page is full.
+    pub(crate) fn worst(&self) -> Option<SortKey> {
+        if self.k > 0 && self.heap.len() >= self.k {
+            self.heap.peek().map(|worst| worst.key)
+        } else {
+            None
         }
+    }
+
+    /// The document's rank (the tie-breaker after the score).
+    pub(crate) fn rank(&self, doc: DocId) -> u64 {
+        self.rank.get_val(doc)
     }
 
     /// Offers a match; false when the "open at" filter rejects it (then it is no match at all).

@@ -8,6 +8,7 @@ use tantivy::schema::{Field, Schema, Value};
 use tantivy::{IndexWriter, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
 
+use crate::cache::PageCache;
 use crate::collect::{Fingerprint, Hit};
 use crate::engine::Engine;
 use crate::highlight::{Kinds, SUBSTRING, highlight};
@@ -15,7 +16,7 @@ use crate::model::{DoctorDoc, DoctorHit, DoctorQuery, Highlight};
 use crate::query::{Ngram, ParsedText, Scheme, keyword_filter};
 use crate::schema::{self, Common, NameFields, add_keyword, add_ngram, stored_strings};
 use crate::search::{Plan, Request, run};
-use crate::{Error, Result};
+use crate::{Error, Page, Result};
 
 const NAME: f32 = 10.0;
 const DEPARTMENT: f32 = 4.0;
@@ -71,9 +72,14 @@ pub(crate) fn schema() -> (Schema, Fields) {
 
 impl Fields {
     pub(crate) fn document(&self, d: &DoctorDoc) -> TantivyDocument {
+        self.ranked(d).1
+    }
+
+    /// The document and its rank.
+    pub(crate) fn ranked(&self, d: &DoctorDoc) -> (u64, TantivyDocument) {
         let mut doc = TantivyDocument::new();
         let key = self.name.fill(&mut doc, &d.name);
-        self.common.fill(&mut doc, d.id, &key, d.lat, d.lon);
+        let rank = self.common.fill(&mut doc, d.id, &key, d.lat, d.lon);
         doc.add_bytes(self.hospital_id, d.hospital_id.as_bytes());
         for dep in &d.departments {
             add_ngram(&mut doc, self.department, dep);
@@ -82,7 +88,7 @@ impl Fields {
         add_ngram(&mut doc, self.hospital, &d.hospital_name);
         add_keyword(&mut doc, self.sido, &d.sido);
         add_keyword(&mut doc, self.sigungu, &d.sigungu);
-        doc
+        (rank, doc)
     }
 
     pub(crate) fn id_term(&self, id: Uuid) -> Term {
@@ -120,15 +126,33 @@ pub(crate) fn bulk_add(
     writer: &IndexWriter,
     docs: impl IntoIterator<Item = DoctorDoc>,
 ) -> Result<()> {
-    for d in docs {
-        writer.add_document(fields.document(&d))?;
-    }
-    Ok(())
+    schema::bulk_add_ranked(writer, docs.into_iter().collect(), |x| fields.ranked(x))
 }
 
-pub(crate) fn search(engine: &Engine<Fields>, q: &DoctorQuery) -> Result<crate::Page<DoctorHit>> {
+pub(crate) fn search(
+    engine: &Engine<Fields>,
+    cache: &PageCache<Page<DoctorHit>>,
+    q: &DoctorQuery,
+) -> Result<Page<DoctorHit>> {
     let f = &engine.fields;
     let parsed = ParsedText::parse(&q.text)?;
+    let norm = |v: &Option<String>| v.as_deref().map(crate::query::keyword);
+    let key = format!(
+        "{:?}",
+        (
+            &parsed.words,
+            [norm(&q.sido), norm(&q.sigungu), norm(&q.department)],
+            q.hospital_id,
+            q.sort,
+            q.limit.min(crate::MAX_LIMIT),
+            &q.cursor,
+        )
+    );
+    // read before the searcher is taken (in `run`): see `cache`
+    let generation = match cache.get(&key) {
+        Ok(page) => return Ok(page),
+        Err(generation) => generation,
+    };
     let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut fp = Fingerprint::new("doctor");
     fp.add(format!("{:?}", parsed.words).as_bytes());
@@ -157,7 +181,7 @@ pub(crate) fn search(engine: &Engine<Fields>, q: &DoctorQuery) -> Result<crate::
         filters,
     };
     let plan = Plan::new(&mut fp, q.sort, None, q.limit, q.cursor.as_deref())?;
-    run(
+    let page = run(
         engine,
         request,
         plan,
@@ -180,5 +204,7 @@ pub(crate) fn search(engine: &Engine<Fields>, q: &DoctorQuery) -> Result<crate::
                 highlights: f.highlights(&parsed, &doc),
             })
         },
-    )
+    )?;
+    cache.put(key, generation, &page);
+    Ok(page)
 }

@@ -5,13 +5,16 @@
 //! starts after the call returns — and never earlier than its commit. Writes are serialised by a
 //! mutex around the single `IndexWriter` (tantivy allows one per index).
 
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
 use tantivy::directory::RamDirectory;
+use tantivy::index::SegmentId;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::schema::Schema;
 use tantivy::{
-    Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+    DocId, Index, IndexReader, IndexSettings, IndexWriter, ReloadPolicy, Searcher, SegmentReader,
+    TantivyDocument, Term,
 };
 
 use crate::Result;
@@ -20,6 +23,10 @@ use crate::analysis;
 /// Memory per indexing thread for a bulk build. Large enough that 1 M doctors become a handful of
 /// segments (no merging needed afterwards); the arena is freed when the bulk writer is dropped.
 const BULK_HEAP_PER_THREAD: usize = 256 << 20;
+/// Doc store block size. Highlights read the stored text of every hit on a page, each hit in its
+/// own block: tantivy's 16 KiB default meant decompressing ~16 KiB per hit (most of a short
+/// query's time); 2 KiB blocks cost a little compression.
+const DOCSTORE_BLOCK: usize = 2048;
 /// The writer kept for single-document updates: tantivy's minimum arena, one thread, one merge
 /// thread (this runs next to a web server on two cores).
 const UPDATE_HEAP: usize = 15_000_000;
@@ -29,6 +36,8 @@ pub(crate) struct Engine<F> {
     dir: RamDirectory,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
+    /// Per segment: how many of its first documents are in rank order (see `sorted_prefix`).
+    sorted: Mutex<HashMap<SegmentId, DocId>>,
 }
 
 impl<F> Engine<F> {
@@ -40,7 +49,11 @@ impl<F> Engine<F> {
         docs: impl FnOnce(&F, &IndexWriter) -> Result<()>,
     ) -> Result<Self> {
         let dir = RamDirectory::create();
-        let index = Index::create(dir.clone(), schema, IndexSettings::default())?;
+        let settings = IndexSettings {
+            docstore_blocksize: DOCSTORE_BLOCK,
+            ..IndexSettings::default()
+        };
+        let index = Index::create(dir.clone(), schema, settings)?;
         analysis::register(&index);
         let mut bulk: IndexWriter = index.writer_with_options(
             IndexWriterOptions::builder()
@@ -68,6 +81,7 @@ impl<F> Engine<F> {
             dir,
             reader,
             writer: Mutex::new(writer),
+            sorted: Mutex::new(HashMap::new()),
         })
     }
 
@@ -98,7 +112,34 @@ impl<F> Engine<F> {
         }
         writer.commit()?;
         self.reader.reload()?;
+        drop(writer);
+        // forget segments merged away
+        let live: Vec<SegmentId> = self
+            .searcher()
+            .segment_readers()
+            .iter()
+            .map(SegmentReader::segment_id)
+            .collect();
+        self.sorted_lock().retain(|id, _| live.contains(id));
         Ok(())
+    }
+
+    fn sorted_lock(&self) -> MutexGuard<'_, HashMap<SegmentId, DocId>> {
+        self.sorted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The length of the segment's longest prefix whose documents are in non-decreasing `rank`
+    /// order (the tie-breaker after the score). Bulk builds add documents in rank order, so a
+    /// built segment is sorted throughout; segments from updates and merges may be sorted only
+    /// in part. Computed once per segment.
+    pub(crate) fn sorted_prefix(&self, reader: &SegmentReader) -> DocId {
+        let id = reader.segment_id();
+        if let Some(&n) = self.sorted_lock().get(&id) {
+            return n;
+        }
+        let n = crate::collect::sorted_prefix(reader);
+        self.sorted_lock().insert(id, n);
+        n
     }
 
     /// Live documents.

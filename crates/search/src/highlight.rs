@@ -29,7 +29,7 @@ pub(crate) fn highlight(
     value: &str,
     kinds: Kinds,
 ) -> Option<Highlight> {
-    if parsed.is_empty() {
+    if parsed.is_empty() || cannot_match(parsed, value, kinds) {
         return None;
     }
     let folded = text::fold_mapped(value);
@@ -67,6 +67,25 @@ pub(crate) fn highlight(
         field,
         text: value.to_owned(),
         ranges: merge(ranges),
+    })
+}
+
+/// A quick, allocation-free "nothing here can match" for the common case of a value made of
+/// precomposed Hangul syllables only (doctor names, departments): folding leaves such a value
+/// unchanged, so a word can match only as a plain substring — or as 초성, or a Latin word,
+/// which this does not try to rule out.
+fn cannot_match(parsed: &ParsedText, value: &str, kinds: Kinds) -> bool {
+    if value.contains(' ') || !value.chars().all(|c| ('가'..='힣').contains(&c)) {
+        return false;
+    }
+    parsed.words.iter().zip(&parsed.keys).all(|(word, key)| {
+        if word.chosung {
+            !kinds.chosung
+        } else {
+            let latin = kinds.latin && !word.latin.is_empty();
+            let substring = kinds.substring && value.contains(key.as_str());
+            !(latin || substring)
+        }
     })
 }
 

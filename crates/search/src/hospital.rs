@@ -10,6 +10,7 @@ use tantivy::schema::{FAST, Field, Schema};
 use tantivy::{IndexWriter, Searcher, TantivyDocument, Term};
 use uuid::Uuid;
 
+use crate::cache::PageCache;
 use crate::collect::{Fingerprint, Hit};
 use crate::engine::Engine;
 use crate::highlight::{Kinds, SUBSTRING, highlight};
@@ -17,7 +18,7 @@ use crate::model::{Highlight, HospitalDoc, HospitalHit, HospitalQuery};
 use crate::query::{LatinTiers, Ngram, ParsedText, Scheme, keyword_filter};
 use crate::schema::{self, Common, NameFields, add_keyword, add_ngram, stored_strings};
 use crate::search::{Plan, Request, run};
-use crate::{Result, hours};
+use crate::{Page, Result, hours};
 
 const NAME: f32 = 10.0;
 const DEPARTMENT: f32 = 4.0;
@@ -89,9 +90,14 @@ pub(crate) fn schema() -> (Schema, Fields) {
 
 impl Fields {
     pub(crate) fn document(&self, h: &HospitalDoc) -> TantivyDocument {
+        self.ranked(h).1
+    }
+
+    /// The document and its rank.
+    pub(crate) fn ranked(&self, h: &HospitalDoc) -> (u64, TantivyDocument) {
         let mut doc = TantivyDocument::new();
         let key = self.name.fill(&mut doc, &h.name);
-        self.common.fill(&mut doc, h.id, &key, h.lat, h.lon);
+        let rank = self.common.fill(&mut doc, h.id, &key, h.lat, h.lon);
         if let Some(latin) = &h.latin_name {
             doc.add_text(self.latin, latin);
         }
@@ -115,7 +121,7 @@ impl Fields {
         for (field, day) in self.hours.iter().zip(days) {
             doc.add_u64(*field, hours::pack(day));
         }
-        doc
+        (rank, doc)
     }
 
     pub(crate) fn id_term(&self, id: Uuid) -> Term {
@@ -161,18 +167,38 @@ pub(crate) fn bulk_add(
     writer: &IndexWriter,
     docs: impl IntoIterator<Item = HospitalDoc>,
 ) -> Result<()> {
-    for h in docs {
-        writer.add_document(fields.document(&h))?;
-    }
-    Ok(())
+    schema::bulk_add_ranked(writer, docs.into_iter().collect(), |x| fields.ranked(x))
 }
 
 pub(crate) fn search(
     engine: &Engine<Fields>,
+    cache: &PageCache<Page<HospitalHit>>,
     q: &HospitalQuery,
-) -> Result<crate::Page<HospitalHit>> {
+) -> Result<Page<HospitalHit>> {
     let f = &engine.fields;
     let parsed = ParsedText::parse(&q.text)?;
+    let norm = |v: &Option<String>| v.as_deref().map(crate::query::keyword);
+    let key = format!(
+        "{:?}",
+        (
+            &parsed.words,
+            [
+                norm(&q.sido),
+                norm(&q.sigungu),
+                norm(&q.department),
+                norm(&q.hospital_type)
+            ],
+            q.open_at,
+            q.sort,
+            q.limit.min(crate::MAX_LIMIT),
+            &q.cursor,
+        )
+    );
+    // read before the searcher is taken (in `run`): see `cache`
+    let generation = match cache.get(&key) {
+        Ok(page) => return Ok(page),
+        Err(generation) => generation,
+    };
     let mut filters: Vec<Box<dyn Query>> = Vec::new();
     let mut fp = Fingerprint::new("hospital");
     fp.add(format!("{:?}", parsed.words).as_bytes());
@@ -199,7 +225,7 @@ pub(crate) fn search(
         filters,
     };
     let plan = Plan::new(&mut fp, q.sort, open_at, q.limit, q.cursor.as_deref())?;
-    run(
+    let page = run(
         engine,
         request,
         plan,
@@ -212,5 +238,7 @@ pub(crate) fn search(
                 highlights: f.highlights(&parsed, &doc),
             })
         },
-    )
+    )?;
+    cache.put(key, generation, &page);
+    Ok(page)
 }

@@ -53,6 +53,10 @@
 //!
 //! Stored text is read only to compute [`Highlight`]s of the returned page.
 //!
+//! The last pages served (256 per kind, LRU, keyed by the normalised query) are kept in a cache
+//! that every write empties before it returns (`cache`): a repeated search costs a hash lookup
+//! and a copy of the page, and never shows anything a write has changed.
+//!
 //! # Example
 //!
 //! ```
@@ -86,6 +90,7 @@
 //! ```
 
 mod analysis;
+mod cache;
 mod collect;
 mod doctor;
 mod engine;
@@ -131,6 +136,19 @@ pub struct SearchIndex {
 struct Inner {
     hospitals: engine::Engine<hospital::Fields>,
     doctors: engine::Engine<doctor::Fields>,
+    hospital_pages: cache::PageCache<Page<HospitalHit>>,
+    doctor_pages: cache::PageCache<Page<DoctorHit>>,
+}
+
+/// Empties the page caches when a write is done (also when it failed half-way: part of it may
+/// be committed).
+struct Invalidate<'a>(&'a Inner);
+
+impl Drop for Invalidate<'_> {
+    fn drop(&mut self) {
+        self.0.hospital_pages.invalidate();
+        self.0.doctor_pages.invalidate();
+    }
 }
 
 impl SearchIndex {
@@ -139,28 +157,53 @@ impl SearchIndex {
         Self::build(Vec::new(), Vec::new())
     }
 
-    /// Builds the index from the whole directory at once (large writers, one commit each).
+    /// Builds the index from the whole directory at once (large writers, one commit each). The
+    /// hospital and doctor indexes are built at the same time, each from documents made on
+    /// every core and added in rank order (see `topk`).
     pub fn build(
         hospitals: impl IntoIterator<Item = HospitalDoc>,
         doctors: impl IntoIterator<Item = DoctorDoc>,
     ) -> Result<Self> {
-        let (schema, fields) = hospital::schema();
-        let hospitals = engine::Engine::build(schema, fields, BULK_THREADS, |f, w| {
-            hospital::bulk_add(f, w, hospitals)
-        })?;
-        let (schema, fields) = doctor::schema();
-        let doctors = engine::Engine::build(schema, fields, BULK_THREADS, |f, w| {
-            doctor::bulk_add(f, w, doctors)
-        })?;
+        let hospitals: Vec<HospitalDoc> = hospitals.into_iter().collect();
+        let doctors: Vec<DoctorDoc> = doctors.into_iter().collect();
+        let (hospitals, doctors) = std::thread::scope(|scope| {
+            let doctors = scope.spawn(|| {
+                let (schema, fields) = doctor::schema();
+                engine::Engine::build(schema, fields, BULK_THREADS, |f, w| {
+                    doctor::bulk_add(f, w, doctors)
+                })
+            });
+            let (schema, fields) = hospital::schema();
+            let hospitals = engine::Engine::build(schema, fields, BULK_THREADS, |f, w| {
+                hospital::bulk_add(f, w, hospitals)
+            });
+            let doctors = doctors
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (hospitals, doctors)
+        });
         Ok(SearchIndex {
-            inner: Arc::new(Inner { hospitals, doctors }),
+            inner: Arc::new(Inner {
+                hospitals: hospitals?,
+                doctors: doctors?,
+                hospital_pages: cache::PageCache::new(cache::CAPACITY),
+                doctor_pages: cache::PageCache::new(cache::CAPACITY),
+            }),
         })
+    }
+
+    /// Sets how many result pages per kind are kept in the cache of recent searches (default
+    /// 256; 0 turns it off). Cached pages are dropped on every write, before the write returns.
+    pub fn set_page_cache(&self, pages: usize) {
+        self.inner.hospital_pages.set_capacity(pages);
+        self.inner.doctor_pages.set_capacity(pages);
     }
 
     /// Adds or replaces a hospital; searchable when this returns. The hospital's doctors are
     /// separate documents (their copies of the hospital's name and region are updated with
     /// [`SearchIndex::upsert_doctor`]).
     pub fn upsert_hospital(&self, doc: &HospitalDoc) -> Result<()> {
+        let _invalidate = Invalidate(&self.inner);
         let h = &self.inner.hospitals;
         h.replace(&[h.fields.id_term(doc.id)], [h.fields.document(doc)])
     }
@@ -168,6 +211,7 @@ impl SearchIndex {
     /// Removes a hospital **and its doctors**; neither is findable once this returns. Deleting
     /// an unknown id is not an error.
     pub fn delete_hospital(&self, id: Uuid) -> Result<()> {
+        let _invalidate = Invalidate(&self.inner);
         let h = &self.inner.hospitals;
         h.replace(&[h.fields.id_term(id)], [])?;
         let d = &self.inner.doctors;
@@ -178,6 +222,7 @@ impl SearchIndex {
     /// not in `doctors` are removed. One commit per index (rather than one per doctor), so
     /// editing a hospital with many doctors costs two commits.
     pub fn replace_hospital(&self, hospital: &HospitalDoc, doctors: &[DoctorDoc]) -> Result<()> {
+        let _invalidate = Invalidate(&self.inner);
         let h = &self.inner.hospitals;
         h.replace(
             &[h.fields.id_term(hospital.id)],
@@ -192,24 +237,26 @@ impl SearchIndex {
 
     /// Adds or replaces a doctor; searchable when this returns.
     pub fn upsert_doctor(&self, doc: &DoctorDoc) -> Result<()> {
+        let _invalidate = Invalidate(&self.inner);
         let d = &self.inner.doctors;
         d.replace(&[d.fields.id_term(doc.id)], [d.fields.document(doc)])
     }
 
     /// Removes a doctor; unfindable once this returns. Unknown ids are not an error.
     pub fn delete_doctor(&self, id: Uuid) -> Result<()> {
+        let _invalidate = Invalidate(&self.inner);
         let d = &self.inner.doctors;
         d.replace(&[d.fields.id_term(id)], [])
     }
 
     /// Hospitals matching `q`: text on name, Latin name, address, departments and doctor names.
     pub fn search_hospitals(&self, q: &HospitalQuery) -> Result<Page<HospitalHit>> {
-        hospital::search(&self.inner.hospitals, q)
+        hospital::search(&self.inner.hospitals, &self.inner.hospital_pages, q)
     }
 
     /// Doctors matching `q`: text on the doctor's name, departments and hospital name.
     pub fn search_doctors(&self, q: &DoctorQuery) -> Result<Page<DoctorHit>> {
-        doctor::search(&self.inner.doctors, q)
+        doctor::search(&self.inner.doctors, &self.inner.doctor_pages, q)
     }
 
     /// Number of hospitals.

@@ -56,6 +56,8 @@ pub(crate) struct Word {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub(crate) struct ParsedText {
     pub words: Vec<Word>,
+    /// Each word's key as a string (for the highlighter's quick rejection).
+    pub keys: Vec<String>,
 }
 
 impl ParsedText {
@@ -84,7 +86,8 @@ impl ParsedText {
         if words.len() > MAX_QUERY_WORDS {
             return Err(Error::QueryTooLong);
         }
-        Ok(ParsedText { words })
+        let keys = words.iter().map(|w| w.key.iter().collect()).collect();
+        Ok(ParsedText { words, keys })
     }
 
     pub(crate) fn is_empty(&self) -> bool {

@@ -96,17 +96,19 @@ impl Common {
         name_key: &str,
         lat: f64,
         lon: f64,
-    ) {
+    ) -> u64 {
         doc.add_bytes(self.id, id.as_bytes());
         let (hi, lo) = id.as_u64_pair();
         doc.add_u64(self.id_hi, hi);
         doc.add_u64(self.id_lo, lo);
-        doc.add_u64(self.rank, rank(name_key.chars().count(), hi));
+        let rank = rank(name_key.chars().count(), hi);
+        doc.add_u64(self.rank, rank);
         // No position is stored as the zero vector, which no unit vector equals.
         let v = geo::unit_vector(lat, lon).unwrap_or([0.0; 3]);
         for (field, value) in self.geo.iter().zip(v) {
             doc.add_f64(*field, value);
         }
+        rank
     }
 }
 
@@ -138,6 +140,34 @@ impl NameFields {
         doc.add_text(self.exact, &key);
         key
     }
+}
+
+/// Adds documents in rank order (the tie-breaker after the score), so that each segment of a
+/// bulk build is sorted by rank and the top-k executor can stop early on ties (see `topk`).
+/// Documents are made on every core; the indexing threads pick them up in order.
+pub(crate) fn bulk_add_ranked<T: Sync>(
+    writer: &tantivy::IndexWriter,
+    docs: Vec<T>,
+    make: impl Fn(&T) -> (u64, TantivyDocument) + Sync,
+) -> crate::Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = docs.len().div_ceil(threads).max(1);
+    let mut ranked: Vec<(u64, TantivyDocument)> = std::thread::scope(|scope| {
+        let parts: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&make).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_default())
+            .collect()
+    });
+    drop(docs);
+    ranked.sort_unstable_by_key(|(rank, _)| *rank);
+    for (_, doc) in ranked {
+        writer.add_document(doc)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn add_ngram(doc: &mut TantivyDocument, fields: Ngram, value: &str) {

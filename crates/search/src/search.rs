@@ -80,7 +80,9 @@ pub(crate) fn run<F, T>(
     };
     let (mut hits, counted) = match (plan.order, &request.text) {
         (Order::Relevance, Some(text)) if !exhaustive() => {
-            let found = topk::search(&searcher, text, &request.filters, &collector)?;
+            let found = topk::search(&searcher, text, &request.filters, &collector, &|reader| {
+                engine.sorted_prefix(reader)
+            })?;
             (found.hits, found.counted)
         }
         _ => {

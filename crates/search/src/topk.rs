@@ -14,15 +14,27 @@
 //!    would return (same keys, same cursors). A document whose best equals θ is still scored: it
 //!    may win on the tie-breakers.
 //!
+//! 3. candidates come from whichever is cheaper (by posting-list cost): the essential clauses,
+//!    or the clauses of the cheapest query word (every match must match every word, so one
+//!    word's clauses see every match — for `서울 대학교` that is the rarer 대학교);
+//! 4. clauses with no posting in a segment count for nothing in that segment's bounds;
+//! 5. bulk builds add documents in rank order (the tie-breaker after the score), so a segment
+//!    starts with a sorted prefix (`Engine::sorted_prefix`). Inside it, once the current
+//!    document ranks after the page's worst, an equal score can no longer win on the
+//!    tie-breakers, and clauses whose best only *equals* θ stop producing candidates too. Past
+//!    the prefix (documents from updates or merges) the executor falls back to rule 2.
+//!
 //! For `서울` (the address of every hospital in Seoul) that means: after the first thousand
 //! matches, only hospitals with 서울 in their name are candidates, and once the page holds 21
-//! names starting with 서울, only names starting with 서울.
+//! names starting with 서울, only names starting with 서울. For `내과` the page's worst is a name
+//! plus department match (10.5) and a name-only match can reach 10.5 at most, so in the sorted
+//! prefix only names equal to or starting with 내과 remain candidates.
 
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
-use tantivy::{DocSet, Score, Searcher, TERMINATED};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
 
 use crate::Result;
-use crate::collect::{Hit, PageCollector};
+use crate::collect::{Hit, PageCollector, PageSegment, SortKey};
 use crate::query::{TextPlan, word_score};
 
 /// `total` is exact up to this many matches; beyond it the search reports `TOTAL_CAP` and says
@@ -48,6 +60,7 @@ pub(crate) fn search(
     text: &TextPlan,
     filters: &[Box<dyn Query>],
     collector: &PageCollector,
+    sorted_prefix: &dyn Fn(&SegmentReader) -> DocId,
 ) -> Result<Found> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
     let mut leaves = Vec::new();
@@ -69,7 +82,6 @@ pub(crate) fn search(
     }
     // Highest maximum first: the essential clauses are always a prefix.
     leaves.sort_by(|a, b| b.max.total_cmp(&a.max));
-    let bound = rest_bounds(&leaves, text.words.len());
     let filters = filters
         .iter()
         .map(|q| q.weight(EnableScoring::disabled_from_searcher(searcher)))
@@ -77,9 +89,9 @@ pub(crate) fn search(
 
     let mut hits = Vec::new();
     let mut counted = 0;
-    // The best page-worst score of the segments done so far: a document below it cannot make
-    // the merged page either.
-    let mut floor = f64::NEG_INFINITY;
+    // The best page-worst key of the segments done so far: a document after it cannot make the
+    // merged page either.
+    let mut floor: Option<SortKey> = None;
     let words = text.words.len();
     for (ord, reader) in searcher.segment_readers().iter().enumerate() {
         let mut page = tantivy::collector::Collector::for_segment(collector, ord as u32, reader)?;
@@ -91,17 +103,42 @@ pub(crate) fn search(
             .iter()
             .map(|f| f.scorer(reader, 1.0))
             .collect::<tantivy::Result<Vec<Box<dyn Scorer>>>>()?;
+        // Clauses with no posting in this segment can give nothing: leave them out of the bounds.
+        let live: Vec<bool> = scorers.iter().map(|s| s.doc() != TERMINATED).collect();
+        let bound = rest_bounds(&leaves, &live, words);
+        let drivers_for = driver_choice(&leaves, &live, &scorers, words);
+        let sorted_end = sorted_prefix(reader);
         let alive = reader.alive_bitset();
-        let mut essential = leaves.len();
+        // The clauses whose posting lists produce candidates: every match is in the union of
+        // one word's clauses (the cheapest word), and every document that can still enter the
+        // page is in the union of the essential clauses; whichever is cheaper drives.
+        let mut drivers = drivers_for(leaves.len());
+        // Within the segment's prefix sorted by rank, once the current document ranks after the
+        // page's worst, equal scores lose too: only strictly better ones are candidates.
+        let mut strict = false;
+        if counted > TOTAL_CAP
+            && let Some(worst) = floor
+        {
+            drivers = drivers_for(essential(&bound, -worst.primary, false));
+        }
         let mut word_max = [0.0f32; crate::MAX_QUERY_WORDS];
         let mut word_sum = [0.0f32; crate::MAX_QUERY_WORDS];
         let mut word_hit = [false; crate::MAX_QUERY_WORDS];
         'docs: loop {
-            let doc = scorers[..essential]
+            let doc = drivers
                 .iter()
-                .map(|s| s.doc())
+                .map(|&i| scorers[i].doc())
                 .min()
                 .unwrap_or(TERMINATED);
+            if strict && doc >= sorted_end {
+                // past the sorted prefix ties may win again
+                strict = false;
+                if let Some(worst) = worst_key(&page, floor) {
+                    let next = drivers_for(essential(&bound, -worst.primary, false));
+                    switch_drivers(&mut drivers, next, &mut scorers, sorted_end);
+                }
+                continue;
+            }
             if doc == TERMINATED {
                 break;
             }
@@ -121,7 +158,10 @@ pub(crate) fn search(
                 word_sum[..words].fill(0.0);
                 word_hit[..words].fill(false);
                 let mut bonus: Score = 0.0;
-                for (leaf, s) in leaves.iter().zip(scorers.iter_mut()) {
+                for ((leaf, s), &live) in leaves.iter().zip(scorers.iter_mut()).zip(&live) {
+                    if !live {
+                        continue;
+                    }
                     if s.doc() < doc {
                         s.seek(doc);
                     }
@@ -151,26 +191,27 @@ pub(crate) fn search(
             {
                 counted += 1;
             }
-            for s in &mut scorers[..essential] {
-                if s.doc() == doc {
-                    s.advance();
+            for &i in &drivers {
+                if scorers[i].doc() == doc {
+                    scorers[i].advance();
                 }
             }
             if counted > TOTAL_CAP {
                 if collector.k == 0 {
                     break 'docs;
                 }
-                let theta = page.threshold().unwrap_or(f64::NEG_INFINITY).max(floor);
-                while essential > 0 && bound[essential - 1] < theta {
-                    essential -= 1;
-                }
-                if essential == 0 {
-                    break 'docs;
+                if let Some(worst) = worst_key(&page, floor) {
+                    strict = doc < sorted_end && page.rank(doc) > worst.tie;
+                    let next = drivers_for(essential(&bound, -worst.primary, strict));
+                    switch_drivers(&mut drivers, next, &mut scorers, doc + 1);
+                    if drivers.is_empty() && !strict {
+                        break 'docs;
+                    }
                 }
             }
         }
-        if let Some(t) = page.threshold() {
-            floor = floor.max(t);
+        if let Some(worst) = page.worst() {
+            floor = Some(floor.map_or(worst, |f| f.min(worst)));
         }
         hits.extend(tantivy::collector::SegmentCollector::harvest(page).hits);
         if counted > TOTAL_CAP && collector.k == 0 {
@@ -182,15 +223,90 @@ pub(crate) fn search(
     Ok(Found { hits, counted })
 }
 
+/// The key a document must beat to enter the page: the smaller of this segment's page worst
+/// (once the page is full) and the earlier segments' floor.
+fn worst_key(page: &PageSegment, floor: Option<SortKey>) -> Option<SortKey> {
+    match (page.worst(), floor) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// How many of the (sorted) leaves are essential for a page whose worst score is `theta`: the
+/// first `e` such that a document matching none of `leaves[..e]` cannot enter — its best is
+/// below `theta`, or (`strict`, equal scores losing on the tie-breakers) not above it.
+fn essential(bound: &[f64], theta: f64, strict: bool) -> usize {
+    bound
+        .iter()
+        .position(|&b| if strict { b <= theta } else { b < theta })
+        .unwrap_or(bound.len())
+}
+
+/// Replaces the driving clauses by `next`. A clause that starts driving may stand on a document
+/// already processed (or passed over as unable to enter): it is moved to `from` first.
+fn switch_drivers(
+    drivers: &mut Vec<usize>,
+    next: Vec<usize>,
+    scorers: &mut [Box<dyn Scorer>],
+    from: DocId,
+) {
+    if *drivers == next {
+        return;
+    }
+    for &i in &next {
+        if !drivers.contains(&i) && scorers[i].doc() < from {
+            scorers[i].seek(from);
+        }
+    }
+    *drivers = next;
+}
+
+/// A function from "the first `e` leaves are essential" to the cheaper set of driving leaves:
+/// the live essential ones, or the live clauses of the word whose postings cost least.
+fn driver_choice(
+    leaves: &[Leaf],
+    live: &[bool],
+    scorers: &[Box<dyn Scorer>],
+    words: usize,
+) -> impl Fn(usize) -> Vec<usize> + use<> {
+    let costs: Vec<u64> = scorers.iter().map(|s| s.cost()).collect();
+    let word = (0..words)
+        .map(|w| {
+            let members: Vec<usize> = (0..leaves.len())
+                .filter(|&i| live[i] && leaves[i].word == Some(w))
+                .collect();
+            let cost: u64 = members.iter().map(|&i| costs[i]).sum();
+            (cost, members)
+        })
+        .min_by_key(|(cost, _)| *cost)
+        .unwrap_or_default();
+    let live = live.to_vec();
+    move |e: usize| {
+        let prefix: Vec<usize> = (0..e).filter(|&i| live[i]).collect();
+        let cost: u64 = prefix.iter().map(|&i| costs[i]).sum();
+        if cost < word.0 {
+            prefix
+        } else {
+            word.1.clone()
+        }
+    }
+}
+
 /// `bound[i]`: the best score of a document that matches none of `leaves[..i]` (−∞ when such a
-/// document cannot match every word).
-fn rest_bounds(leaves: &[Leaf], words: usize) -> Vec<f64> {
+/// document cannot match every word). Leaves that are not `live` give nothing.
+fn rest_bounds(leaves: &[Leaf], live: &[bool], words: usize) -> Vec<f64> {
     (0..=leaves.len())
         .map(|i| {
-            let rest = &leaves[i..];
+            let rest = || {
+                leaves[i..]
+                    .iter()
+                    .zip(&live[i..])
+                    .filter(|(_, live)| **live)
+                    .map(|(l, _)| l)
+            };
             let mut total = 0.0f64;
             for w in 0..words {
-                let maxes = rest.iter().filter(|l| l.word == Some(w)).map(|l| l.max);
+                let maxes = rest().filter(|l| l.word == Some(w)).map(|l| l.max);
                 let (max, sum) =
                     maxes.fold((f32::NEG_INFINITY, 0.0f32), |(m, s), x| (m.max(x), s + x));
                 if max == f32::NEG_INFINITY {
@@ -199,8 +315,7 @@ fn rest_bounds(leaves: &[Leaf], words: usize) -> Vec<f64> {
                 total += f64::from(word_score(max, sum));
             }
             total
-                + rest
-                    .iter()
+                + rest()
                     .filter(|l| l.word.is_none())
                     .map(|l| f64::from(l.max))
                     .sum::<f64>()
@@ -268,6 +383,8 @@ mod tests {
     fn index(n: usize) -> (SearchIndex, Vec<HospitalDoc>) {
         let mut docs = hospitals(n);
         let index = SearchIndex::build(docs[..n - 30].to_vec(), Vec::new()).unwrap();
+        // compare the executors, not the cache
+        index.set_page_cache(0);
         for d in &docs[n - 30..] {
             index.upsert_hospital(d).unwrap();
         }

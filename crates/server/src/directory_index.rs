@@ -262,8 +262,11 @@ async fn build(
     store: &Store,
 ) -> anyhow::Result<(SearchIndex, HashMap<Uuid, Arc<HospitalCard>>, BuildStats)> {
     let started = Instant::now();
-    let hospitals = directory::all_hospitals(store).await?;
-    let doctors = directory::doctors(store, None).await?;
+    // two readers at once: the doctors (the long part) load while the hospitals do
+    let (hospitals, doctors) = tokio::try_join!(
+        directory::all_hospitals(store),
+        directory::doctors(store, None)
+    )?;
     let load_ms = started.elapsed().as_millis();
     let started = Instant::now();
     type Output = (
@@ -279,11 +282,11 @@ async fn build(
         let by_id: HashMap<Uuid, &DirectoryHospital> =
             hospitals.iter().map(|h| (h.id, h)).collect();
         let hospital_docs = hospitals.iter().map(|h| {
-            let own: Vec<Doctor> = by_hospital
+            let own = by_hospital
                 .get(&h.id)
-                .map(|v| v.iter().map(|d| (*d).clone()).collect())
+                .map(Vec::as_slice)
                 .unwrap_or_default();
-            hospital_doc(h, &own)
+            hospital_doc(h, own.iter().copied())
         });
         let doctor_docs = doctors
             .iter()
@@ -333,7 +336,10 @@ fn department_names(codes: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn hospital_doc(h: &DirectoryHospital, doctors: &[Doctor]) -> HospitalDoc {
+fn hospital_doc<'a>(
+    h: &DirectoryHospital,
+    doctors: impl IntoIterator<Item = &'a Doctor>,
+) -> HospitalDoc {
     let mut weekly = [None; 7];
     let mut holiday = None;
     for hours in &h.hours {
@@ -358,7 +364,7 @@ fn hospital_doc(h: &DirectoryHospital, doctors: &[Doctor]) -> HospitalDoc {
         sigungu: h.sigungu.clone().unwrap_or_default(),
         address: h.road_address.clone().unwrap_or_default(),
         departments: department_names(&h.departments),
-        doctor_names: doctors.iter().map(|d| d.name.clone()).collect(),
+        doctor_names: doctors.into_iter().map(|d| d.name.clone()).collect(),
         latin_name: h.latin_name.clone(),
         lat: h.lat.unwrap_or(f64::NAN),
         lon: h.lon.unwrap_or(f64::NAN),

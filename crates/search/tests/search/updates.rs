@@ -135,3 +135,91 @@ fn replace_hospital_swaps_the_hospital_and_exactly_its_listed_doctors() {
     assert_eq!(doctor_ids("한가람"), [kept[0].id]);
     assert!(!doctor_ids(&dropped.name).contains(&dropped.id));
 }
+
+#[test]
+fn repeated_searches_are_served_from_the_page_cache_until_a_write() {
+    let index = index();
+    let queries = [
+        "서울대",
+        "내과",
+        "ㅅㅇㄷ",
+        "서울 대학교",
+        "samsung",
+        "김민준",
+        "",
+    ];
+    // cached pages equal freshly computed ones (the NFD form and other spacing share an entry)
+    let first: Vec<_> = queries.iter().map(|q| page(&index, &text(q))).collect();
+    let again: Vec<_> = queries.iter().map(|q| page(&index, &text(q))).collect();
+    assert_eq!(first, again);
+    use unicode_normalization::UnicodeNormalization;
+    let nfd: String = "서울 대학교".nfd().collect();
+    assert_eq!(
+        page(&index, &text(&nfd)),
+        page(&index, &text(" 서울   대학교 "))
+    );
+    index.set_page_cache(0);
+    let uncached: Vec<_> = queries.iter().map(|q| page(&index, &text(q))).collect();
+    assert_eq!(first, uncached);
+    index.set_page_cache(256);
+
+    // every kind of write empties it before returning
+    assert!(ids(&index, &text("튼튼")).is_empty());
+    let mut kim = hospitals().remove(7);
+    kim.name = "김튼튼내과의원".into();
+    index.upsert_hospital(&kim).unwrap();
+    assert_eq!(ids(&index, &text("튼튼")), [KIM_CLINIC]);
+    assert_eq!(ids(&index, &text("삼성서울병원"))[0], SAMSUNG);
+    index.replace_hospital(&kim, &[]).unwrap();
+    index.delete_hospital(id(SAMSUNG)).unwrap();
+    assert!(!ids(&index, &text("삼성서울병원")).contains(&SAMSUNG));
+
+    let q = DoctorQuery {
+        text: "김민준".into(),
+        ..DoctorQuery::default()
+    };
+    let before = index.search_doctors(&q).unwrap();
+    assert!(!before.items.is_empty());
+    assert_eq!(index.search_doctors(&q).unwrap(), before);
+    index.delete_doctor(before.items[0].id).unwrap();
+    let after = index.search_doctors(&q).unwrap();
+    assert!(after.items.iter().all(|d| d.id != before.items[0].id));
+    let mut moved = doctors(&hospitals()).remove(0);
+    moved.name = "김민준".into();
+    index.upsert_doctor(&moved).unwrap();
+    assert!(
+        index
+            .search_doctors(&q)
+            .unwrap()
+            .items
+            .iter()
+            .any(|d| d.id == moved.id)
+    );
+}
+
+#[test]
+fn a_cached_page_never_outlives_a_delete_on_other_threads() {
+    let index = index();
+    let deleted = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            let reader = index.clone();
+            let deleted = &deleted;
+            s.spawn(move || {
+                // the same query over and over: almost every answer is a cached page
+                for _ in 0..20_000 {
+                    let was_deleted = deleted.load(Ordering::SeqCst);
+                    let found = ids(&reader, &text("서울")).contains(&SNUH);
+                    assert!(!(was_deleted && found));
+                    if was_deleted {
+                        break;
+                    }
+                }
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        index.delete_hospital(id(SNUH)).unwrap();
+        deleted.store(true, Ordering::SeqCst);
+    });
+    assert!(!ids(&index, &text("서울")).contains(&SNUH));
+}

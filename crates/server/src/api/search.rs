@@ -181,15 +181,15 @@ pub async fn hospitals(
     Query(q): Query<HospitalSearch>,
 ) -> Result<Json<HospitalResults>, ApiError> {
     let query = HospitalQuery {
-        text: q.q.clone(),
-        sido: q.sido.clone(),
-        sigungu: q.sigungu.clone(),
         department: department(q.department.as_deref())?,
         hospital_type: q.hospital_type.map(|t| t.ko().to_owned()),
         open_at: q.open_now.then(open_now),
         sort: sort(q.sort, q.lat, q.lon)?,
         limit: limit(q.limit)?,
-        cursor: q.cursor.clone(),
+        text: q.q,
+        sido: q.sido,
+        sigungu: q.sigungu,
+        cursor: q.cursor,
     };
     let (index, cards) = state.directory.with_cards().ok_or_else(not_ready)?;
     let page = index.search_hospitals(&query).map_err(search_error)?;
@@ -287,14 +287,14 @@ pub async fn doctors(
     Query(q): Query<DoctorSearch>,
 ) -> Result<Json<DoctorResults>, ApiError> {
     let query = DoctorQuery {
-        text: q.q.clone(),
-        sido: q.sido.clone(),
-        sigungu: q.sigungu.clone(),
         department: department(q.department.as_deref())?,
         hospital_id: q.hospital_id,
         sort: sort(q.sort, q.lat, q.lon)?,
         limit: limit(q.limit)?,
-        cursor: q.cursor.clone(),
+        text: q.q,
+        sido: q.sido,
+        sigungu: q.sigungu,
+        cursor: q.cursor,
     };
     let index = index(&state)?;
     let page = index.search_doctors(&query).map_err(search_error)?;

@@ -219,6 +219,53 @@ async fn a_write_is_searchable_when_it_returns_and_a_delete_is_gone() {
 }
 
 #[tokio::test]
+async fn cached_search_pages_never_outlive_an_edit_or_a_delete() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let path = format!("/api/v1/hospitals/{}", p.h1);
+    let mut entry =
+        json!({"name": "튼튼바른내과의원", "hospital_type": "clinic", "departments": ["내과"]});
+    let put = |entry: Value| {
+        app.client
+            .put(app.url(&path))
+            .bearer_auth(&p.hadmin.token)
+            .json(&entry)
+            .send()
+    };
+    assert_eq!(put(entry.clone()).await.unwrap().status(), StatusCode::OK);
+    // the same searches twice: the second answer comes from the page cache
+    for _ in 0..2 {
+        assert_eq!(names(&search(&app, "바른내과").await), ["튼튼바른내과의원"]);
+        assert!(names(&search(&app, "내과").await).contains(&"튼튼바른내과의원".to_owned()));
+        assert!(names(&search(&app, "새이름").await).is_empty());
+    }
+    entry["name"] = json!("새이름내과의원");
+    assert_eq!(put(entry).await.unwrap().status(), StatusCode::OK);
+    assert!(
+        names(&search(&app, "바른내과").await).is_empty(),
+        "edit seen at once"
+    );
+    assert_eq!(names(&search(&app, "새이름").await), ["새이름내과의원"]);
+    let broad = names(&search(&app, "내과").await);
+    assert!(broad.contains(&"새이름내과의원".to_owned()));
+    assert!(!broad.contains(&"튼튼바른내과의원".to_owned()));
+
+    let r = app
+        .client
+        .delete(app.url(&path))
+        .bearer_auth(&p.hadmin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        names(&search(&app, "새이름").await).is_empty(),
+        "delete seen at once"
+    );
+    assert!(!names(&search(&app, "내과").await).contains(&"새이름내과의원".to_owned()));
+}
+
+#[tokio::test]
 async fn another_instance_stops_serving_a_deleted_hospital_within_a_second() {
     if !external_backends("another_instance_stops_serving_a_deleted_hospital_within_a_second") {
         return;
