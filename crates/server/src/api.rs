@@ -13,6 +13,7 @@ pub mod schedules;
 pub mod search;
 pub mod tickets;
 pub mod users;
+pub mod ward;
 
 use chrono::{DateTime, Utc};
 use docde_domain::account::{Email, check_password};

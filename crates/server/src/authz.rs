@@ -50,6 +50,9 @@ pub enum Action {
     ManageAppointment,
     /// Confirm or deny a requested booking (the appointment's doctor, hospital admins).
     DecideAppointment,
+    /// Acknowledge and resolve a ward's alarms (the nurses assigned to the ward, hospital
+    /// admins).
+    RespondToAlarms,
 }
 
 /// The thing acted on, with the facts the rules need.
@@ -177,6 +180,13 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             }
             _ => false,
         },
+        Action::RespondToAlarms => match target {
+            Target::Ward { nurse_ids, .. } => {
+                hospital_admin
+                    || (own_hospital && user.role == Role::Nurse && nurse_ids.contains(&user.id))
+            }
+            _ => false,
+        },
         Action::ReportAsDevice => false,
     }
 }
@@ -257,6 +267,24 @@ mod tests {
         let assigned_nurse = person(Role::Nurse, Some(w.h1), w.ward_nurse);
         let other_nurse = person(Role::Nurse, Some(w.h1), someone);
         assert!(allowed(&assigned_nurse, Action::ReadWard, ward_h1));
+        assert!(allowed(&assigned_nurse, Action::RespondToAlarms, ward_h1));
+        assert!(
+            !allowed(&other_nurse, Action::RespondToAlarms, ward_h1),
+            "alarms of a ward the nurse is not on"
+        );
+        assert!(
+            !allowed(
+                &person(Role::Doctor, Some(w.h1), me),
+                Action::RespondToAlarms,
+                ward_h1
+            ),
+            "doctors read the ward; its nurses answer its alarms"
+        );
+        assert!(allowed(
+            &person(Role::HospitalAdmin, Some(w.h1), me),
+            Action::RespondToAlarms,
+            ward_h1
+        ));
         assert!(
             !allowed(&other_nurse, Action::ReadWard, ward_h1),
             "a nurse of another ward"

@@ -23,6 +23,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod ward;
 
 pub use config::Config;
 pub use startup::Application;

@@ -15,7 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
     appointments, audit, auth, devices, directory, doctors, hospitals, password, schedules, search,
-    tickets, users,
+    tickets, users, ward,
 };
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
@@ -84,6 +84,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tickets::get_ticket))
         .routes(routes!(tickets::ticket_events))
         .routes(routes!(tickets::appointment_events))
+        .routes(routes!(ward::add_bed, ward::list_beds))
+        .routes(routes!(ward::bind_device))
+        .routes(routes!(ward::admit))
+        .routes(routes!(ward::transfer))
+        .routes(routes!(ward::discharge))
+        .routes(routes!(ward::ingest))
+        .routes(routes!(ward::legacy_ingest))
+        .routes(routes!(ward::live))
+        .routes(routes!(ward::ward_events))
+        .routes(routes!(ward::list_alarms))
+        .routes(routes!(ward::acknowledge))
+        .routes(routes!(ward::resolve))
         .split_for_parts()
 }
 

@@ -60,6 +60,7 @@ impl Application {
             crate::mail::dispatcher::spawn(state.clone()),
             crate::directory_index::spawn(state.clone()),
             crate::booking::availability::spawn(state.clone()),
+            crate::ward::spawn_escalation(state.clone()),
         ];
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));

@@ -23,6 +23,8 @@ pub struct AppState {
     pub directory: Arc<DirectoryIndex>,
     /// Group-commit booking writer, availability view and rush policy.
     pub booking: Arc<Booking>,
+    /// Ward monitoring: the sample writer and the alarm evaluator.
+    pub ward: Arc<crate::ward::Ward>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -37,8 +39,10 @@ impl AppState {
         shutdown: CancellationToken,
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
+        let ward = crate::ward::Ward::start(&store);
         Self {
             booking,
+            ward,
             config,
             store,
             bus,

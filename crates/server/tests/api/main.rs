@@ -16,3 +16,4 @@ mod people;
 mod search;
 mod shutdown;
 mod smtp;
+mod ward;

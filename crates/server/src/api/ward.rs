@@ -1,0 +1,892 @@
+//! `/api/v1/wards/…`, `/api/v1/admissions/…`, `/api/v1/alarms/…` and the device ingest
+//! endpoint: setting a ward up (beds, device binding, admissions), bedside devices reporting
+//! samples, and the nurse station (live snapshot, resumable event stream, alarm handling).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Utc};
+use docde_bus::Message;
+use docde_domain::account::Role;
+use docde_domain::ward::legacy::LegacyPayload;
+use docde_domain::ward::{BedLabel, RawSample, Sample};
+use docde_store::accounts::hospitals::{self, Ward};
+use docde_store::accounts::{devices, users};
+use docde_store::ward::admissions::{self, Admission, NewAdmission};
+use docde_store::ward::alarms::{self, Alarm};
+use docde_store::ward::beds::{self, Bed};
+use docde_store::ward::events;
+use docde_store::ward::samples::{self, LatestSample, Stored};
+use docde_store::ward::{WardConflict, WardError};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{invalid, now};
+use crate::auth::Principal;
+use crate::auth::principal::CurrentDevice;
+use crate::authz::{Action, Target, authorize};
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
+use crate::ward::{FUTURE_TOLERANCE, MAX_BATCH, evaluate, news2_of, wake};
+
+fn ward_error(e: WardError) -> ApiError {
+    match e {
+        WardError::Conflict(c @ (WardConflict::NoteRequired | WardConflict::NoteTooLong)) => {
+            invalid("note", c)
+        }
+        WardError::Conflict(c) => ApiError::Conflict {
+            code: c.code(),
+            detail: c.to_string(),
+        },
+        WardError::NotFound(_) => ApiError::NotFound,
+        WardError::Store(e) => e.into(),
+    }
+}
+
+/// Loads a ward and checks `action` on it; outsiders learn nothing of wards that do not exist.
+async fn load_ward(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+    id: Uuid,
+) -> Result<Ward, ApiError> {
+    let Some(ward) = hospitals::get_ward(&state.store, id).await? else {
+        authorize(principal, action, Target::Installation)?;
+        return Err(ApiError::NotFound);
+    };
+    authorize(
+        principal,
+        action,
+        Target::Ward {
+            hospital_id: ward.hospital_id,
+            nurse_ids: &ward.nurse_ids,
+        },
+    )?;
+    Ok(ward)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set-up: beds, devices, admissions.
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdmissionView {
+    pub id: Uuid,
+    pub ward_id: Uuid,
+    pub bed_id: Uuid,
+    pub patient_id: Uuid,
+    pub admitted_at: DateTime<Utc>,
+    pub discharged_at: Option<DateTime<Utc>>,
+    pub discharge_reason: Option<String>,
+    pub transferred_from: Option<Uuid>,
+    pub urgency: u8,
+    pub notes: String,
+}
+
+impl From<Admission> for AdmissionView {
+    fn from(a: Admission) -> Self {
+        Self {
+            id: a.id,
+            ward_id: a.ward_id,
+            bed_id: a.bed_id,
+            patient_id: a.patient_id,
+            admitted_at: a.admitted_at,
+            discharged_at: a.discharged_at,
+            discharge_reason: a.discharge_reason,
+            transferred_from: a.transferred_from,
+            urgency: a.urgency,
+            notes: a.notes,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BedView {
+    pub id: Uuid,
+    pub ward_id: Uuid,
+    pub room_id: Uuid,
+    /// `<room>-<bed>`, e.g. `101-1`.
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    /// The open admission in this bed, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admission: Option<AdmissionView>,
+}
+
+fn bed_view(bed: Bed, admission: Option<Admission>) -> BedView {
+    BedView {
+        id: bed.id,
+        ward_id: bed.ward_id,
+        room_id: bed.room_id,
+        label: bed.label.to_string(),
+        created_at: bed.created_at,
+        admission: admission.map(AdmissionView::from),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+pub struct NewBedRequest {
+    /// `<room>-<bed>`, e.g. `101-1`.
+    #[garde(length(chars, min = 1, max = 32))]
+    pub label: String,
+}
+
+/// Hospital admins: add a bed to a ward (its room is created with the first bed).
+#[utoipa::path(post, path = "/api/v1/wards/{id}/beds", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id")), request_body = NewBedRequest,
+    responses(
+        (status = 201, description = "Added", body = BedView),
+        (status = 409, description = "`bed_label_taken`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn add_bed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<NewBedRequest>,
+) -> Result<(StatusCode, Json<BedView>), ApiError> {
+    load_ward(&state, &principal, Action::ManageWards, id).await?;
+    let label = BedLabel::parse(&req.label).map_err(|e| ApiError::Invalid {
+        code: e.code(),
+        field: "label".into(),
+        message: e.to_string(),
+    })?;
+    let bed = beds::add_bed(&state.store, id, &label, now())
+        .await
+        .map_err(ward_error)?;
+    Ok((StatusCode::CREATED, Json(bed_view(bed, None))))
+}
+
+/// The ward's beds by label, each with its open admission (ward staff).
+#[utoipa::path(get, path = "/api/v1/wards/{id}/beds", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id")),
+    responses((status = 200, description = "Beds", body = [BedView])))]
+pub async fn list_beds(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<BedView>>, ApiError> {
+    load_ward(&state, &principal, Action::ReadWard, id).await?;
+    let beds = beds::beds_of_ward(&state.store, id).await?;
+    let mut open: HashMap<Uuid, Admission> = admissions::open_in_ward(&state.store, id)
+        .await?
+        .into_iter()
+        .map(|a| (a.bed_id, a))
+        .collect();
+    Ok(Json(
+        beds.into_iter()
+            .map(|b| {
+                let a = open.remove(&b.id);
+                bed_view(b, a)
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+pub struct BindDeviceRequest {
+    #[garde(skip)]
+    pub bed_id: Uuid,
+}
+
+/// Hospital admins: bind a device to a bed (ending its previous binding). Samples follow the
+/// patient in that bed at their measurement time.
+#[utoipa::path(put, path = "/api/v1/devices/{id}/bed", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Device id")), request_body = BindDeviceRequest,
+    responses((status = 204, description = "Bound")))]
+pub async fn bind_device(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<BindDeviceRequest>,
+) -> Result<StatusCode, ApiError> {
+    let Some(device) = devices::get(&state.store, id).await? else {
+        authorize(&principal, Action::ManageDevices, Target::Installation)?;
+        return Err(ApiError::NotFound);
+    };
+    authorize(
+        &principal,
+        Action::ManageDevices,
+        Target::Device {
+            id,
+            hospital_id: device.hospital_id,
+        },
+    )?;
+    let bed = beds::get_bed(&state.store, req.bed_id).await?;
+    let ward = match &bed {
+        Some(b) => hospitals::get_ward(&state.store, b.ward_id).await?,
+        None => None,
+    };
+    let Some(ward) = ward.filter(|w| w.hospital_id == device.hospital_id) else {
+        return Err(invalid("bed_id", "must be a bed of the device's hospital"));
+    };
+    beds::bind_device(&state.store, id, req.bed_id, now())
+        .await
+        .map_err(ward_error)?;
+    wake(&state, ward.id).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+pub struct AdmitRequest {
+    #[garde(skip)]
+    pub patient_id: Uuid,
+    #[garde(skip)]
+    pub bed_id: Uuid,
+    /// 0 (routine) to 3 (most urgent).
+    #[serde(default)]
+    #[garde(range(max = 3))]
+    pub urgency: u8,
+    #[serde(default)]
+    #[garde(length(chars, max = 4000))]
+    pub notes: String,
+}
+
+/// Hospital admins: admit a patient to a bed of the ward.
+#[utoipa::path(post, path = "/api/v1/wards/{id}/admissions", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id")), request_body = AdmitRequest,
+    responses(
+        (status = 201, description = "Admitted", body = AdmissionView),
+        (status = 409, description = "`bed_occupied`, `patient_already_admitted`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn admit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<AdmitRequest>,
+) -> Result<(StatusCode, Json<AdmissionView>), ApiError> {
+    load_ward(&state, &principal, Action::ManageWards, id).await?;
+    let bed = beds::get_bed(&state.store, req.bed_id).await?;
+    if bed.is_none_or(|b| b.ward_id != id) {
+        return Err(invalid("bed_id", "must be a bed of this ward"));
+    }
+    let patient = users::get(&state.store, req.patient_id).await?;
+    if patient.is_none_or(|u| u.role != Role::Patient) {
+        return Err(invalid("patient_id", "must be a patient"));
+    }
+    let new = NewAdmission {
+        patient_id: req.patient_id,
+        bed_id: req.bed_id,
+        urgency: req.urgency,
+        notes: req.notes,
+        now: now(),
+    };
+    let (admission, _) = admissions::admit(&state.store, &new)
+        .await
+        .map_err(ward_error)?;
+    wake(&state, id).await;
+    Ok((StatusCode::CREATED, Json(admission.into())))
+}
+
+/// Loads an admission and checks `ManageWards` on its ward.
+async fn managed_admission(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<(Admission, Ward), ApiError> {
+    let Some(admission) = admissions::get(&state.store, id).await? else {
+        authorize(principal, Action::ManageWards, Target::Installation)?;
+        return Err(ApiError::NotFound);
+    };
+    let ward = load_ward(state, principal, Action::ManageWards, admission.ward_id).await?;
+    Ok((admission, ward))
+}
+
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+pub struct TransferRequest {
+    #[garde(skip)]
+    pub bed_id: Uuid,
+}
+
+/// Hospital admins: move an admitted patient to another bed of the hospital (its open alarms
+/// are resolved; urgency, notes and medication plan move along).
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/transfer", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Admission id")), request_body = TransferRequest,
+    responses((status = 200, description = "The new admission", body = AdmissionView)))]
+pub async fn transfer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<TransferRequest>,
+) -> Result<Json<AdmissionView>, ApiError> {
+    let (_, ward) = managed_admission(&state, &principal, id).await?;
+    let bed = beds::get_bed(&state.store, req.bed_id).await?;
+    let to_ward = match &bed {
+        Some(b) => hospitals::get_ward(&state.store, b.ward_id).await?,
+        None => None,
+    };
+    let Some(to_ward) = to_ward.filter(|w| w.hospital_id == ward.hospital_id) else {
+        return Err(invalid("bed_id", "must be a bed of the same hospital"));
+    };
+    let (admission, _) = admissions::transfer(&state.store, id, req.bed_id, now())
+        .await
+        .map_err(ward_error)?;
+    wake(&state, ward.id).await;
+    if to_ward.id != ward.id {
+        wake(&state, to_ward.id).await;
+    }
+    Ok(Json(admission.into()))
+}
+
+/// Hospital admins: discharge an admitted patient (open alarms are resolved).
+#[utoipa::path(post, path = "/api/v1/admissions/{id}/discharge", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Admission id")),
+    responses((status = 200, description = "The closed admission", body = AdmissionView)))]
+pub async fn discharge(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<AdmissionView>, ApiError> {
+    let (_, ward) = managed_admission(&state, &principal, id).await?;
+    let (admission, _) = admissions::discharge(&state.store, id, now())
+        .await
+        .map_err(ward_error)?;
+    wake(&state, ward.id).await;
+    Ok(Json(admission.into()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingest.
+
+#[derive(Debug, Deserialize, ToSchema, garde::Validate)]
+pub struct SampleBatch {
+    /// `{measured_at, kind, value, unit}` each; at most 1000.
+    #[garde(skip)]
+    #[schema(value_type = Vec<Object>)]
+    pub samples: Vec<RawSample>,
+}
+
+/// What happened to one sample of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SampleResult {
+    pub index: usize,
+    /// `stored`, `duplicate` or `rejected`.
+    pub status: &'static str,
+    /// Why it was rejected (`unknown_kind`, `unit_mismatch`, `out_of_range`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestAnswer {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// One per sample, in the batch's order.
+    pub results: Vec<SampleResult>,
+}
+
+/// Devices: report a batch of samples about oneself. Valid samples are stored (idempotent on
+/// device, kind and measured_at) and the answer comes after their commit; invalid ones are
+/// refused one by one. 200 when every sample was accepted, 207 when some were rejected.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/samples", tag = "ward", security(("device" = [])),
+    params(("id" = Uuid, Path, description = "The calling device's own id")), request_body = SampleBatch,
+    responses(
+        (status = 200, description = "All accepted", body = IngestAnswer),
+        (status = 207, description = "Some rejected (see `results`)", body = IngestAnswer),
+        (status = 401, description = "No or bad device credentials", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another device's id", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn ingest(
+    State(state): State<AppState>,
+    CurrentDevice(device): CurrentDevice,
+    Path(id): Path<Uuid>,
+    ApiJson(batch): ApiJson<SampleBatch>,
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
+    authorize(
+        &Principal::Device(device.clone()),
+        Action::ReportAsDevice,
+        Target::Device {
+            id,
+            hospital_id: device.hospital_id,
+        },
+    )?;
+    if batch.samples.len() > MAX_BATCH {
+        return Err(ApiError::Invalid {
+            code: "batch_too_large",
+            field: "samples".into(),
+            message: format!("at most {MAX_BATCH} samples per batch"),
+        });
+    }
+    let at = now();
+    let mut results: Vec<SampleResult> = Vec::with_capacity(batch.samples.len());
+    let mut valid: Vec<(usize, Sample)> = Vec::new();
+    for (index, raw) in batch.samples.iter().enumerate() {
+        match Sample::parse(raw, at, FUTURE_TOLERANCE) {
+            Ok(sample) => {
+                valid.push((index, sample));
+                results.push(SampleResult {
+                    index,
+                    status: "stored",
+                    code: None,
+                    detail: None,
+                });
+            }
+            Err(problem) => results.push(SampleResult {
+                index,
+                status: "rejected",
+                code: Some(problem.code()),
+                detail: Some(problem.to_string()),
+            }),
+        }
+    }
+    store_samples(&state, id, valid, &mut results, at).await?;
+    Ok(answer_of(results))
+}
+
+fn answer_of(results: Vec<SampleResult>) -> (StatusCode, Json<IngestAnswer>) {
+    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+    let answer = IngestAnswer {
+        stored: count("stored"),
+        duplicates: count("duplicate"),
+        rejected: count("rejected"),
+        results,
+    };
+    let status = if answer.rejected > 0 {
+        StatusCode::MULTI_STATUS
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(answer))
+}
+
+/// Stores the valid samples of a device's batch through the group-commit writer (answering
+/// after the commit), marks duplicates in `results`, evaluates alarms on the new ones and
+/// wakes the ward's streams.
+async fn store_samples(
+    state: &AppState,
+    id: Uuid,
+    valid: Vec<(usize, Sample)>,
+    results: &mut [SampleResult],
+    at: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let samples: Vec<Sample> = valid.iter().map(|(_, s)| s.clone()).collect();
+    let mut inserted: Vec<Sample> = Vec::new();
+    if !samples.is_empty() {
+        let report = state
+            .ward
+            .writer
+            .ingest(id, samples, at)
+            .await
+            .map_err(ward_error)?;
+        for ((index, sample), outcome) in valid.into_iter().zip(report.results) {
+            match outcome {
+                Stored::Inserted => inserted.push(sample),
+                Stored::Duplicate => results[index].status = "duplicate",
+            }
+        }
+        let ward_id = beds::bed_of_device(&state.store, id)
+            .await?
+            .map(|b| b.ward_id);
+        // The samples are durable: a failing evaluation must not turn the answer into an
+        // error (the device would resend what is stored), so it is logged instead.
+        if !inserted.is_empty()
+            && let Err(e) = evaluate(state, id, &inserted, at).await
+        {
+            tracing::error!(error = %e, device_id = %id, "alarm evaluation failed");
+        }
+        if let Some(ward_id) =
+            ward_id.filter(|_| !report.event_ids.is_empty() || !inserted.is_empty())
+        {
+            wake(state, ward_id).await;
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, garde::Validate)]
+pub struct LegacyRequest {
+    #[serde(flatten)]
+    #[garde(skip)]
+    pub payload: LegacyPayload,
+}
+
+/// Devices: the predecessor's Raspberry Pi payload `{"bedNumber": "101-1", "temperature":
+/// 37.8, "weight": 2}` (temperature −1: no reading; weight 2: IV bag ≤ 20 %, 1: empty, −1:
+/// none), for a device bound to that bed. Answered like `/samples`.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/legacy-samples", tag = "ward", security(("device" = [])),
+    params(("id" = Uuid, Path, description = "The calling device's own id")),
+    responses(
+        (status = 200, description = "All accepted", body = IngestAnswer),
+        (status = 207, description = "Some readings rejected", body = IngestAnswer),
+        (status = 422, description = "`bed_mismatch`: the device is not bound to that bed", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn legacy_ingest(
+    State(state): State<AppState>,
+    CurrentDevice(device): CurrentDevice,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<LegacyRequest>,
+) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
+    authorize(
+        &Principal::Device(device.clone()),
+        Action::ReportAsDevice,
+        Target::Device {
+            id,
+            hospital_id: device.hospital_id,
+        },
+    )?;
+    let at = now();
+    let reading = req.payload.to_samples(at).map_err(|e| ApiError::Invalid {
+        code: e.code(),
+        field: "bedNumber".into(),
+        message: e.to_string(),
+    })?;
+    let bed = beds::bed_of_device(&state.store, id).await?;
+    if bed.is_none_or(|b| b.label != reading.bed) {
+        return Err(ApiError::Invalid {
+            code: "bed_mismatch",
+            field: "bedNumber".into(),
+            message: "the device is not bound to this bed".into(),
+        });
+    }
+    let mut results: Vec<SampleResult> = reading
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(index, _)| SampleResult {
+            index,
+            status: "stored",
+            code: None,
+            detail: None,
+        })
+        .collect();
+    let offset = results.len();
+    results.extend(
+        reading
+            .problems
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SampleResult {
+                index: offset + i,
+                status: "rejected",
+                code: Some(p.code()),
+                detail: Some(p.to_string()),
+            }),
+    );
+    let valid = reading.samples.into_iter().enumerate().collect();
+    store_samples(&state, id, valid, &mut results, at).await?;
+    Ok(answer_of(results))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nurse station.
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlarmView {
+    pub id: Uuid,
+    pub ward_id: Uuid,
+    pub bed_id: Uuid,
+    pub admission_id: Option<Uuid>,
+    pub patient_id: Option<Uuid>,
+    pub device_id: Option<Uuid>,
+    pub kind: String,
+    pub priority: String,
+    pub status: String,
+    pub value: Option<f64>,
+    pub raised_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub acknowledged_by: Option<Uuid>,
+    pub acknowledge_note: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolved_by: Option<Uuid>,
+    pub resolution_note: Option<String>,
+    pub escalation_level: u8,
+}
+
+impl From<Alarm> for AlarmView {
+    fn from(a: Alarm) -> Self {
+        Self {
+            id: a.id,
+            ward_id: a.ward_id,
+            bed_id: a.bed_id,
+            admission_id: a.admission_id,
+            patient_id: a.patient_id,
+            device_id: a.device_id,
+            kind: a.kind.code().to_owned(),
+            priority: a.priority.code().to_owned(),
+            status: a.status.code().to_owned(),
+            value: a.value,
+            raised_at: a.raised_at,
+            acknowledged_at: a.acknowledged_at,
+            acknowledged_by: a.acknowledged_by,
+            acknowledge_note: a.acknowledge_note,
+            resolved_at: a.resolved_at,
+            resolved_by: a.resolved_by,
+            resolution_note: a.resolution_note,
+            escalation_level: a.escalation_level.get(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatestView {
+    pub kind: String,
+    pub value: f64,
+    pub unit: Option<String>,
+    pub measured_at: DateTime<Utc>,
+    pub device_id: Uuid,
+}
+
+impl From<&LatestSample> for LatestView {
+    fn from(l: &LatestSample) -> Self {
+        Self {
+            kind: l.kind.code().to_owned(),
+            value: l.value,
+            unit: l.unit.map(|u| u.code().to_owned()),
+            measured_at: l.measured_at,
+            device_id: l.device_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct News2View {
+    pub total: u8,
+    /// `low`, `low_medium`, `medium` or `high`.
+    pub band: String,
+    /// Whether every parameter was recent enough to be scored.
+    pub complete: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveBed {
+    pub bed: BedView,
+    pub latest: Vec<LatestView>,
+    pub news2: Option<News2View>,
+    pub alarms: Vec<AlarmView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveWard {
+    pub ward_id: Uuid,
+    /// The newest ward event included; resume the event stream after it.
+    pub last_event_id: i64,
+    pub beds: Vec<LiveBed>,
+}
+
+/// The nurse station's grid: every bed with its patient's newest values, NEWS2 and open
+/// alarms (ward staff).
+#[utoipa::path(get, path = "/api/v1/wards/{id}/beds/live", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id")),
+    responses((status = 200, description = "Snapshot", body = LiveWard)))]
+pub async fn live(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<LiveWard>, ApiError> {
+    load_ward(&state, &principal, Action::ReadWard, id).await?;
+    let at = now();
+    // Read the event position first: the snapshot is at least as new as it.
+    let last_event_id = last_event_id(&state, id).await?;
+    let beds = samples::latest_per_bed(&state.store, id).await?;
+    let mut open: HashMap<Uuid, Vec<Alarm>> = HashMap::new();
+    for alarm in alarms::open_for_ward(&state.store, id).await? {
+        open.entry(alarm.bed_id).or_default().push(alarm);
+    }
+    let beds = beds
+        .into_iter()
+        .map(|b| {
+            let news2 = news2_of(&b.latest, at).map(|s| News2View {
+                total: s.total(),
+                band: s.band().code().to_owned(),
+                complete: s.is_complete(),
+            });
+            LiveBed {
+                alarms: open
+                    .remove(&b.bed.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(AlarmView::from)
+                    .collect(),
+                latest: b.latest.iter().map(LatestView::from).collect(),
+                news2,
+                bed: bed_view(b.bed, b.admission),
+            }
+        })
+        .collect();
+    Ok(Json(LiveWard {
+        ward_id: id,
+        last_event_id,
+        beds,
+    }))
+}
+
+async fn last_event_id(state: &AppState, ward_id: Uuid) -> Result<i64, ApiError> {
+    let mut last = 0;
+    loop {
+        let page = events::events_after(&state.store, ward_id, last, 1000).await?;
+        let full = page.len() == 1000;
+        if let Some(e) = page.last() {
+            last = e.id;
+        }
+        if !full {
+            return Ok(last);
+        }
+    }
+}
+
+/// The ward's open alarms, highest priority first, then oldest first (ward staff).
+#[utoipa::path(get, path = "/api/v1/wards/{id}/alarms", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id")),
+    responses((status = 200, description = "Open alarms", body = [AlarmView])))]
+pub async fn list_alarms(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Vec<AlarmView>>, ApiError> {
+    load_ward(&state, &principal, Action::ReadWard, id).await?;
+    let open = alarms::open_for_ward(&state.store, id).await?;
+    Ok(Json(open.into_iter().map(AlarmView::from).collect()))
+}
+
+/// The ward's events, live (SSE): `vitals`, `alarm`, `alarm_update`, `news2`, `device`,
+/// `admission`, `medication`, each with its id from the ward event log. Send `Last-Event-ID`
+/// to replay everything after that event first (ward staff).
+#[utoipa::path(get, path = "/api/v1/wards/{id}/events", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Ward id"),
+        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event")),
+    responses((status = 200, description = "text/event-stream of ward events (data: the event's JSON payload)")))]
+pub async fn ward_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    load_ward(&state, &principal, Action::ReadWard, id).await?;
+    let mut last: i64 = match headers.get("last-event-id") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|n: &i64| *n >= 0)
+            .ok_or_else(|| invalid("Last-Event-ID", "must be an event id from this stream"))?,
+        None => 0,
+    };
+    let (tx, rx) = mpsc::channel(256);
+    // Subscribe before the first read, so nothing committed in between is missed.
+    let mut live = state.bus.subscribe(&crate::ward::ward_topic(id));
+    tokio::spawn(async move {
+        loop {
+            loop {
+                let Ok(page) = events::events_after(&state.store, id, last, 500).await else {
+                    return;
+                };
+                let full = page.len() == 500;
+                for e in page {
+                    last = e.id;
+                    let event = Event::default()
+                        .event(e.kind.code())
+                        .id(e.id.to_string())
+                        .data(e.payload);
+                    if tx.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+                if !full {
+                    break;
+                }
+            }
+            let message = tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tx.closed() => return,
+                m = live.recv() => m,
+            };
+            // A wake-up only: the log says what happened, in order and without gaps.
+            match message {
+                Some(Message::Data(_)) | Some(Message::Lagged(_)) => {}
+                None => return,
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema, garde::Validate)]
+pub struct AlarmNoteRequest {
+    /// The action taken (required to resolve; optional to acknowledge).
+    #[serde(default)]
+    #[garde(inner(length(chars, max = 2000)))]
+    pub note: Option<String>,
+}
+
+/// Loads an alarm and checks `RespondToAlarms` on its ward.
+async fn respondable_alarm(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<Alarm, ApiError> {
+    let Some(alarm) = alarms::get(&state.store, id).await? else {
+        authorize(principal, Action::RespondToAlarms, Target::Installation)?;
+        return Err(ApiError::NotFound);
+    };
+    load_ward(state, principal, Action::RespondToAlarms, alarm.ward_id).await?;
+    Ok(alarm)
+}
+
+fn person(principal: &Principal) -> Result<Uuid, ApiError> {
+    match principal {
+        Principal::User(u) => Ok(u.id),
+        Principal::Device(_) => Err(ApiError::Forbidden),
+    }
+}
+
+/// Ward nurses, hospital admins: acknowledge an active alarm (it stops escalating).
+#[utoipa::path(post, path = "/api/v1/alarms/{id}/acknowledge", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Alarm id")), request_body = AlarmNoteRequest,
+    responses(
+        (status = 200, description = "Acknowledged", body = AlarmView),
+        (status = 409, description = "`already_acknowledged`, `already_resolved`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<AlarmNoteRequest>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let by = person(&principal)?;
+    respondable_alarm(&state, &principal, id).await?;
+    let (alarm, _) = alarms::acknowledge(&state.store, id, by, req.note.as_deref(), now())
+        .await
+        .map_err(ward_error)?;
+    wake(&state, alarm.ward_id).await;
+    Ok(Json(alarm.into()))
+}
+
+/// Ward nurses, hospital admins: resolve an open alarm with a note of the action taken.
+#[utoipa::path(post, path = "/api/v1/alarms/{id}/resolve", tag = "ward", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Alarm id")), request_body = AlarmNoteRequest,
+    responses(
+        (status = 200, description = "Resolved", body = AlarmView),
+        (status = 409, description = "`already_resolved`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`note` missing", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    ApiJson(req): ApiJson<AlarmNoteRequest>,
+) -> Result<Json<AlarmView>, ApiError> {
+    let by = person(&principal)?;
+    let alarm = respondable_alarm(&state, &principal, id).await?;
+    let note = req.note.as_deref().map(str::trim).unwrap_or("");
+    if note.is_empty() {
+        return Err(invalid("note", WardConflict::NoteRequired));
+    }
+    let (resolved, _) = alarms::resolve(&state.store, id, Some(by), Some(note), now())
+        .await
+        .map_err(ward_error)?;
+    state
+        .ward
+        .forget(alarm.admission_id.unwrap_or(alarm.bed_id), alarm.kind);
+    wake(&state, resolved.ward_id).await;
+    Ok(Json(resolved.into()))
+}

@@ -1,0 +1,276 @@
+//! Ward monitoring's server side: the group-commit sample writer, the alarm evaluator that
+//! turns stored samples (and the NEWS2 score of the latest vitals) into raise/clear decisions
+//! applied through the store, the wake-ups that tell nurse-station streams to re-read the
+//! ward event log, and the escalation worker.
+//!
+//! What matters lives in the database: the samples, the open alarms (one per admission and
+//! kind, enforced there) and the event log the streams replay. The evaluator's memory (onset
+//! delays in progress) is soft and per instance; a first sight of an admission restores the
+//! alarms already open for it, and `raise` is idempotent, so a restart or a second instance
+//! never opens a second alarm of a kind.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use docde_domain::ward::alarm::{
+    AlarmEvaluator, AlarmKind, Decision, EscalationLevel, EscalationPolicy, Thresholds,
+    escalation_due, next_escalation_at,
+};
+use docde_domain::ward::news2::{News2, Observations, Spo2Scale};
+use docde_domain::ward::{Acvpu, IvLevel, Sample, SampleValue, Unit, VitalKind};
+use docde_store::Store;
+use docde_store::ward::alarms::{self, NewAlarm, Raised};
+use docde_store::ward::samples::LatestSample;
+use docde_store::ward::{SampleWriter, WardError, admissions, beds, samples};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::state::AppState;
+
+/// How far ahead of the server clock a device's `measured_at` may be.
+pub const FUTURE_TOLERANCE: TimeDelta = TimeDelta::seconds(30);
+/// The most samples one HTTP batch may carry.
+pub const MAX_BATCH: usize = 1000;
+/// Vitals older than this do not count towards NEWS2 (a stale normal reading would hide a
+/// deterioration).
+pub const NEWS2_MAX_AGE: TimeDelta = TimeDelta::minutes(15);
+/// How often the escalation worker looks for due alarms, and how long its claim lasts.
+const ESCALATION_EVERY: Duration = Duration::from_secs(1);
+const ESCALATION_LEASE: TimeDelta = TimeDelta::seconds(30);
+
+/// The bus topic whose messages wake a ward's streams (they carry no data).
+pub fn ward_topic(ward_id: Uuid) -> String {
+    format!("ward:{ward_id}")
+}
+
+/// Ward monitoring's shared parts, one per instance.
+pub struct Ward {
+    pub writer: SampleWriter,
+    pub thresholds: Thresholds,
+    pub escalation: EscalationPolicy,
+    evaluator: Mutex<AlarmEvaluator<Uuid>>,
+    /// Evaluator keys whose open alarms were restored from the database.
+    restored: Mutex<HashSet<Uuid>>,
+}
+
+impl std::fmt::Debug for Ward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ward").finish_non_exhaustive()
+    }
+}
+
+impl Ward {
+    pub fn start(store: &Store) -> Arc<Self> {
+        let writers = if store.dialect() == "postgres" { 4 } else { 1 };
+        let (writer, _) = SampleWriter::spawn(store.clone(), writers);
+        Arc::new(Self {
+            writer,
+            thresholds: Thresholds::default(),
+            escalation: EscalationPolicy::default(),
+            evaluator: Mutex::new(AlarmEvaluator::new()),
+            restored: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// A person closed an alarm: the condition must persist again before a new one opens.
+    pub fn forget(&self, key: Uuid, kind: AlarmKind) {
+        if let Ok(mut evaluator) = self.evaluator.lock() {
+            evaluator.forget(&key, kind);
+        }
+    }
+}
+
+/// Rebuilds a checked sample from a stored latest value (for NEWS2).
+pub fn sample_of(latest: &LatestSample) -> Option<Sample> {
+    let v = latest.value;
+    let value = match latest.kind {
+        VitalKind::Consciousness => {
+            SampleValue::Consciousness(Acvpu::from_rank(u8::try_from(v as i64).ok()?)?)
+        }
+        VitalKind::SupplementalOxygen => SampleValue::SupplementalOxygen(v != 0.0),
+        VitalKind::NurseCall => SampleValue::NurseCall(v != 0.0),
+        VitalKind::IvBag => match latest.unit {
+            Some(Unit::Millilitre) => SampleValue::IvBag(IvLevel::Millilitres(v)),
+            _ => SampleValue::IvBag(IvLevel::Percent(v)),
+        },
+        _ => SampleValue::Number(v),
+    };
+    Sample::new(latest.kind, value, latest.measured_at).ok()
+}
+
+/// NEWS2 (scale 1) of a patient's latest vitals at `now`; `None` when nothing recent is known.
+pub fn news2_of(latest: &[LatestSample], now: DateTime<Utc>) -> Option<News2> {
+    let samples: Vec<Sample> = latest.iter().filter_map(sample_of).collect();
+    let obs = Observations::from_latest(&samples, now, NEWS2_MAX_AGE);
+    let score = News2::score(&obs, Spo2Scale::Scale1);
+    score.sub_scores().next().is_some().then_some(score)
+}
+
+/// Evaluates the samples a device just stored and applies the decisions. Returns whether any
+/// event was written (the caller then wakes the ward's streams).
+pub async fn evaluate(
+    state: &AppState,
+    device_id: Uuid,
+    stored: &[Sample],
+    now: DateTime<Utc>,
+) -> Result<bool, WardError> {
+    let store = &state.store;
+    let ward = &state.ward;
+    let Some(bed) = beds::bed_of_device(store, device_id).await? else {
+        return Ok(false);
+    };
+    let admission = admissions::in_bed_at(store, bed.id, now).await?;
+    let key = admission.as_ref().map_or(bed.id, |a| a.id);
+    let first_sight = ward.restored.lock().is_ok_and(|mut r| r.insert(key));
+    if first_sight {
+        let open = alarms::open_for_ward(store, bed.ward_id).await?;
+        let mut evaluator = ward.evaluator.lock().expect("evaluator lock");
+        for alarm in open
+            .iter()
+            .filter(|a| a.admission_id.unwrap_or(a.bed_id) == key)
+        {
+            evaluator.restore(&key, alarm.kind);
+        }
+    }
+    let news2 = match &admission {
+        Some(a) => news2_of(&samples::latest_of_patient(store, a.patient_id).await?, now),
+        None => None,
+    };
+    // Only what was measured during this stay is about this patient (the store attributes
+    // samples by measurement time the same way).
+    let since = admission.as_ref().map(|a| a.admitted_at);
+    let mut ordered: Vec<&Sample> = stored
+        .iter()
+        .filter(|s| since.is_none_or(|t| s.measured_at() >= t))
+        .collect();
+    ordered.sort_by_key(|s| s.measured_at());
+    let decisions: Vec<Decision> = {
+        let mut evaluator = ward.evaluator.lock().expect("evaluator lock");
+        let mut out = Vec::new();
+        for sample in ordered {
+            out.extend(evaluator.observe(&key, sample, &ward.thresholds));
+        }
+        if let (Some(score), Some(last)) = (news2, stored.iter().map(Sample::measured_at).max()) {
+            out.extend(evaluator.observe_news2(&key, &score, last, &ward.thresholds));
+        }
+        out
+    };
+    let mut wrote = false;
+    for decision in decisions {
+        match decision {
+            Decision::Raise {
+                kind,
+                priority,
+                value,
+                at,
+                replaces,
+            } => {
+                if let Some(lower) = replaces {
+                    wrote |= clear(store, bed.ward_id, key, lower, now).await?;
+                }
+                let new = NewAlarm {
+                    bed_id: bed.id,
+                    admission_id: admission.as_ref().map(|a| a.id),
+                    device_id: Some(device_id),
+                    kind,
+                    priority,
+                    value: Some(value),
+                    raised_at: at,
+                    next_escalation_at: next_escalation_at(
+                        priority,
+                        at,
+                        false,
+                        None,
+                        &ward.escalation,
+                    ),
+                };
+                match alarms::raise(store, &new).await? {
+                    Raised::New { .. } | Raised::PriorityRaised { .. } => wrote = true,
+                    Raised::AlreadyOpen(_) => {}
+                }
+            }
+            Decision::Clear { kind, .. } => {
+                wrote |= clear(store, bed.ward_id, key, kind, now).await?;
+            }
+        }
+    }
+    Ok(wrote)
+}
+
+/// Resolves (by the system) the open alarm of `kind` for the admission or bed `key`.
+async fn clear(
+    store: &Store,
+    ward_id: Uuid,
+    key: Uuid,
+    kind: AlarmKind,
+    now: DateTime<Utc>,
+) -> Result<bool, WardError> {
+    let open = alarms::open_for_ward(store, ward_id).await?;
+    let Some(alarm) = open
+        .into_iter()
+        .find(|a| a.kind == kind && a.admission_id.unwrap_or(a.bed_id) == key)
+    else {
+        return Ok(false);
+    };
+    match alarms::resolve(store, alarm.id, None, Some("condition cleared"), now).await {
+        Ok(_) => Ok(true),
+        // Someone resolved it meanwhile: nothing left to do.
+        Err(WardError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Wakes every instance's streams of the ward.
+pub async fn wake(state: &AppState, ward_id: Uuid) {
+    if let Err(e) = state.bus.publish(&ward_topic(ward_id), "").await {
+        tracing::warn!(error = %e, %ward_id, "could not publish a ward wake-up");
+    }
+}
+
+/// The escalation worker: claims due alarms (a lease with a fencing token, so any number of
+/// instances may run it), moves each to the level due, and wakes the ward's streams where the
+/// charge nurse sees the `alarm_update`.
+pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(ESCALATION_EVERY) => {}
+            }
+            if let Err(e) = escalate_due(&state, Utc::now()).await {
+                tracing::warn!(error = %e, "escalation round failed");
+            }
+        }
+    })
+}
+
+/// One escalation round at `now`; returns how many alarms went up a level.
+pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, WardError> {
+    let claims = alarms::due_for_escalation(&state.store, now, ESCALATION_LEASE, 100).await?;
+    let policy = &state.ward.escalation;
+    let mut done = 0;
+    let mut woken: HashSet<Uuid> = HashSet::new();
+    for claim in claims {
+        let a = &claim.alarm;
+        let due = escalation_due(a.priority, a.raised_at, a.acknowledged_at, now, policy);
+        let level = match due {
+            Some(level) if level > a.escalation_level => level,
+            _ => EscalationLevel(a.escalation_level.get().saturating_add(1)),
+        };
+        let next = next_escalation_at(a.priority, a.raised_at, false, Some(level), policy);
+        match alarms::escalate(&state.store, &claim, level, next, now).await {
+            Ok(_) => {
+                done += 1;
+                woken.insert(a.ward_id);
+            }
+            Err(WardError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for ward_id in woken {
+        wake(state, ward_id).await;
+    }
+    Ok(done)
+}
