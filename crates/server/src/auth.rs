@@ -8,6 +8,7 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod secrets;
+pub mod session_checks;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -15,10 +16,13 @@ use std::sync::Arc;
 pub use keys::SigningKeys;
 pub use passwords::Passwords;
 pub use principal::{ClientIp, CurrentUser, Principal, UserPrincipal};
+pub use session_checks::SessionChecks;
 
 /// What authentication needs at run time, shared by every request.
 #[derive(Clone)]
 pub struct Auth {
     pub keys: Arc<SigningKeys>,
     pub passwords: Passwords,
+    /// Bearer tokens' sessions, checked many to a read.
+    pub sessions: SessionChecks,
 }

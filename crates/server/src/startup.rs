@@ -53,6 +53,7 @@ impl Application {
                     .context("loading signing keys (auth.signing_keys)")?,
             ),
             passwords: Passwords::new()?,
+            sessions: crate::auth::SessionChecks::default(),
         };
         let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
         // Background workers end when the shutdown token fires; run_until_stopped waits for them.
@@ -61,6 +62,10 @@ impl Application {
             crate::directory_index::spawn(state.clone()),
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
+            state
+                .auth
+                .sessions
+                .spawn(state.store.clone(), state.shutdown.child_token()),
         ];
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));

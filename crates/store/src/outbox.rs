@@ -34,6 +34,16 @@ pub struct NewEmail {
     pub body: String,
 }
 
+/// A message to a user, addressed when it is queued: the recipient is read from `users` in
+/// the same statement that queues it, so the caller needs no read of its own (the booking
+/// hot path queues one per booking). Nothing is queued for a deleted account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub subject: String,
+    /// Plain text (UTF-8).
+    pub body: String,
+}
+
 /// A claimed message, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxEmail {
@@ -93,6 +103,33 @@ macro_rules! enqueue_email {
             .bind(email.to.as_str())
             .bind(email.subject.as_str())
             .bind(email.body.as_str())
+            .bind(now)
+            .execute($executor)
+    }};
+}
+
+/// The insert behind [`enqueue_letter!`](crate::enqueue_letter): as [`INSERT_SQL`], with `$2`
+/// the user id whose address the message goes to.
+pub const INSERT_LETTER_SQL: &str = "INSERT INTO email_outbox \
+     (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
+     SELECT $1, email, $3, $4, 'pending', 0, $5, $5 FROM users WHERE id = $2 AND status <> 'deleted'";
+
+/// Queues `$letter` (`&Letter`) to user `$user_id` (`Uuid`) under `$id` at `$now` on
+/// `$executor`, and returns the query's future.
+#[macro_export]
+macro_rules! enqueue_letter {
+    ($executor:expr, $letter:expr, $user_id:expr, $id:expr, $now:expr) => {{
+        let letter: &$crate::outbox::Letter = $letter;
+        let user_id: $crate::outbox::__sqlx::types::Uuid = $user_id;
+        let id: $crate::outbox::__sqlx::types::Uuid = $id;
+        let now: $crate::outbox::__sqlx::types::chrono::DateTime<
+            $crate::outbox::__sqlx::types::chrono::Utc,
+        > = $now;
+        $crate::outbox::__sqlx::query($crate::outbox::INSERT_LETTER_SQL)
+            .bind(id.to_string())
+            .bind(user_id.to_string())
+            .bind(letter.subject.as_str())
+            .bind(letter.body.as_str())
             .bind(now)
             .execute($executor)
     }};

@@ -232,15 +232,13 @@ pub(crate) async fn prepare(
         hex(&h.finalize())
     });
     let id = Uuid::now_v7();
-    let email = patient_email(
+    let email = patient_letter(
         state,
-        patient_id,
         id,
         start.timestamp(),
         &view.doctor.time_zone,
         status.as_str(),
-    )
-    .await?;
+    );
     Ok(NewAppointment {
         id,
         hospital_id: view.doctor.hospital_id,
@@ -259,19 +257,20 @@ pub(crate) async fn prepare(
     })
 }
 
-async fn patient_email(
+/// The patient's e-mail about a change, if the hospital mails them; the store addresses it
+/// in the change's own transaction.
+fn patient_letter(
     state: &AppState,
-    patient_id: Uuid,
     appointment_id: Uuid,
     starts_at: i64,
     time_zone: &str,
     status: &str,
-) -> Result<Option<docde_store::outbox::NewEmail>, ApiError> {
-    if !state.config.booking.notify_email {
-        return Ok(None);
-    }
-    let patient = docde_store::accounts::users::get(&state.store, patient_id).await?;
-    Ok(patient.map(|p| notify::email(&p.email, appointment_id, starts_at, time_zone, status)))
+) -> Option<docde_store::outbox::Letter> {
+    state
+        .config
+        .booking
+        .notify_email
+        .then(|| notify::letter(appointment_id, starts_at, time_zone, status))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -699,15 +698,7 @@ async fn change(
             .map_err(|_| anyhow::anyhow!("stored status unknown"))?;
         from.transition(to)
             .map_err(|_| conflict(BookingConflict::IllegalTransition))?;
-        let email = patient_email(
-            state,
-            a.patient_id,
-            a.id,
-            a.starts_at,
-            &tz_name,
-            to.as_str(),
-        )
-        .await?;
+        let email = patient_letter(state, a.id, a.starts_at, &tz_name, to.as_str());
         let t = Transition {
             appointment_id: a.id,
             from: a.status.clone(),

@@ -272,21 +272,14 @@ async fn cancel_stranded(
     by: Uuid,
     time_zone: &str,
 ) -> Result<bool, ApiError> {
-    let email = if state.config.booking.notify_email {
-        docde_store::accounts::users::get(&state.store, appointment.patient_id)
-            .await?
-            .map(|p| {
-                notify::email(
-                    &p.email,
-                    appointment.id,
-                    appointment.starts_at,
-                    time_zone,
-                    "cancelled",
-                )
-            })
-    } else {
-        None
-    };
+    let email = state.config.booking.notify_email.then(|| {
+        notify::letter(
+            appointment.id,
+            appointment.starts_at,
+            time_zone,
+            "cancelled",
+        )
+    });
     let t = Transition {
         appointment_id: appointment.id,
         from: appointment.status.clone(),

@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use docde_domain::account::Role;
-use docde_store::accounts::{devices, sessions};
+use docde_store::accounts::devices;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -63,7 +63,12 @@ impl FromRequestParts<AppState> for Principal {
         let credentials = credentials.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
             let claims = state.auth.keys.verify(credentials)?;
-            if !sessions::is_live(&state.store, claims.sid).await? {
+            if !state
+                .auth
+                .sessions
+                .is_live(&state.store, claims.sid)
+                .await?
+            {
                 return Err(ApiError::Unauthorized("session_revoked"));
             }
             Ok(Principal::User(UserPrincipal {

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use docde_store::booking::Appointment;
-use docde_store::outbox::NewEmail;
+use docde_store::outbox::Letter;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -106,15 +106,9 @@ pub enum SeatChange {
     Unchanged,
 }
 
-/// The e-mail telling `to` that their appointment is now `status`. Names no reason or
-/// diagnosis: only the time, the status and where to look.
-pub fn email(
-    to: &str,
-    appointment_id: Uuid,
-    starts_at: i64,
-    time_zone: &str,
-    status: &str,
-) -> NewEmail {
+/// The e-mail telling the patient that their appointment is now `status` (addressed when
+/// queued). Names no reason or diagnosis: only the time, the status and where to look.
+pub fn letter(appointment_id: Uuid, starts_at: i64, time_zone: &str, status: &str) -> Letter {
     let when = DateTime::from_timestamp(starts_at, 0)
         .map(|t| {
             t.with_timezone(&zone(time_zone))
@@ -138,8 +132,7 @@ pub fn email(
         "no_show" => ("미방문 처리되었습니다", "You were marked as not attending"),
         _ => ("예약이 변경되었습니다", "Your appointment changed"),
     };
-    NewEmail {
-        to: to.to_owned(),
+    Letter {
         subject: format!("[DocDe] {ko} / {en}"),
         body: format!(
             "{ko}.\n{en}.\n\n일시 / Time: {when} ({time_zone})\n예약 번호 / Appointment: {appointment_id}\n"

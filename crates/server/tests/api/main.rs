@@ -14,6 +14,7 @@ mod operations;
 mod passwords;
 mod people;
 mod search;
+mod sessions;
 mod shutdown;
 mod smtp;
 mod ward;

@@ -198,3 +198,28 @@ pub async fn is_live(store: &Store, session_id: Uuid) -> Result<bool, StoreError
     .await)?;
     Ok(matches!(row, Some((None, status)) if UserStatus::parse(&status) == UserStatus::Active))
 }
+
+/// Which of `session_ids` still count (as [`is_live`]), in one query: the server checks the
+/// sessions of all requests that arrive together with one read.
+pub async fn live_among(
+    store: &Store,
+    session_ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, StoreError> {
+    if session_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders: Vec<String> = (1..=session_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.revoked_at IS NULL AND u.status = 'active' AND s.id IN ({})",
+        placeholders.join(", ")
+    );
+    let rows: Vec<(String,)> = with_reader!(store, pool => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for session_id in session_ids {
+            query = query.bind(session_id.to_string());
+        }
+        query.fetch_all(pool).await
+    })?;
+    rows.into_iter().map(|(raw,)| id(&raw)).collect()
+}

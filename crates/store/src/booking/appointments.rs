@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::BookingError;
 use crate::accounts::{id, opt_id};
-use crate::outbox::NewEmail;
+use crate::outbox::Letter;
 use crate::{Store, StoreError, with_reader, with_writer};
 
 /// A booking to make.
@@ -32,7 +32,8 @@ pub struct NewAppointment {
     pub request_hash: Option<String>,
     pub rescheduled_from: Option<Uuid>,
     pub now: DateTime<Utc>,
-    pub email: Option<NewEmail>,
+    /// Mailed to the patient in the same commit.
+    pub email: Option<Letter>,
 }
 
 /// An appointment as stored.
@@ -89,7 +90,8 @@ pub struct Transition {
     /// Whether `from` held a seat and `to` does not (the seat is given back in the same commit).
     pub frees_seat: bool,
     pub now: DateTime<Utc>,
-    pub email: Option<NewEmail>,
+    /// Mailed to the patient in the same commit.
+    pub email: Option<Letter>,
 }
 
 pub(crate) const COLUMNS: &str = "id, hospital_id, doctor_id, patient_id, starts_at, ends_at, \
@@ -246,7 +248,14 @@ macro_rules! book_one {
             .fetch_one(&mut *$conn)
             .await?;
             if let Some(email) = &new.email {
-                $crate::enqueue_email!(&mut *$conn, email, uuid::Uuid::now_v7(), new.now).await?;
+                $crate::enqueue_letter!(
+                    &mut *$conn,
+                    email,
+                    new.patient_id,
+                    uuid::Uuid::now_v7(),
+                    new.now
+                )
+                .await?;
             }
             Ok::<_, $crate::booking::BookingError>($crate::booking::BookOutcome::Created {
                 appointment: new.to_appointment(),
@@ -302,7 +311,7 @@ macro_rules! transition_one {
             .fetch_one(&mut *$conn)
             .await?;
             if let Some(email) = &t.email {
-                $crate::enqueue_email!(&mut *$conn, email, uuid::Uuid::now_v7(), t.now).await?;
+                $crate::enqueue_letter!(&mut *$conn, email, appointment.patient_id, uuid::Uuid::now_v7(), t.now).await?;
             }
             Ok::<_, $crate::booking::BookingError>((appointment, event_id))
         }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::appointments::book_one;
 use super::{BookOutcome, BookingConflict, BookingError, NewAppointment};
 use crate::accounts::id;
-use crate::outbox::NewEmail;
+use crate::outbox::Letter;
 use crate::{Store, StoreError, with_reader, with_writer};
 
 /// A ticket as stored.
@@ -38,8 +38,10 @@ macro_rules! enqueue_one {
     ($conn:expr, $ticket:expr, $new:expr) => {
         async {
             let new: &$crate::booking::NewAppointment = $new;
+            // `email_to` stays empty: the letter is addressed to the patient when the ticket
+            // is served (tickets written before that kept the address; it is not needed).
             let (to, subject, body) = match &new.email {
-                Some(e) => (Some(e.to.as_str()), Some(e.subject.as_str()), Some(e.body.as_str())),
+                Some(e) => (None::<&str>, Some(e.subject.as_str()), Some(e.body.as_str())),
                 None => (None, None, None),
             };
             let seq: i64 = sqlx::query_scalar(
@@ -201,8 +203,9 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
                 booking_status: status, reason, request_hash, email_to, email_subject,
                 email_body, created_at } = row;
             high = high.max(seq);
-            let email = match (email_to, email_subject, email_body) {
-                (Some(to), Some(subject), Some(body)) => Some(NewEmail { to, subject, body }),
+            let _ = email_to;
+            let email = match (email_subject, email_body) {
+                (Some(subject), Some(body)) => Some(Letter { subject, body }),
                 _ => None,
             };
             let new = NewAppointment {
