@@ -12,7 +12,9 @@ use std::fmt;
 pub struct DiagnosisCode(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a diagnosis code like J06.9 (a letter, two digits, optionally a dot and up to 4 more)")]
+#[error(
+    "{0:?} is not a diagnosis code like J06.9 (a letter, two digits, optionally a dot and up to 4 more)"
+)]
 pub struct DiagnosisCodeProblem(pub String);
 
 impl DiagnosisCode {
@@ -114,11 +116,22 @@ mod tests {
 
     #[test]
     fn diagnosis_codes_are_a_letter_two_digits_and_an_optional_dotted_tail() {
-        for ok in ["J06.9", "j06.9", " E11.65 ", "U07.1", "A09", "C34.1234", "S72.00"] {
+        for ok in [
+            "J06.9", "j06.9", " E11.65 ", "U07.1", "A09", "C34.1234", "S72.00",
+        ] {
             assert!(DiagnosisCode::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(DiagnosisCode::parse("j06.9").unwrap().as_str(), "J06.9");
-        for bad in ["", "J6", "06.9", "J06.", "J06.12345", "J06-9", "감기", "J06.9; DROP"] {
+        for bad in [
+            "",
+            "J6",
+            "06.9",
+            "J06.",
+            "J06.12345",
+            "J06-9",
+            "감기",
+            "J06.9; DROP",
+        ] {
             assert!(DiagnosisCode::parse(bad).is_err(), "{bad}");
         }
     }
@@ -136,7 +149,10 @@ mod tests {
     fn text_is_trimmed_non_empty_and_bounded_in_characters() {
         assert_eq!(text("  친절해요 ", 10).unwrap(), "친절해요");
         assert_eq!(text(" \n ", 10).unwrap_err(), TextProblem::Empty);
-        assert_eq!(text(&"가".repeat(11), 10).unwrap_err(), TextProblem::TooLong(10));
+        assert_eq!(
+            text(&"가".repeat(11), 10).unwrap_err(),
+            TextProblem::TooLong(10)
+        );
         assert!(text(&"가".repeat(10), 10).is_ok());
     }
 }

@@ -538,8 +538,12 @@ mod tests {
     #[test]
     fn the_records_and_reviews_matrix() {
         let (h1, h2) = (Uuid::now_v7(), Uuid::now_v7());
-        let (treating, colleague, patient, other_patient) =
-            (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let (treating, colleague, patient, other_patient) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
         let visit = Target::Appointment {
             hospital_id: h1,
             patient_id: patient,
@@ -561,19 +565,44 @@ mod tests {
         let admin = person(Role::Admin, None, colleague);
 
         assert!(allowed(&doctor, Action::WriteRecord, visit));
-        for who in [&colleague_doc, &doctor_h2, &the_patient, &nurse, &hadmin, &admin] {
+        for who in [
+            &colleague_doc,
+            &doctor_h2,
+            &the_patient,
+            &nurse,
+            &hadmin,
+            &admin,
+        ] {
             assert!(!allowed(who, Action::WriteRecord, visit), "{who:?} writes");
-            assert!(!allowed(who, Action::AmendRecord, record(true)), "{who:?} amends");
+            assert!(
+                !allowed(who, Action::AmendRecord, record(true)),
+                "{who:?} amends"
+            );
         }
         assert!(allowed(&doctor, Action::AmendRecord, record(false)));
 
         assert!(allowed(&the_patient, Action::ReadRecord, record(false)));
-        assert!(allowed(&doctor, Action::ReadRecord, record(false)), "its author");
-        assert!(allowed(&colleague_doc, Action::ReadRecord, record(true)), "in care");
-        assert!(!allowed(&colleague_doc, Action::ReadRecord, record(false)), "no care");
-        assert!(!allowed(&doctor_h2, Action::ReadRecord, record(true)), "another hospital");
+        assert!(
+            allowed(&doctor, Action::ReadRecord, record(false)),
+            "its author"
+        );
+        assert!(
+            allowed(&colleague_doc, Action::ReadRecord, record(true)),
+            "in care"
+        );
+        assert!(
+            !allowed(&colleague_doc, Action::ReadRecord, record(false)),
+            "no care"
+        );
+        assert!(
+            !allowed(&doctor_h2, Action::ReadRecord, record(true)),
+            "another hospital"
+        );
         for who in [&stranger, &nurse, &hadmin, &admin] {
-            assert!(!allowed(who, Action::ReadRecord, record(true)), "{who:?} reads");
+            assert!(
+                !allowed(who, Action::ReadRecord, record(true)),
+                "{who:?} reads"
+            );
         }
 
         assert!(allowed(&the_patient, Action::WriteReview, visit));
@@ -588,10 +617,26 @@ mod tests {
         for who in [&stranger, &hadmin, &admin, &doctor] {
             assert!(!allowed(who, Action::EditReview, review), "{who:?} edits");
         }
-        assert!(allowed(&hadmin, Action::ModerateReviews, Target::Hospital(h1)));
-        assert!(allowed(&admin, Action::ModerateReviews, Target::Hospital(h1)));
-        assert!(!allowed(&hadmin, Action::ModerateReviews, Target::Hospital(h2)));
-        assert!(!allowed(&doctor, Action::ModerateReviews, Target::Hospital(h1)));
+        assert!(allowed(
+            &hadmin,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
+        assert!(allowed(
+            &admin,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
+        assert!(!allowed(
+            &hadmin,
+            Action::ModerateReviews,
+            Target::Hospital(h2)
+        ));
+        assert!(!allowed(
+            &doctor,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
         assert!(allowed(&stranger, Action::ReportReview, review));
     }
 }

@@ -268,9 +268,8 @@ pub async fn of_appointment(
     store: &Store,
     appointment_id: Uuid,
 ) -> Result<Option<Review>, StoreError> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM reviews WHERE appointment_id = $1 AND deleted_at IS NULL"
-    );
+    let sql =
+        format!("SELECT {COLUMNS} FROM reviews WHERE appointment_id = $1 AND deleted_at IS NULL");
     let row: Option<Row> = with_reader!(store, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(appointment_id.to_string())
@@ -370,19 +369,18 @@ pub async fn reports(
     before: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<ReviewReport>, StoreError> {
-    let rows: Vec<(String, String, String, String, String, DateTime<Utc>)> =
-        with_reader!(store, pool => {
-            sqlx::query_as(
-                "SELECT id, review_id, hospital_id, reporter_id, reason, created_at \
-                 FROM review_reports WHERE hospital_id = $1 AND ($2 IS NULL OR id < $2) \
-                 ORDER BY id DESC LIMIT $3",
-            )
-            .bind(hospital.to_string())
-            .bind(before.map(|b| b.to_string()))
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
-        });
+    let rows: Vec<(String, String, String, String, String, DateTime<Utc>)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT id, review_id, hospital_id, reporter_id, reason, created_at \
+             FROM review_reports WHERE hospital_id = $1 AND ($2 IS NULL OR id < $2) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(hospital.to_string())
+        .bind(before.map(|b| b.to_string()))
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await?
+    });
     rows.into_iter()
         .map(|(rid, review, hospital, reporter, reason, created_at)| {
             Ok(ReviewReport {

@@ -107,8 +107,8 @@ fn invalid(code: &'static str, field: impl Into<String>, message: impl ToString)
 }
 
 fn check(req: &RecordRequest) -> Result<Content, ApiError> {
-    let description = text(&req.description, MAX_DESCRIPTION)
-        .map_err(|e| invalid(e.code(), "description", e))?;
+    let description =
+        text(&req.description, MAX_DESCRIPTION).map_err(|e| invalid(e.code(), "description", e))?;
     if req.diagnosis_codes.len() > MAX_DIAGNOSIS_CODES {
         return Err(invalid(
             "too_many_diagnosis_codes",
@@ -270,8 +270,8 @@ async fn readable(
     let (record, current) = records::get(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let care = record.author_id != me.id
-        && care(state, me, record.hospital_id, record.patient_id).await?;
+    let care =
+        record.author_id != me.id && care(state, me, record.hospital_id, record.patient_id).await?;
     let principal = Principal::User(me.clone());
     authorize(&principal, Action::ReadRecord, record_target(&record, care))
         .map_err(|_| ApiError::NotFound)?;
@@ -424,7 +424,11 @@ pub async fn amend(
     // The amendment itself is audited below; the author already knows the content.
     let (record, _) = readable(&state, &me, &ctx, id, None).await?;
     let principal = Principal::User(me.clone());
-    authorize(&principal, Action::AmendRecord, record_target(&record, false))?;
+    authorize(
+        &principal,
+        Action::AmendRecord,
+        record_target(&record, false),
+    )?;
     let Some(read) = req.version else {
         return Err(invalid(
             "version_required",

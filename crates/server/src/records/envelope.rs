@@ -104,8 +104,14 @@ mod tests {
         );
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
-        assert_eq!(open(&key, b"record:1:description", &tampered), Err(OpenError));
-        assert_eq!(open(&key, b"record:1:description", &sealed[..30]), Err(OpenError));
+        assert_eq!(
+            open(&key, b"record:1:description", &tampered),
+            Err(OpenError)
+        );
+        assert_eq!(
+            open(&key, b"record:1:description", &sealed[..30]),
+            Err(OpenError)
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ impl MasterKeys {
             let (kid, key) =
                 parse_master_key(entry).map_err(|e| format!("records.master_keys[{i}]: {e}"))?;
             if keys.insert(kid.to_owned(), key).is_some() {
-                return Err(format!("records.master_keys[{i}]: the id {kid:?} is listed twice"));
+                return Err(format!(
+                    "records.master_keys[{i}]: the id {kid:?} is listed twice"
+                ));
             }
             current.get_or_insert_with(|| kid.to_owned());
         }
@@ -101,8 +103,8 @@ impl MasterKeys {
             }
             create_local(&path)?;
         }
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
         Self::parse(&[text.trim().to_owned()])
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     }
@@ -117,6 +119,14 @@ impl MasterKeys {
 
     pub fn get(&self, id: &str) -> Option<&Key> {
         self.keys.get(id)
+    }
+
+    /// The current key alone (to prove that the others are no longer needed).
+    pub fn only_current(&self) -> Self {
+        Self {
+            current: self.current.clone(),
+            keys: HashMap::from([(self.current.clone(), self.current().clone())]),
+        }
     }
 
     pub fn ids(&self) -> Vec<&str> {
@@ -154,7 +164,11 @@ mod tests {
     #[test]
     fn malformed_short_and_duplicate_keys_are_refused_with_their_index() {
         assert!(parse_master_key("no-colon").is_err());
-        assert!(parse_master_key("k1:c2hvcnQ=").unwrap_err().contains("32 bytes"));
+        assert!(
+            parse_master_key("k1:c2hvcnQ=")
+                .unwrap_err()
+                .contains("32 bytes")
+        );
         assert!(parse_master_key("k 1:AAAA").is_err());
         let a = generate_entry();
         let err = MasterKeys::parse(&[a.clone(), a]).unwrap_err();
@@ -183,7 +197,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(local_path(&config)).unwrap().permissions().mode();
+            let mode = std::fs::metadata(local_path(&config))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         config.database.url = Some("postgres://db.internal/docde".into());

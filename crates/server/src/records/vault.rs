@@ -203,7 +203,11 @@ fn new_data_key(master: &MasterKeys, now: DateTime<Utc>) -> (StoredDataKey, Key)
 }
 
 fn wrap(master: &Key, data_key_id: &str, key: &Key) -> String {
-    STANDARD.encode(envelope::seal(master, &wrap_aad(data_key_id), key.as_bytes()))
+    STANDARD.encode(envelope::seal(
+        master,
+        &wrap_aad(data_key_id),
+        key.as_bytes(),
+    ))
 }
 
 /// Unwraps a stored data key and checks its check value, naming what is wrong if either fails.
