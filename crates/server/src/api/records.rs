@@ -318,7 +318,7 @@ fn record_error(e: RecordError) -> ApiError {
 }
 
 /// Write the record of a completed visit (the visit's doctor).
-#[utoipa::path(post, path = "/api/v1/appointments/{id}/record", tag = "records", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/record", operation_id = "create_record", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Appointment id (the visit)")),
     request_body = RecordRequest,
     responses(
@@ -387,7 +387,7 @@ pub async fn create(
 
 /// A record with its current version (its patient; its author; doctors of its hospital with a
 /// care relationship — audited).
-#[utoipa::path(get, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/records/{id}", operation_id = "get_record", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Record id")),
     responses(
         (status = 200, description = "The record", body = RecordView),
@@ -405,7 +405,7 @@ pub async fn get(
 
 /// Amend a record (its author): the content becomes version `version + 1`; earlier versions
 /// stay.
-#[utoipa::path(put, path = "/api/v1/records/{id}", tag = "records", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/records/{id}", operation_id = "amend_record", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Record id")),
     request_body = RecordRequest,
     responses(
@@ -447,7 +447,7 @@ pub async fn amend(
 
 /// Every version of a record, oldest first, each with who wrote it and when (same readers as
 /// the record; audited).
-#[utoipa::path(get, path = "/api/v1/records/{id}/versions", tag = "records", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/records/{id}/versions", operation_id = "list_record_versions", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Record id")),
     responses((status = 200, description = "Versions, oldest first", body = [RecordVersionView])))]
 pub async fn versions(
@@ -465,7 +465,7 @@ pub async fn versions(
 }
 
 /// The caller's own records, newest first (`[]` when there are none).
-#[utoipa::path(get, path = "/api/v1/me/records", tag = "records", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/me/records", operation_id = "list_my_records", tag = "records", security(("bearer" = [])),
     responses((status = 200, description = "Own records", body = [RecordView])))]
 pub async fn mine(
     State(state): State<AppState>,
@@ -480,7 +480,7 @@ pub async fn mine(
 
 /// A patient's records at the caller's hospital, for a doctor with a care relationship
 /// (audited once per list). The patient themselves gets all of their records.
-#[utoipa::path(get, path = "/api/v1/patients/{id}/records", tag = "records", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/patients/{id}/records", operation_id = "list_patient_records", tag = "records", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The patient's user id")),
     responses(
         (status = 200, description = "Records, newest first (`[]` when there are none)", body = [RecordView]),

@@ -219,7 +219,7 @@ fn created<T: Serialize>(location: String, body: T) -> Response {
 }
 
 /// Review a completed visit (its patient, once).
-#[utoipa::path(post, path = "/api/v1/appointments/{id}/review", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/review", operation_id = "create_review", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Appointment id (the visit)")),
     request_body = ReviewRequest,
     responses(
@@ -273,7 +273,7 @@ pub async fn create(
 }
 
 /// One review (public).
-#[utoipa::path(get, path = "/api/v1/reviews/{id}", tag = "reviews",
+#[utoipa::path(get, path = "/api/v1/reviews/{id}", operation_id = "get_review", tag = "reviews",
     params(("id" = Uuid, Path, description = "Review id")),
     responses(
         (status = 200, description = "The review", body = ReviewView),
@@ -303,7 +303,7 @@ async fn own(state: &AppState, principal: &Principal, id: Uuid) -> Result<Review
 }
 
 /// Edit a review (its author): the same review changes; no second one appears.
-#[utoipa::path(put, path = "/api/v1/reviews/{id}", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/reviews/{id}", operation_id = "update_review", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Review id")),
     request_body = ReviewRequest,
     responses(
@@ -326,7 +326,7 @@ pub async fn update(
 }
 
 /// Delete a review (its author).
-#[utoipa::path(delete, path = "/api/v1/reviews/{id}", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/reviews/{id}", operation_id = "delete_review", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Review id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -345,7 +345,7 @@ pub async fn delete(
 }
 
 /// Reply to a review of the hospital (its admins); a second reply replaces the first.
-#[utoipa::path(put, path = "/api/v1/reviews/{id}/reply", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/reviews/{id}/reply", operation_id = "reply_to_review", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Review id")),
     request_body = TextRequest,
     responses(
@@ -374,7 +374,7 @@ pub async fn reply(
 }
 
 /// Report a review as abusive (anyone signed in, once per review); the hospital's admins see it.
-#[utoipa::path(post, path = "/api/v1/reviews/{id}/reports", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/reviews/{id}/reports", operation_id = "report_review", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Review id")),
     request_body = TextRequest,
     responses(
@@ -414,7 +414,7 @@ pub async fn report(
 }
 
 /// Abuse reports about the hospital's reviews, newest first (its admins).
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/review-reports", tag = "reviews", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/hospitals/{id}/review-reports", operation_id = "list_review_reports", tag = "reviews", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"), PageQuery),
     responses(
         (status = 200, description = "A page of reports (`items` empty when there are none)", body = ReportPage),
@@ -451,7 +451,7 @@ async fn page(state: &AppState, subject: Subject, q: &PageQuery) -> Result<Revie
 }
 
 /// A hospital's reviews, newest first (public).
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reviews", tag = "reviews",
+#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reviews", operation_id = "list_hospital_reviews", tag = "reviews",
     params(("id" = Uuid, Path, description = "Hospital id"), PageQuery),
     responses((status = 200, description = "A page of reviews (`items` empty when there are none)", body = ReviewPage)))]
 pub async fn of_hospital(
@@ -464,7 +464,7 @@ pub async fn of_hospital(
 }
 
 /// A doctor's reviews, newest first (public).
-#[utoipa::path(get, path = "/api/v1/doctors/{id}/reviews", tag = "reviews",
+#[utoipa::path(get, path = "/api/v1/doctors/{id}/reviews", operation_id = "list_doctor_reviews", tag = "reviews",
     params(("id" = Uuid, Path, description = "Doctor id"), PageQuery),
     responses((status = 200, description = "A page of reviews (`items` empty when there are none)", body = ReviewPage)))]
 pub async fn of_doctor(
