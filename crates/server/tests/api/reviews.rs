@@ -188,6 +188,19 @@ async fn bad_reviews_are_refused_with_codes_and_write_nothing() {
             (Some(code), Some(field))
         );
     }
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/appointments/{visit}/review")))
+        .bearer_auth(&p.patient.token)
+        .header("accept-language", "ko-KR")
+        .json(&json!({"stars": 9, "text": "좋아요"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(r).await["title"],
+        "별점은 1점에서 5점 사이여야 합니다"
+    );
     let r = review(app, &p.patient, visit, 5, &"가".repeat(2_001)).await;
     assert_eq!(problem(r).await["code"], "text_too_long");
     let r = post(
