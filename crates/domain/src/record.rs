@@ -81,11 +81,18 @@ impl Stars {
 }
 
 /// Free text a person writes (review text, a reply, a report reason, record fields): trimmed,
-/// not empty, at most `max` characters.
+/// not empty, at most `max` characters, and no control characters but line breaks and tabs
+/// (a NUL cannot even be stored in PostgreSQL text).
 pub fn text(raw: &str, max: usize) -> Result<String, TextProblem> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Err(TextProblem::Empty);
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(TextProblem::ControlCharacter);
     }
     if trimmed.chars().count() > max {
         return Err(TextProblem::TooLong(max));
@@ -99,6 +106,8 @@ pub enum TextProblem {
     Empty,
     #[error("must be at most {0} characters")]
     TooLong(usize),
+    #[error("must not contain control characters other than line breaks and tabs")]
+    ControlCharacter,
 }
 
 impl TextProblem {
@@ -106,6 +115,7 @@ impl TextProblem {
         match self {
             TextProblem::Empty => "empty_text",
             TextProblem::TooLong(_) => "text_too_long",
+            TextProblem::ControlCharacter => "control_character",
         }
     }
 }
@@ -154,5 +164,10 @@ mod tests {
             TextProblem::TooLong(10)
         );
         assert!(text(&"가".repeat(10), 10).is_ok());
+        assert_eq!(
+            text("a\u{0}b", 10).unwrap_err(),
+            TextProblem::ControlCharacter
+        );
+        assert_eq!(text("줄\n바꿈\t탭", 10).unwrap(), "줄\n바꿈\t탭");
     }
 }

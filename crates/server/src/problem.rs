@@ -430,6 +430,10 @@ fn title(code: &str, lang: Lang) -> &'static str {
         }
         "empty_text" => ("The text is empty", "내용이 비어 있습니다"),
         "text_too_long" => ("The text is too long", "내용이 너무 깁니다"),
+        "control_character" => (
+            "The text contains a control character",
+            "내용에 제어 문자가 있습니다",
+        ),
         "stars_out_of_range" => (
             "Stars must be from 1 to 5",
             "별점은 1점에서 5점 사이여야 합니다",

@@ -437,7 +437,12 @@ pub async fn amend(
         ));
     };
     let content = check(&req)?;
-    let sealed = seal(&state, id, read + 1, &content, me.id, now())?;
+    // A version that cannot be current (0, negative, the last i32) is simply stale.
+    let next = read
+        .checked_add(1)
+        .filter(|_| read >= 1)
+        .ok_or_else(|| record_error(RecordError::Stale))?;
+    let sealed = seal(&state, id, next, &content, me.id, now())?;
     let amended = records::amend(&state.store, id, &sealed)
         .await
         .map_err(record_error)?;

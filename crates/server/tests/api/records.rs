@@ -279,6 +279,20 @@ async fn amendments_keep_every_earlier_version_with_who_and_when() {
     let r = amend(app, &p.doctor, &id, body.clone()).await;
     assert_eq!(r.status(), 409);
     assert_eq!(problem(r).await["code"], "record_changed");
+    for version in [0, -1, i64::from(i32::MAX)] {
+        body["version"] = json!(version);
+        let r = amend(app, &p.doctor, &id, body.clone()).await;
+        assert_eq!(
+            problem(r).await["code"],
+            "record_changed",
+            "version {version}"
+        );
+    }
+    body["description"] = json!("a\u{0}b");
+    body["version"] = json!(2);
+    let r = amend(app, &p.doctor, &id, body.clone()).await;
+    assert_eq!(problem(r).await["code"], "control_character");
+    body["description"] = json!("2차: 기침 호전, 발열 없음");
     body.as_object_mut().unwrap().remove("version");
     let r = amend(app, &p.doctor, &id, body).await;
     assert_eq!(r.status(), 422);

@@ -179,6 +179,7 @@ async fn bad_reviews_are_refused_with_codes_and_write_nothing() {
         (6, "좋아요", "stars_out_of_range", "stars"),
         (-3, "좋아요", "stars_out_of_range", "stars"),
         (5, "  \n ", "empty_text", "text"),
+        (5, "null\u{0}byte", "control_character", "text"),
     ] {
         let r = review(app, &p.patient, visit, stars, text).await;
         assert_eq!(r.status(), 422, "{stars} {text:?}");
