@@ -463,3 +463,32 @@ async fn a_wrong_master_key_stops_start_up_instead_of_serving_garbage() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_data_key_added_later_is_picked_up_by_running_instances_on_first_use() {
+    let c = clinic().await;
+    let id = recorded(&c, "10:00").await;
+    let running = c.app.state.records.clone();
+    let keys = MasterKeys::parse(&[TEST_MASTER_KEY.to_owned()]).unwrap();
+    let done = rotate(&c.app.state.store, &keys, true, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(done.new_data_key);
+    // An instance started now seals with the new data key …
+    let later = Vault::start_with(&c.app.state.store, keys).await.unwrap();
+    assert_ne!(later.active_key_id(), running.active_key_id());
+    let sealed = later.seal("docde:test", "새 키로 봉인");
+    assert!(sealed.starts_with(later.active_key_id()));
+    // … and the instance that was already running opens it, loading the key on first use.
+    assert_eq!(
+        running.open("docde:test", &sealed).await.unwrap(),
+        "새 키로 봉인"
+    );
+    assert!(
+        running.open("docde:other", &sealed).await.is_err(),
+        "bound to its context"
+    );
+    // Records sealed before stay readable.
+    let r = get(&c.app, &format!("/api/v1/records/{id}"), &c.p.patient.token).await;
+    assert_eq!(r.status(), 200);
+}
