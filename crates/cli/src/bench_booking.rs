@@ -392,6 +392,10 @@ async fn measure(
             format!("[\"bench:{secret}\"]"),
         ),
         (
+            "DOCDE_RECORDS_MASTER_KEYS".to_owned(),
+            format!("[\"{}\"]", docde_server::records::master::generate_entry()),
+        ),
+        (
             "DOCDE_BOOKING_RUSH".to_owned(),
             if shape.rush { "always" } else { "never" }.to_owned(),
         ),

@@ -48,6 +48,18 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::bench::BenchCommand,
     },
+    /// Re-wrap the medical records' data keys under the first of `records.master_keys`
+    /// (key rotation without downtime; see docs/OPERATIONS.md).
+    RotateKeys {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Print a new master key entry for the configuration and exit.
+        #[arg(long)]
+        generate: bool,
+        /// Also add a fresh data key for new records (instances use it from their next start).
+        #[arg(long)]
+        new_data_key: bool,
+    },
     /// Print the audit trail (who read whose data), newest first.
     Audit {
         #[command(flatten)]
@@ -119,6 +131,16 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
         },
         Command::Audit { data, filter } => match load(config_file, &data) {
             Ok(config) => crate::admin::audit(config, filter).await,
+            Err(code) => return code,
+        },
+        Command::RotateKeys { generate: true, .. } => {
+            crate::rotate_keys::generate();
+            Ok(())
+        }
+        Command::RotateKeys {
+            data, new_data_key, ..
+        } => match load(config_file, &data) {
+            Ok(config) => crate::rotate_keys::run(config, new_data_key).await,
             Err(code) => return code,
         },
         Command::Outbox(args) => match load(config_file, &args) {

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_search;
 mod commands;
+mod rotate_keys;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

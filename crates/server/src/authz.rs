@@ -6,7 +6,11 @@
 //! - a `hospital_admin` manages their own hospital: staff, wards, devices, and reads its audit;
 //! - staff see their own hospital only; nurses see only the wards they are assigned to;
 //! - a patient sees only themselves;
-//! - a device may only report about itself.
+//! - a device may only report about itself;
+//! - medical records are written and amended by the treating doctor only, read by their
+//!   patient and by doctors of the same hospital with a care relationship; reviews are
+//!   written, edited and deleted by the visit's patient only. No administrator, of the
+//!   installation or a hospital, opens a record or edits a review (`Action::is_personal`).
 
 use uuid::Uuid;
 
@@ -53,6 +57,36 @@ pub enum Action {
     /// Acknowledge and resolve a ward's alarms (the nurses assigned to the ward, hospital
     /// admins).
     RespondToAlarms,
+    /// Write the record of a completed visit (the visit's doctor).
+    WriteRecord,
+    /// Read a patient's records (the patient; the author; doctors of the record's hospital
+    /// with a care relationship).
+    ReadRecord,
+    /// Amend a record (its author only).
+    AmendRecord,
+    /// Review a completed visit (its patient).
+    WriteReview,
+    /// Edit or delete a review (its author only).
+    EditReview,
+    /// Reply to a review of the hospital, and read its abuse reports (hospital admins).
+    ModerateReviews,
+    /// Report a review as abusive (anyone signed in).
+    ReportReview,
+}
+
+impl Action {
+    /// Actions on a person's own clinical data or words, which no administrator role may do
+    /// in their place.
+    pub fn is_personal(self) -> bool {
+        matches!(
+            self,
+            Action::WriteRecord
+                | Action::ReadRecord
+                | Action::AmendRecord
+                | Action::WriteReview
+                | Action::EditReview
+        )
+    }
 }
 
 /// The thing acted on, with the facts the rules need.
@@ -82,6 +116,20 @@ pub enum Target<'a> {
         patient_id: Uuid,
         doctor_user_id: Option<Uuid>,
     },
+    /// A patient's medical records at a hospital (one record, or all of them there).
+    Record {
+        hospital_id: Uuid,
+        patient_id: Uuid,
+        /// The record's author (the treating doctor's account), for one record.
+        author_id: Option<Uuid>,
+        /// Whether the caller, as a doctor of `hospital_id`, has a care relationship with the
+        /// patient there (an appointment or an open admission), loaded by the handler.
+        care: bool,
+    },
+    Review {
+        hospital_id: Uuid,
+        author_id: Uuid,
+    },
 }
 
 impl Target<'_> {
@@ -94,6 +142,8 @@ impl Target<'_> {
             Target::Device { hospital_id, .. } => Some(hospital_id),
             Target::Doctor { hospital_id, .. } => Some(hospital_id),
             Target::Appointment { hospital_id, .. } => Some(hospital_id),
+            Target::Record { hospital_id, .. } => Some(hospital_id),
+            Target::Review { hospital_id, .. } => Some(hospital_id),
         }
     }
 }
@@ -125,7 +175,7 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
     if action == Action::ReportAsDevice {
         return false;
     }
-    if user.role == Role::Admin {
+    if user.role == Role::Admin && !action.is_personal() {
         return true;
     }
     let own_hospital = user.hospital_id.is_some() && user.hospital_id == target.hospital();
@@ -187,6 +237,43 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             }
             _ => false,
         },
+        Action::WriteRecord => match target {
+            Target::Appointment { doctor_user_id, .. } => {
+                user.role == Role::Doctor && own_hospital && doctor_user_id == Some(user.id)
+            }
+            _ => false,
+        },
+        Action::ReadRecord => match target {
+            Target::Record {
+                patient_id,
+                author_id,
+                care,
+                ..
+            } => {
+                patient_id == user.id
+                    || (user.role == Role::Doctor
+                        && own_hospital
+                        && (care || author_id == Some(user.id)))
+            }
+            _ => false,
+        },
+        Action::AmendRecord => match target {
+            Target::Record { author_id, .. } => {
+                user.role == Role::Doctor && own_hospital && author_id == Some(user.id)
+            }
+            _ => false,
+        },
+        Action::WriteReview => match target {
+            Target::Appointment { patient_id, .. } => {
+                user.role == Role::Patient && patient_id == user.id
+            }
+            _ => false,
+        },
+        Action::EditReview => {
+            matches!(target, Target::Review { author_id, .. } if author_id == user.id)
+        }
+        Action::ModerateReviews => hospital_admin,
+        Action::ReportReview => true,
         Action::ReportAsDevice => false,
     }
 }
@@ -444,5 +531,112 @@ mod tests {
                 "{action:?}"
             );
         }
+    }
+
+    /// Records: who writes, amends and reads; reviews: only their author edits. No
+    /// administrator stands in for the doctor or the patient.
+    #[test]
+    fn the_records_and_reviews_matrix() {
+        let (h1, h2) = (Uuid::now_v7(), Uuid::now_v7());
+        let (treating, colleague, patient, other_patient) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let visit = Target::Appointment {
+            hospital_id: h1,
+            patient_id: patient,
+            doctor_user_id: Some(treating),
+        };
+        let record = |care| Target::Record {
+            hospital_id: h1,
+            patient_id: patient,
+            author_id: Some(treating),
+            care,
+        };
+        let doctor = person(Role::Doctor, Some(h1), treating);
+        let colleague_doc = person(Role::Doctor, Some(h1), colleague);
+        let doctor_h2 = person(Role::Doctor, Some(h2), colleague);
+        let the_patient = person(Role::Patient, None, patient);
+        let stranger = person(Role::Patient, None, other_patient);
+        let nurse = person(Role::Nurse, Some(h1), colleague);
+        let hadmin = person(Role::HospitalAdmin, Some(h1), colleague);
+        let admin = person(Role::Admin, None, colleague);
+
+        assert!(allowed(&doctor, Action::WriteRecord, visit));
+        for who in [
+            &colleague_doc,
+            &doctor_h2,
+            &the_patient,
+            &nurse,
+            &hadmin,
+            &admin,
+        ] {
+            assert!(!allowed(who, Action::WriteRecord, visit), "{who:?} writes");
+            assert!(
+                !allowed(who, Action::AmendRecord, record(true)),
+                "{who:?} amends"
+            );
+        }
+        assert!(allowed(&doctor, Action::AmendRecord, record(false)));
+
+        assert!(allowed(&the_patient, Action::ReadRecord, record(false)));
+        assert!(
+            allowed(&doctor, Action::ReadRecord, record(false)),
+            "its author"
+        );
+        assert!(
+            allowed(&colleague_doc, Action::ReadRecord, record(true)),
+            "in care"
+        );
+        assert!(
+            !allowed(&colleague_doc, Action::ReadRecord, record(false)),
+            "no care"
+        );
+        assert!(
+            !allowed(&doctor_h2, Action::ReadRecord, record(true)),
+            "another hospital"
+        );
+        for who in [&stranger, &nurse, &hadmin, &admin] {
+            assert!(
+                !allowed(who, Action::ReadRecord, record(true)),
+                "{who:?} reads"
+            );
+        }
+
+        assert!(allowed(&the_patient, Action::WriteReview, visit));
+        for who in [&stranger, &doctor, &hadmin, &admin] {
+            assert!(!allowed(who, Action::WriteReview, visit), "{who:?} reviews");
+        }
+        let review = Target::Review {
+            hospital_id: h1,
+            author_id: patient,
+        };
+        assert!(allowed(&the_patient, Action::EditReview, review));
+        for who in [&stranger, &hadmin, &admin, &doctor] {
+            assert!(!allowed(who, Action::EditReview, review), "{who:?} edits");
+        }
+        assert!(allowed(
+            &hadmin,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
+        assert!(allowed(
+            &admin,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
+        assert!(!allowed(
+            &hadmin,
+            Action::ModerateReviews,
+            Target::Hospital(h2)
+        ));
+        assert!(!allowed(
+            &doctor,
+            Action::ModerateReviews,
+            Target::Hospital(h1)
+        ));
+        assert!(allowed(&stranger, Action::ReportReview, review));
     }
 }

@@ -30,6 +30,7 @@ pub struct Config {
     pub smtp: SmtpSettings,
     pub auth: AuthSettings,
     pub booking: BookingSettings,
+    pub records: RecordSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +149,17 @@ impl Default for BookingSettings {
     }
 }
 
+/// Encryption of medical records (`crate::records`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecordSettings {
+    /// Master keys as `KID:BASE64` (32 random bytes; `docde rotate-keys --generate` makes
+    /// one). The first wraps data keys, all unwrap them: rotate by putting a new key first,
+    /// running `docde rotate-keys`, then removing the old one. Unset on SQLite: a key is
+    /// generated once into `DATA_DIR/record-master-key`. Required with PostgreSQL.
+    pub master_keys: Vec<String>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -175,6 +187,7 @@ impl Default for Config {
             smtp: SmtpSettings::default(),
             auth: AuthSettings::default(),
             booking: BookingSettings::default(),
+            records: RecordSettings::default(),
         }
     }
 }
@@ -251,8 +264,8 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 7] = [
-    "database", "redis", "http", "log", "smtp", "auth", "booking",
+const SECTIONS: [&str; 8] = [
+    "database", "redis", "http", "log", "smtp", "auth", "booking", "records",
 ];
 
 impl Config {
@@ -342,6 +355,9 @@ impl Config {
             parse_signing_key(entry)
                 .map_err(|e| ConfigError(format!("auth.signing_keys[{i}]: {e}")))?;
         }
+        if !self.records.master_keys.is_empty() {
+            crate::records::MasterKeys::parse(&self.records.master_keys).map_err(ConfigError)?;
+        }
         let postgres = self.database_url().starts_with("postgres");
         if postgres && self.auth.signing_keys.is_empty() {
             return Err(ConfigError(
@@ -389,6 +405,12 @@ impl Config {
         copy.auth.signing_keys = copy
             .auth
             .signing_keys
+            .iter()
+            .map(|k| format!("{}:***", k.split(':').next().unwrap_or("")))
+            .collect();
+        copy.records.master_keys = copy
+            .records
+            .master_keys
             .iter()
             .map(|k| format!("{}:***", k.split(':').next().unwrap_or("")))
             .collect();

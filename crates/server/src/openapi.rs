@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "wards", description = "Wards and nurse assignments"),
         (name = "devices", description = "Bedside monitors, gateways and robots as principals"),
         (name = "audit", description = "Who read or changed whose data"),
+        (name = "records", description = "Medical records of completed visits, encrypted at rest"),
+        (name = "reviews", description = "Reviews of completed visits, ratings, replies and abuse reports"),
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&SecuritySchemes),

@@ -404,6 +404,48 @@ fn title(code: &str, lang: Lang) -> &'static str {
             "The e-mail address is already in use",
             "이미 사용 중인 이메일입니다",
         ),
+        // Medical records and reviews.
+        "visit_not_completed" => (
+            "The visit is not completed yet",
+            "아직 진료가 완료되지 않았습니다",
+        ),
+        "record_exists" => (
+            "This visit already has a record; amend it instead",
+            "이 진료에는 이미 기록이 있습니다. 수정하세요",
+        ),
+        "record_changed" => (
+            "The record was amended meanwhile; reload and retry",
+            "기록이 그사이 수정되었습니다. 다시 시도하세요",
+        ),
+        "version_required" | "unexpected_version" => (
+            "Send the version you read when amending, and only then",
+            "수정할 때에만 읽은 버전을 보내세요",
+        ),
+        "bad_diagnosis_code" | "too_many_diagnosis_codes" => (
+            "A diagnosis code is not valid",
+            "진단 코드가 올바르지 않습니다",
+        ),
+        "treatment_date_in_future" => {
+            ("The treatment date is in the future", "진료일이 미래입니다")
+        }
+        "empty_text" => ("The text is empty", "내용이 비어 있습니다"),
+        "text_too_long" => ("The text is too long", "내용이 너무 깁니다"),
+        "control_character" => (
+            "The text contains a control character",
+            "내용에 제어 문자가 있습니다",
+        ),
+        "stars_out_of_range" => (
+            "Stars must be from 1 to 5",
+            "별점은 1점에서 5점 사이여야 합니다",
+        ),
+        "review_exists" => (
+            "This visit already has your review; edit it instead",
+            "이미 후기를 작성했습니다. 수정하세요",
+        ),
+        "already_reported" => (
+            "You have already reported this review",
+            "이미 신고한 후기입니다",
+        ),
         "slot_full" => (
             "Every seat of this slot is taken",
             "이 시간은 예약이 마감되었습니다",

@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    appointments, audit, auth, devices, directory, doctors, hospitals, password, schedules, search,
-    tickets, users, ward,
+    appointments, audit, auth, devices, directory, doctors, hospitals, password, records, reviews,
+    schedules, search, tickets, users, ward,
 };
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
@@ -96,6 +96,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ward::list_alarms))
         .routes(routes!(ward::acknowledge))
         .routes(routes!(ward::resolve))
+        .routes(routes!(records::create))
+        .routes(routes!(records::get, records::amend))
+        .routes(routes!(records::versions))
+        .routes(routes!(records::mine))
+        .routes(routes!(records::of_patient))
+        .routes(routes!(reviews::create))
+        .routes(routes!(reviews::get, reviews::update, reviews::delete))
+        .routes(routes!(reviews::reply))
+        .routes(routes!(reviews::report))
+        .routes(routes!(reviews::reports))
+        .routes(routes!(reviews::of_hospital))
+        .routes(routes!(reviews::of_doctor))
         .split_for_parts()
 }
 

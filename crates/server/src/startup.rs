@@ -55,7 +55,11 @@ impl Application {
             passwords: Passwords::new()?,
             sessions: crate::auth::SessionChecks::default(),
         };
-        let state = AppState::new(Arc::new(config), store, bus, auth, shutdown);
+        // A wrong or missing record key stops start-up here, before anything is served.
+        let records = crate::records::Vault::start(&store, &config)
+            .await
+            .context("checking the record encryption keys (records.master_keys)")?;
+        let state = AppState::new(Arc::new(config), store, bus, auth, records, shutdown);
         // Background workers end when the shutdown token fires; run_until_stopped waits for them.
         let mut workers = vec![
             crate::mail::dispatcher::spawn(state.clone()),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub booking: Arc<Booking>,
     /// Ward monitoring: the sample writer and the alarm evaluator.
     pub ward: Arc<crate::ward::Ward>,
+    /// Record encryption: the checked data keys.
+    pub records: Arc<crate::records::Vault>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -36,6 +38,7 @@ impl AppState {
         store: Store,
         bus: Bus,
         auth: Auth,
+        records: Arc<crate::records::Vault>,
         shutdown: CancellationToken,
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
@@ -47,6 +50,7 @@ impl AppState {
             store,
             bus,
             auth,
+            records,
             directory: DirectoryIndex::new(),
             shutdown,
             draining: Arc::new(AtomicBool::new(false)),

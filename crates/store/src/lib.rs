@@ -16,6 +16,8 @@ pub mod directory;
 mod error;
 pub mod idempotency;
 pub mod outbox;
+pub mod records;
+pub mod reviews;
 pub mod ward;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};

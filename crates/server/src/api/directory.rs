@@ -185,6 +185,9 @@ pub struct HospitalEntry {
     pub hours: WeeklyHours,
     pub departments: Vec<DepartmentView>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Review ratings (in `GET /api/v1/hospitals/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<super::reviews::RatingSummaryView>,
 }
 
 impl From<DirectoryHospital> for HospitalEntry {
@@ -213,6 +216,7 @@ impl From<DirectoryHospital> for HospitalEntry {
                 .map(DepartmentView::from)
                 .collect(),
             updated_at: h.updated_at,
+            rating: None,
         }
     }
 }
@@ -231,7 +235,10 @@ pub async fn get_hospital(
     let hospital = directory::get_hospital(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(hospital.into()))
+    let mut entry = HospitalEntry::from(hospital);
+    let subject = docde_store::reviews::Subject::Hospital(id);
+    entry.rating = Some(super::reviews::summary(&state, subject).await?);
+    Ok(Json(entry))
 }
 
 /// A hospital's directory entry as its admins write it.
@@ -377,7 +384,10 @@ pub async fn put_hospital(
     let hospital = directory::get_hospital(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(hospital.into()))
+    let mut entry = HospitalEntry::from(hospital);
+    let subject = docde_store::reviews::Subject::Hospital(id);
+    entry.rating = Some(super::reviews::summary(&state, subject).await?);
+    Ok(Json(entry))
 }
 
 /// Remove a hospital from the directory (soft delete).

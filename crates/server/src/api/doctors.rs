@@ -27,6 +27,9 @@ pub struct DoctorEntry {
     pub bio: Option<String>,
     pub accepts_online_booking: bool,
     pub departments: Vec<DepartmentView>,
+    /// Review ratings (in `GET /api/v1/doctors/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<super::reviews::RatingSummaryView>,
 }
 
 impl From<Doctor> for DoctorEntry {
@@ -43,6 +46,7 @@ impl From<Doctor> for DoctorEntry {
                 .filter_map(|c| c.parse::<Department>().ok())
                 .map(DepartmentView::from)
                 .collect(),
+            rating: None,
         }
     }
 }
@@ -143,7 +147,10 @@ pub async fn get_doctor(
     let doctor = directory::get_doctor(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(doctor.into()))
+    let mut entry = DoctorEntry::from(doctor);
+    let subject = docde_store::reviews::Subject::Doctor(id);
+    entry.rating = Some(super::reviews::summary(&state, subject).await?);
+    Ok(Json(entry))
 }
 
 async fn doctor_for_edit(
@@ -189,7 +196,10 @@ pub async fn put_doctor(
     let doctor = directory::get_doctor(&state.store, id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(doctor.into()))
+    let mut entry = DoctorEntry::from(doctor);
+    let subject = docde_store::reviews::Subject::Doctor(id);
+    entry.rating = Some(super::reviews::summary(&state, subject).await?);
+    Ok(Json(entry))
 }
 
 /// Remove a doctor from the directory (soft delete).

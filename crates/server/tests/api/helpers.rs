@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// The record master key test apps use (32 bytes, base64).
+pub const TEST_MASTER_KEY: &str = "test-mk:ZG9jZGUgdGVzdCBtYXN0ZXIga2V5LCAzMiBieXRlcyE=";
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -56,6 +59,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.http.shutdown_grace_ms = 5_000;
     // Every test app gets its own signing key; instances of one service share it explicitly.
     config.auth.signing_keys = vec![format!("test:{}", uuid::Uuid::now_v7().simple())];
+    // One record master key for every test app, so instances of one database share it.
+    config.records.master_keys = vec![TEST_MASTER_KEY.to_owned()];
     if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
         config.database.url = Some(url);
         config.database.schema = Some(format!("t_{}", uuid::Uuid::now_v7().simple()));
