@@ -5,5 +5,6 @@
 
 pub mod account;
 pub mod directory;
+pub mod reception;
 pub mod schedule;
 pub mod ward;

@@ -9,6 +9,8 @@ pub mod directory;
 pub mod doctors;
 pub mod hospitals;
 pub mod password;
+pub mod reception;
+pub mod reception_live;
 pub mod schedules;
 pub mod search;
 pub mod tickets;

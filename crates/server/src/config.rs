@@ -30,6 +30,7 @@ pub struct Config {
     pub smtp: SmtpSettings,
     pub auth: AuthSettings,
     pub booking: BookingSettings,
+    pub reception: ReceptionSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,6 +149,35 @@ impl Default for BookingSettings {
     }
 }
 
+/// Walk-in reception and its waiting room.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceptionSettings {
+    /// Calls without the patient coming after which a called visit becomes a no-show.
+    pub max_calls: u32,
+    /// Check-ins of one hospital in progress on this instance above which new ones go to the
+    /// waiting room (`202` with a ticket). 0 sends every check-in through the waiting room.
+    pub capacity: usize,
+    /// Run a worker serving the waiting room on this instance (any number of instances may).
+    pub serve_waiting_room: bool,
+    /// Tickets done per transaction by the waiting-room worker.
+    pub batch: u32,
+    /// Waiting numbers the lobby board shows after the ones being served.
+    pub board_next: usize,
+}
+
+impl Default for ReceptionSettings {
+    fn default() -> Self {
+        Self {
+            max_calls: 3,
+            capacity: 64,
+            serve_waiting_room: true,
+            batch: 256,
+            board_next: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -175,6 +205,7 @@ impl Default for Config {
             smtp: SmtpSettings::default(),
             auth: AuthSettings::default(),
             booking: BookingSettings::default(),
+            reception: ReceptionSettings::default(),
         }
     }
 }
@@ -251,8 +282,15 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 7] = [
-    "database", "redis", "http", "log", "smtp", "auth", "booking",
+const SECTIONS: [&str; 8] = [
+    "database",
+    "redis",
+    "http",
+    "log",
+    "smtp",
+    "auth",
+    "booking",
+    "reception",
 ];
 
 impl Config {

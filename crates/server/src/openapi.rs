@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "wards", description = "Wards and nurse assignments"),
         (name = "devices", description = "Bedside monitors, gateways and robots as principals"),
         (name = "audit", description = "Who read or changed whose data"),
+        (name = "reception", description = "Walk-in check-in, waiting numbers, the line, lobby boards and the waiting room"),
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&SecuritySchemes),

@@ -62,6 +62,9 @@ impl Application {
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
         ];
+        if state.config.reception.serve_waiting_room {
+            workers.push(crate::reception::waiting_room::spawn_worker(state.clone()));
+        }
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));
         }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub booking: Arc<Booking>,
     /// Ward monitoring: the sample writer and the alarm evaluator.
     pub ward: Arc<crate::ward::Ward>,
+    /// Walk-in reception: its clock, line snapshots and waiting room.
+    pub reception: Arc<crate::reception::Reception>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -40,7 +42,9 @@ impl AppState {
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
         let ward = crate::ward::Ward::start(&store);
+        let reception = crate::reception::Reception::new(&config.reception);
         Self {
+            reception,
             booking,
             ward,
             config,

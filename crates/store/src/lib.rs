@@ -16,6 +16,7 @@ pub mod directory;
 mod error;
 pub mod idempotency;
 pub mod outbox;
+pub mod reception;
 pub mod ward;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};
