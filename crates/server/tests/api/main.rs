@@ -13,6 +13,7 @@ mod mail;
 mod operations;
 mod passwords;
 mod people;
+mod reception;
 mod search;
 mod shutdown;
 mod smtp;
