@@ -182,12 +182,54 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
             })
             .collect(),
     );
+    // Watchers connect as soon as their ticket is answered, while the line is long.
+    let (ticket_tx, mut ticket_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let open = Arc::new(AtomicUsize::new(0));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let watcher_auth: Vec<hyper::header::HeaderValue> =
+        seeded.patients.iter().map(|(_, a)| a.clone()).collect();
+    let spawner = {
+        let (open, connected, limit) = (open.clone(), connected.clone(), args.watchers);
+        tokio::spawn(async move {
+            let mut sessions = Vec::new();
+            while let Some((i, id)) = ticket_rx.recv().await {
+                if sessions.len() >= limit {
+                    continue;
+                }
+                let (auth, open, connected) =
+                    (watcher_auth[i].clone(), open.clone(), connected.clone());
+                sessions.push(tokio::spawn(async move {
+                    watch(addr, &id, auth, open, connected).await
+                }));
+            }
+            sessions
+        })
+    };
+    // Samples the server's memory with the number of open watchers; keeps the peak.
+    let sampler = {
+        let open = open.clone();
+        tokio::spawn(async move {
+            let mut peak = (0_usize, 0_u64);
+            let began = Instant::now();
+            loop {
+                let n = open.load(Ordering::Relaxed);
+                let rss = rss_kib(pid);
+                if n >= peak.0 && n > 0 {
+                    peak = (n, rss);
+                }
+                if (n == 0 && peak.0 > 0) || began.elapsed() > Duration::from_secs(900) {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now() + Duration::from_millis(200);
     let step = Duration::from_nanos(args.spread_ms * 1_000_000 / args.check_ins.max(1) as u64);
     let mut workers = Vec::new();
     for _ in 0..args.connections {
-        let (requests, next) = (requests.clone(), next.clone());
+        let (requests, next, ticket_tx) = (requests.clone(), next.clone(), ticket_tx.clone());
         workers.push(tokio::spawn(async move {
             let mut connection = Connection::open(addr).await?;
             let mut answers = Vec::new();
@@ -205,18 +247,26 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
                         connection.send(request).await?
                     }
                 };
+                let latency = due.elapsed();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if status == 202
+                    && let Some(id) = body["id"].as_str()
+                {
+                    let _ = ticket_tx.send((i, id.to_owned()));
+                }
                 answers.push((
                     i,
                     Answer {
                         status,
-                        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-                        latency: due.elapsed(),
+                        body,
+                        latency,
                     },
                 ));
             }
             anyhow::Ok(answers)
         }));
     }
+    drop(ticket_tx);
     let mut answers: Vec<(usize, Answer)> = Vec::with_capacity(args.check_ins);
     for w in workers {
         answers.extend(w.await??);
@@ -242,33 +292,12 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         pct(&latencies, 1.0),
     );
 
-    // The watchers: the first tickets (the ones that wait longest).
-    let watched: Vec<(String, hyper::header::HeaderValue)> = queued
-        .iter()
-        .take(args.watchers)
-        .map(|(i, id)| (id.clone(), seeded.patients[*i].1.clone()))
-        .collect();
-    let connected = Arc::new(AtomicUsize::new(0));
-    let mut sessions = Vec::new();
-    for (id, auth) in watched.clone() {
-        let connected = connected.clone();
-        sessions.push(tokio::spawn(async move {
-            watch(addr, &id, auth, connected).await
-        }));
-    }
-    // Memory once (nearly) everyone is connected, before the first results close connections.
-    let wait_from = Instant::now();
-    while connected.load(Ordering::Relaxed) < watched.len()
-        && wait_from.elapsed() < Duration::from_secs(30)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let open_now = connected.load(Ordering::Relaxed);
-    let rss_watching = rss_kib(pid);
+    let sessions = spawner.await?;
     let mut stats = Vec::new();
-    for s in sessions {
-        stats.push(s.await?);
+    for session in sessions {
+        stats.push(session.await?);
     }
+    let (open_now, rss_watching) = sampler.await?;
     let ok: Vec<&Watch> = stats.iter().filter_map(|s| s.as_ref().ok()).collect();
     let failed = stats.len() - ok.len();
     let mut lags: Vec<Duration> = ok.iter().flat_map(|w| w.lags.iter().copied()).collect();
@@ -283,8 +312,8 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         0.0
     };
     println!(
-        "watchers: {} connected ({failed} failed), {results} got their result; {updates} position updates; gap between updates p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (≥ 1 Hz means ≤ 1000 ms); delivery lag p50 {:.1} ms, p99 {:.1} ms",
-        open_now,
+        "watchers: {} connected ({failed} failed), at most {open_now} open at once, {results} got their result; {updates} position updates; gap between updates p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (≥ 1 Hz means ≤ 1000 ms); delivery lag p50 {:.1} ms, p99 {:.1} ms",
+        connected.load(Ordering::Relaxed),
         pct(&gaps, 0.5),
         pct(&gaps, 0.99),
         pct(&gaps, 1.0),
@@ -292,7 +321,7 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         pct(&lags, 0.99),
     );
     println!(
-        "server RSS: {} KiB idle, {} KiB with {open_now} WebSockets open → {:.1} KiB per connection",
+        "server RSS: {} KiB idle, {} KiB at the peak of {open_now} WebSockets open → {:.1} KiB per connection (an upper bound: the growth also holds the queued work and the HTTP connections)",
         rss_idle, rss_watching, per_conn
     );
 
@@ -383,6 +412,7 @@ async fn watch(
     addr: std::net::SocketAddr,
     ticket: &str,
     auth: hyper::header::HeaderValue,
+    open: Arc<AtomicUsize>,
     connected: Arc<AtomicUsize>,
 ) -> anyhow::Result<Watch> {
     let mut request =
@@ -392,6 +422,16 @@ async fn watch(
         .insert("authorization", auth.to_str()?.parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
     connected.fetch_add(1, Ordering::Relaxed);
+    open.fetch_add(1, Ordering::Relaxed);
+    let w = read_watch(&mut socket).await;
+    open.fetch_sub(1, Ordering::Relaxed);
+    w
+}
+
+async fn read_watch<S>(socket: &mut S) -> anyhow::Result<Watch>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     let mut w = Watch {
         positions: 0,
         lags: Vec::new(),

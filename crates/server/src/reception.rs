@@ -25,12 +25,13 @@ pub struct Reception {
 }
 
 impl Reception {
-    pub fn new(settings: &ReceptionSettings) -> Arc<Self> {
+    /// Starts the waiting room's ticket writer. Must run inside the Tokio runtime.
+    pub fn new(store: &docde_store::Store, settings: &ReceptionSettings) -> Arc<Self> {
         Arc::new(Self {
             clock: clock::Clock::default(),
             hospitals: hospital::HospitalCache::default(),
             lines: lines::Lines::default(),
-            admission: waiting_room::Admission::new(settings.capacity),
+            admission: waiting_room::Admission::new(store, settings.capacity),
             settings: settings.clone(),
         })
     }

@@ -42,7 +42,7 @@ impl AppState {
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
         let ward = crate::ward::Ward::start(&store);
-        let reception = crate::reception::Reception::new(&config.reception);
+        let reception = crate::reception::Reception::new(&store, &config.reception);
         Self {
             reception,
             booking,

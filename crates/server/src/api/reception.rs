@@ -17,7 +17,7 @@ use docde_store::booking::{Transition, appointments};
 use docde_store::directory;
 use docde_store::reception::admission::QueuedCheckIn;
 use docde_store::reception::{
-    NewVisit, ReceptionConflict, ReceptionError, Visit, VisitChange, admission, visits,
+    NewVisit, ReceptionConflict, ReceptionError, Visit, VisitChange, visits,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -222,7 +222,11 @@ pub async fn check_in(
     let queue = match &slot {
         None => true,
         Some(_) => {
-            admission::anyone_waiting(&state.store, admission::CHECK_IN, hospital_id).await?
+            state
+                .reception
+                .admission
+                .anyone_waiting(&state, hospital_id)
+                .await?
         }
     };
     if queue {

@@ -24,10 +24,17 @@ use crate::state::AppState;
 /// The wake-up channel telling waiting-room workers there is work.
 pub const WAKE: &str = "reception-waiting-room";
 
-/// Check-ins of each hospital in progress on this instance.
+/// Check-ins of each hospital in progress on this instance, the ticket writer, and the
+/// waiting-room lines this instance keeps an eye on while they are busy.
 pub struct Admission {
     capacity: usize,
     in_flight: Mutex<HashMap<Uuid, usize>>,
+    writer: admission::TicketWriter,
+    /// Receivers that keep busy lines' shared snapshots fresh (for positions in `202`s and
+    /// for "is anyone waiting?" without a query); dropped when the line empties.
+    busy: Mutex<
+        HashMap<Uuid, tokio::sync::watch::Receiver<std::sync::Arc<super::lines::TicketLine>>>,
+    >,
 }
 
 /// A check-in admitted straight away; gives its place back when dropped.
@@ -53,11 +60,46 @@ impl Drop for Slot<'_> {
 }
 
 impl Admission {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(store: &docde_store::Store, capacity: usize) -> Self {
         Self {
             capacity,
             in_flight: Mutex::new(HashMap::new()),
+            writer: admission::TicketWriter::spawn(store.clone()),
+            busy: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// This instance's view of a hospital's waiting-room line (started on first use).
+    pub fn line(
+        &self,
+        state: &AppState,
+        hospital_id: Uuid,
+    ) -> std::sync::Arc<super::lines::TicketLine> {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        busy.entry(hospital_id)
+            .or_insert_with(|| state.reception.lines.tickets(state, hospital_id))
+            .borrow()
+            .clone()
+    }
+
+    /// Whether anyone waits in the hospital's line: the shared snapshot says yes at once; a
+    /// "no" is confirmed in the database (the snapshot may be up to a refresh behind).
+    pub async fn anyone_waiting(
+        &self,
+        state: &AppState,
+        hospital_id: Uuid,
+    ) -> Result<bool, ApiError> {
+        let line = self.line(state, hospital_id);
+        if line.loaded && !line.seqs.is_empty() {
+            return Ok(true);
+        }
+        Ok(admission::anyone_waiting(&state.store, admission::CHECK_IN, hospital_id).await?)
+    }
+
+    /// Stops watching lines that are empty now.
+    fn forget_idle(&self, busy_lines: &[Uuid]) {
+        let mut busy = self.busy.lock().unwrap_or_else(|e| e.into_inner());
+        busy.retain(|h, _| busy_lines.contains(h));
     }
 
     /// A slot if this instance has capacity for one more check-in of the hospital.
@@ -94,19 +136,17 @@ pub async fn enqueue(
     let ticket_id = Uuid::now_v7();
     let body = serde_json::to_string(request).map_err(anyhow::Error::from)?;
     let now = state.reception.clock.now();
-    match admission::enqueue(
-        &state.store,
-        ticket_id,
-        admission::CHECK_IN,
+    let new = admission::NewTicket {
+        id: ticket_id,
+        operation: admission::CHECK_IN,
         hospital_id,
         owner_id,
-        &body,
-        idempotency_key,
+        request: body,
+        idempotency_key: idempotency_key.map(str::to_owned),
         now,
-    )
-    .await
-    {
-        Ok(_) => {}
+    };
+    let seq = match state.reception.admission.writer.enqueue(new).await {
+        Ok(seq) => seq,
         // The same key raced in on another instance: answer with that ticket.
         Err(e) if e.is_constraint("admission_tickets_idempotency") => {
             let existing = admission::by_key(&state.store, owner_id, idempotency_key.unwrap_or(""))
@@ -115,17 +155,33 @@ pub async fn enqueue(
             return ticket_view(state, &existing).await;
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     metrics::counter!("reception_waiting_room_enqueued_total").increment(1);
     // In the background: a slow Redis must not delay the 202 (workers also poll).
     let bus = state.bus.clone();
     tokio::spawn(async move {
         let _ = bus.wake(WAKE).await;
     });
-    let ticket = admission::get(&state.store, ticket_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("a stored ticket vanished"))?;
-    ticket_view(state, &ticket).await
+    // The position from this instance's shared view of the line (no query per 202); exact
+    // positions come with GET and the live streams.
+    let line = state.reception.admission.line(state, hospital_id);
+    let ticket = admission::Ticket {
+        id: ticket_id,
+        seq,
+        operation: admission::CHECK_IN.into(),
+        hospital_id,
+        owner_id,
+        done: false,
+        outcome_status: None,
+        outcome_code: None,
+        outcome_ref: None,
+        created_at: now,
+        done_at: None,
+    };
+    Ok(TicketView::of(
+        &ticket,
+        line.loaded.then(|| line.place(seq)),
+    ))
 }
 
 /// A ticket with its exact position, counted in the database.
@@ -170,6 +226,8 @@ pub fn spawn_worker(state: AppState) -> JoinHandle<()> {
 /// One round over the busy lines; whether anything was done.
 async fn serve_once(state: &AppState) -> Result<bool, ApiError> {
     let lines = admission::busy_lines(&state.store).await?;
+    let hospitals: Vec<Uuid> = lines.iter().map(|(_, h)| *h).collect();
+    state.reception.admission.forget_idle(&hospitals);
     let mut any = false;
     for (operation, hospital_id) in lines {
         if operation != admission::CHECK_IN {
