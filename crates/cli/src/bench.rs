@@ -14,6 +14,8 @@ use docde_server::{Application, Config};
 pub use crate::bench_search::SearchArgs;
 #[path = "bench_booking.rs"]
 mod bench_booking;
+#[path = "bench_reception.rs"]
+mod bench_reception;
 use docde_store::accounts::users::{self, NewUser};
 use uuid::Uuid;
 
@@ -28,6 +30,9 @@ pub enum BenchCommand {
     /// Booking over HTTP against a spawned server: hot, spread and rush scenarios, open-loop
     /// latency, `/healthz` for scale, then the database checked for overbooking and losses.
     Booking(bench_booking::BookingArgs),
+    /// Reception spike: thousands of check-ins within one second for one department through
+    /// the waiting room, WebSocket watchers on their tickets, then the numbers checked.
+    Reception(bench_reception::ReceptionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +56,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::SignIn(args) => sign_in(args).await,
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
         BenchCommand::Booking(args) => bench_booking::run(args).await,
+        BenchCommand::Reception(args) => bench_reception::run(args).await,
     }
 }
 

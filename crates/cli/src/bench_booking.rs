@@ -16,15 +16,15 @@
 //! clients retry with their idempotency keys, as real clients would.
 
 #[path = "bench_booking/http.rs"]
-mod http;
+pub(crate) mod http;
 #[path = "bench_booking/load.rs"]
 mod load;
 #[path = "bench_booking/plan.rs"]
 mod plan;
 #[path = "bench_booking/seed.rs"]
-mod seed;
+pub(crate) mod seed;
 #[path = "bench_booking/server.rs"]
-mod server;
+pub(crate) mod server;
 #[path = "bench_booking/tickets.rs"]
 mod tickets;
 #[path = "bench_booking/verify.rs"]

@@ -6,5 +6,6 @@
 pub mod account;
 pub mod directory;
 pub mod record;
+pub mod reception;
 pub mod schedule;
 pub mod ward;

@@ -11,6 +11,8 @@ pub mod hospitals;
 pub mod password;
 pub mod records;
 pub mod reviews;
+pub mod reception;
+pub mod reception_live;
 pub mod schedules;
 pub mod search;
 pub mod tickets;

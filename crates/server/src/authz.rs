@@ -72,6 +72,18 @@ pub enum Action {
     ModerateReviews,
     /// Report a review as abusive (anyone signed in).
     ReportReview,
+    /// Check a patient in at reception (the patient themselves; reception and hospital
+    /// admins of the hospital on their behalf).
+    CheckIn,
+    /// Read a visit (its patient; staff of its hospital).
+    ReadVisit,
+    /// Cancel one's own visit while it waits or is called.
+    CancelOwnVisit,
+    /// Run a department's line: call next, recall, skip, move, start, complete, cancel,
+    /// no-show, re-queue (reception, doctors and hospital admins of the hospital).
+    ManageLine,
+    /// Set the hospital's waiting-number prefixes (hospital admins).
+    ConfigureReception,
 }
 
 impl Action {
@@ -130,6 +142,11 @@ pub enum Target<'a> {
         hospital_id: Uuid,
         author_id: Uuid,
     },
+    /// A visit at reception (or one about to be made by checking in).
+    Visit {
+        hospital_id: Uuid,
+        patient_id: Uuid,
+    },
 }
 
 impl Target<'_> {
@@ -144,6 +161,7 @@ impl Target<'_> {
             Target::Appointment { hospital_id, .. } => Some(hospital_id),
             Target::Record { hospital_id, .. } => Some(hospital_id),
             Target::Review { hospital_id, .. } => Some(hospital_id),
+            Target::Visit { hospital_id, .. } => Some(hospital_id),
         }
     }
 }
@@ -274,6 +292,27 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
         }
         Action::ModerateReviews => hospital_admin,
         Action::ReportReview => true,
+        Action::CheckIn => match target {
+            Target::Visit { patient_id, .. } => {
+                (user.role == Role::Patient && patient_id == user.id)
+                    || hospital_admin
+                    || (own_hospital && user.role == Role::Reception)
+            }
+            _ => false,
+        },
+        Action::ReadVisit => match target {
+            Target::Visit { patient_id, .. } => {
+                patient_id == user.id || (own_hospital && user.role.is_staff())
+            }
+            _ => false,
+        },
+        Action::CancelOwnVisit => {
+            matches!(target, Target::Visit { patient_id, .. } if patient_id == user.id)
+        }
+        Action::ManageLine => {
+            hospital_admin || (own_hospital && matches!(user.role, Role::Reception | Role::Doctor))
+        }
+        Action::ConfigureReception => hospital_admin,
         Action::ReportAsDevice => false,
     }
 }
@@ -494,6 +533,83 @@ mod tests {
             ),
             "people are not devices"
         );
+
+        // Reception: check-in, reading a visit, running the line.
+        let visit_mine = Target::Visit {
+            hospital_id: w.h1,
+            patient_id: me,
+        };
+        let visit_other = Target::Visit {
+            hospital_id: w.h1,
+            patient_id: someone,
+        };
+        assert!(allowed(&patient, Action::CheckIn, visit_mine));
+        assert!(
+            !allowed(&patient, Action::CheckIn, visit_other),
+            "another patient"
+        );
+        assert!(allowed(&patient, Action::ReadVisit, visit_mine));
+        assert!(!allowed(&patient, Action::ReadVisit, visit_other));
+        assert!(allowed(&patient, Action::CancelOwnVisit, visit_mine));
+        assert!(!allowed(
+            &patient,
+            Action::ManageLine,
+            Target::Hospital(w.h1)
+        ));
+        let reception_h1 = person(Role::Reception, Some(w.h1), someone);
+        assert!(
+            allowed(&reception_h1, Action::CheckIn, visit_mine),
+            "on the patient's behalf"
+        );
+        assert!(allowed(&reception_h1, Action::ReadVisit, visit_mine));
+        assert!(allowed(
+            &reception_h1,
+            Action::ManageLine,
+            Target::Hospital(w.h1)
+        ));
+        assert!(!allowed(
+            &reception_h1,
+            Action::ManageLine,
+            Target::Hospital(w.h2)
+        ));
+        assert!(!allowed(
+            &reception_h1,
+            Action::ConfigureReception,
+            Target::Hospital(w.h1)
+        ));
+        assert!(
+            !allowed(
+                &reception_h1,
+                Action::CheckIn,
+                Target::Visit {
+                    hospital_id: w.h2,
+                    patient_id: me
+                }
+            ),
+            "another hospital's line"
+        );
+        assert!(!allowed(&reception_h1, Action::CancelOwnVisit, visit_mine));
+        assert!(allowed(&doctor, Action::ManageLine, Target::Hospital(w.h1)));
+        assert!(
+            !allowed(&doctor, Action::CheckIn, visit_mine),
+            "doctors do not check people in"
+        );
+        assert!(!allowed(
+            &assigned_nurse,
+            Action::ManageLine,
+            Target::Hospital(w.h1)
+        ));
+        assert!(allowed(
+            &hadmin,
+            Action::ConfigureReception,
+            Target::Hospital(w.h1)
+        ));
+        assert!(!allowed(
+            &hadmin,
+            Action::ConfigureReception,
+            Target::Hospital(w.h2)
+        ));
+        assert!(allowed(&hadmin, Action::CheckIn, visit_mine));
 
         let device = Principal::Device(DevicePrincipal {
             id: device_id,

@@ -31,6 +31,7 @@ pub struct Config {
     pub auth: AuthSettings,
     pub booking: BookingSettings,
     pub records: RecordSettings,
+    pub reception: ReceptionSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +161,35 @@ pub struct RecordSettings {
     pub master_keys: Vec<String>,
 }
 
+/// Walk-in reception and its waiting room.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReceptionSettings {
+    /// Calls without the patient coming after which a called visit becomes a no-show.
+    pub max_calls: u32,
+    /// Check-ins of one hospital in progress on this instance above which new ones go to the
+    /// waiting room (`202` with a ticket). 0 sends every check-in through the waiting room.
+    pub capacity: usize,
+    /// Run a worker serving the waiting room on this instance (any number of instances may).
+    pub serve_waiting_room: bool,
+    /// Tickets done per transaction by the waiting-room worker.
+    pub batch: u32,
+    /// Waiting numbers the lobby board shows after the ones being served.
+    pub board_next: usize,
+}
+
+impl Default for ReceptionSettings {
+    fn default() -> Self {
+        Self {
+            max_calls: 3,
+            capacity: 64,
+            serve_waiting_room: true,
+            batch: 256,
+            board_next: 5,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -188,6 +218,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             booking: BookingSettings::default(),
             records: RecordSettings::default(),
+            reception: ReceptionSettings::default(),
         }
     }
 }
@@ -264,8 +295,16 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 8] = [
-    "database", "redis", "http", "log", "smtp", "auth", "booking", "records",
+const SECTIONS: [&str; 9] = [
+    "database",
+    "redis",
+    "http",
+    "log",
+    "smtp",
+    "auth",
+    "booking",
+    "records",
+    "reception",
 ];
 
 impl Config {

@@ -18,6 +18,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod problem;
 pub mod records;
+pub mod reception;
 pub mod routes;
 pub mod seed;
 pub mod shutdown;

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "audit", description = "Who read or changed whose data"),
         (name = "records", description = "Medical records of completed visits, encrypted at rest"),
         (name = "reviews", description = "Reviews of completed visits, ratings, replies and abuse reports"),
+        (name = "reception", description = "Walk-in check-in, waiting numbers, the line, lobby boards and the waiting room"),
     ),
     components(schemas(crate::problem::Problem, crate::problem::FieldError)),
     modifiers(&SecuritySchemes),

@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    appointments, audit, auth, devices, directory, doctors, hospitals, password, records, reviews,
-    schedules, search, tickets, users, ward,
+    appointments, audit, auth, devices, directory, doctors, hospitals, password, reception,
+    reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
@@ -108,6 +108,26 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reviews::reports))
         .routes(routes!(reviews::of_hospital))
         .routes(routes!(reviews::of_doctor))
+        .routes(routes!(reception::check_in))
+        .routes(routes!(reception::get_visit))
+        .routes(routes!(reception::my_visits))
+        .routes(routes!(reception::call_next))
+        .routes(routes!(reception::recall))
+        .routes(routes!(reception::skip))
+        .routes(routes!(reception::start))
+        .routes(routes!(reception::complete))
+        .routes(routes!(reception::no_show))
+        .routes(routes!(reception::requeue))
+        .routes(routes!(reception::cancel))
+        .routes(routes!(reception::move_visit))
+        .routes(routes!(reception::line))
+        .routes(routes!(reception::put_prefix))
+        .routes(routes!(reception_live::board))
+        .routes(routes!(reception_live::board_events))
+        .routes(routes!(reception_live::visit_events))
+        .routes(routes!(reception_live::get_ticket))
+        .routes(routes!(reception_live::ticket_events))
+        .routes(routes!(reception_live::ticket_ws))
         .split_for_parts()
 }
 

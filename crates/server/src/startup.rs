@@ -71,6 +71,9 @@ impl Application {
                 .sessions
                 .spawn(state.store.clone(), state.shutdown.child_token()),
         ];
+        if state.config.reception.serve_waiting_room {
+            workers.push(crate::reception::waiting_room::spawn_worker(state.clone()));
+        }
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));
         }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub ward: Arc<crate::ward::Ward>,
     /// Record encryption: the checked data keys.
     pub records: Arc<crate::records::Vault>,
+    /// Walk-in reception: its clock, line snapshots and waiting room.
+    pub reception: Arc<crate::reception::Reception>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -43,7 +45,9 @@ impl AppState {
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
         let ward = crate::ward::Ward::start(&store);
+        let reception = crate::reception::Reception::new(&store, &config.reception);
         Self {
+            reception,
             booking,
             ward,
             config,

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod outbox;
 pub mod records;
 pub mod reviews;
+pub mod reception;
 pub mod ward;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};

@@ -83,6 +83,11 @@ impl Server {
         Ok(Self { spec, child })
     }
 
+    /// The child's process id (to read its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// `kill -9`: no shutdown, no flush, nothing in flight finishes.
     pub async fn kill(&mut self) -> anyhow::Result<()> {
         self.child.kill().await?;

@@ -15,6 +15,7 @@ mod passwords;
 mod people;
 mod records;
 mod reviews;
+mod reception;
 mod search;
 mod sessions;
 mod shutdown;

@@ -318,6 +318,8 @@ macro_rules! transition_one {
     };
 }
 
+pub(crate) use transition_one;
+
 /// Changes an appointment's status (cancel, confirm, deny, check in, complete, no-show).
 pub async fn transition(store: &Store, t: &Transition) -> Result<(Appointment, i64), BookingError> {
     with_writer!(store, pool => {

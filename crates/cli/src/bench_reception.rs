@@ -1,0 +1,489 @@
+//! `docde bench reception`: a check-in spike for one department against a spawned server.
+//!
+//! `--check-ins` check-ins are scheduled evenly within `--spread-ms` (open loop: each
+//! request's latency counts from its scheduled time, over a bounded set of keep-alive
+//! connections). The server's waiting room answers most of them `202` with a ticket; the
+//! first `--watchers` tickets are then watched over WebSocket. Reported: every check-in done
+//! exactly once and the waiting numbers 1..N with no gap or duplicate (read from the
+//! database), position-update rate and delivery lag per watcher, and the server's resident
+//! memory before and after the watchers connected.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Args;
+use docde_server::Config;
+use docde_server::auth::SigningKeys;
+use docde_store::directory::{self, HospitalFacts, Hours};
+use futures::StreamExt;
+use hyper::Method;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use uuid::Uuid;
+
+use super::bench_booking::http::{Connection, Prepared};
+use super::bench_booking::seed;
+use super::bench_booking::server::{Server, ServerSpec, free_addr};
+
+const DEPARTMENT: &str = "internal_medicine";
+
+#[derive(Debug, Args)]
+pub struct ReceptionArgs {
+    /// Check-ins in the spike (one patient each).
+    #[arg(long, default_value_t = 20_000)]
+    check_ins: usize,
+    /// The spike arrives within this many milliseconds.
+    #[arg(long, default_value_t = 1_000)]
+    spread_ms: u64,
+    /// WebSocket clients watching their tickets' positions.
+    #[arg(long, default_value_t = 5_000)]
+    watchers: usize,
+    /// Keep-alive connections sending the check-ins.
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
+    /// Check-ins per hospital in progress above which the server queues (reception.capacity).
+    #[arg(long, default_value_t = 64)]
+    capacity: usize,
+    /// PostgreSQL URL (default: embedded SQLite in --data-dir).
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Where the server's files go.
+    #[arg(long, default_value = "bench-reception")]
+    data_dir: PathBuf,
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    latency: Duration,
+}
+
+pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
+    let stamp = Utc::now().format("%Y%m%d%H%M%S").to_string();
+    if args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)?;
+    }
+    std::fs::create_dir_all(&args.data_dir)?;
+    let dir = std::fs::canonicalize(&args.data_dir)?;
+    let schema = args
+        .database_url
+        .as_ref()
+        .map(|_| format!("bench_reception_{stamp}"));
+    let secret = Uuid::now_v7().simple().to_string() + &Uuid::now_v7().simple().to_string();
+    let keys = SigningKeys::new(&[("bench".to_owned(), secret.as_bytes().to_vec())]);
+    let mut config = Config {
+        data_dir: dir.clone(),
+        ..Config::default()
+    };
+    config.database.url = args.database_url.clone();
+    config.database.schema = schema.clone();
+    config.database.max_connections = 8;
+    let store = docde_server::startup::open_store(&config).await?;
+
+    println!(
+        "== reception spike: {} check-ins within {} ms for one department, {} WebSocket watchers · {} · {} connections · capacity {} · {} cores, generator on the same machine",
+        args.check_ins,
+        args.spread_ms,
+        args.watchers,
+        if schema.is_some() {
+            "PostgreSQL"
+        } else {
+            "embedded SQLite"
+        },
+        args.connections,
+        args.capacity,
+        crate::bench::cores(),
+    );
+    let started = Instant::now();
+    let tag = format!("reception-{stamp}");
+    let seeded = seed::seed(&store, &keys, &tag, 1, args.check_ins).await?;
+    let hospital: String = docde_store::with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT id FROM hospitals WHERE name = $1")
+            .bind(format!("벤치 병원 {tag}"))
+            .fetch_one(pool)
+            .await?
+    });
+    let hospital: Uuid = hospital.parse()?;
+    let all_day = (0..=7)
+        .map(|day| Hours {
+            day,
+            open: 0,
+            close: 1440,
+            lunch: None,
+        })
+        .collect();
+    let facts = HospitalFacts {
+        name: format!("벤치 병원 {tag}"),
+        latin_name: None,
+        hospital_type: "general_hospital".into(),
+        sido: None,
+        sigungu: None,
+        road_address: None,
+        phone: None,
+        lat: None,
+        lon: None,
+        announcement: None,
+        hours: all_day,
+        departments: vec![DEPARTMENT.into()],
+    };
+    directory::update_hospital(&store, hospital, &facts, Utc::now()).await?;
+    println!(
+        "seeded {} patients in {:.1} s",
+        args.check_ins,
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut env = vec![
+        ("DOCDE_LOG_FILTER".to_owned(), "warn".to_owned()),
+        (
+            "DOCDE_AUTH_SIGNING_KEYS".to_owned(),
+            format!("[\"bench:{secret}\"]"),
+        ),
+        (
+            "DOCDE_RECEPTION_CAPACITY".to_owned(),
+            args.capacity.to_string(),
+        ),
+    ];
+    if let Some(url) = &args.database_url {
+        env.push(("DOCDE_DATABASE_URL".to_owned(), url.clone()));
+        env.push(("DOCDE_DATABASE_MAX_CONNECTIONS".to_owned(), "32".to_owned()));
+    }
+    if let Some(schema) = &schema {
+        env.push(("DOCDE_DATABASE_SCHEMA".to_owned(), schema.clone()));
+    }
+    let spec = ServerSpec {
+        data_dir: dir.clone(),
+        addr: free_addr()?,
+        env,
+        log: dir.join("server.log"),
+    };
+    let addr = spec.addr;
+    let server = Server::start(spec).await?;
+    let pid = server.pid().unwrap_or(0);
+    let rss_idle = rss_kib(pid);
+
+    // The spike.
+    let path = format!("/api/v1/hospitals/{hospital}/reception/check-ins");
+    let requests: Arc<Vec<Prepared>> = Arc::new(
+        seeded
+            .patients
+            .iter()
+            .map(|(_, auth)| {
+                Prepared::json(
+                    Method::POST,
+                    path.clone(),
+                    Some(auth.clone()),
+                    &json!({"department": DEPARTMENT}),
+                )
+            })
+            .collect(),
+    );
+    // Watchers connect as soon as their ticket is answered, while the line is long.
+    let (ticket_tx, mut ticket_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+    let open = Arc::new(AtomicUsize::new(0));
+    let connected = Arc::new(AtomicUsize::new(0));
+    let watcher_auth: Vec<hyper::header::HeaderValue> =
+        seeded.patients.iter().map(|(_, a)| a.clone()).collect();
+    let spawner = {
+        let (open, connected, limit) = (open.clone(), connected.clone(), args.watchers);
+        tokio::spawn(async move {
+            let mut sessions = Vec::new();
+            while let Some((i, id)) = ticket_rx.recv().await {
+                if sessions.len() >= limit {
+                    continue;
+                }
+                let (auth, open, connected) =
+                    (watcher_auth[i].clone(), open.clone(), connected.clone());
+                sessions.push(tokio::spawn(async move {
+                    watch(addr, &id, auth, open, connected).await
+                }));
+            }
+            sessions
+        })
+    };
+    // Samples the server's memory with the number of open watchers; keeps the peak.
+    let sampler = {
+        let open = open.clone();
+        tokio::spawn(async move {
+            let mut peak = (0_usize, 0_u64);
+            let began = Instant::now();
+            loop {
+                let n = open.load(Ordering::Relaxed);
+                let rss = rss_kib(pid);
+                if n >= peak.0 && n > 0 {
+                    peak = (n, rss);
+                }
+                if (n == 0 && peak.0 > 0) || began.elapsed() > Duration::from_secs(900) {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now() + Duration::from_millis(200);
+    let step = Duration::from_nanos(args.spread_ms * 1_000_000 / args.check_ins.max(1) as u64);
+    let mut workers = Vec::new();
+    for _ in 0..args.connections {
+        let (requests, next, ticket_tx) = (requests.clone(), next.clone(), ticket_tx.clone());
+        workers.push(tokio::spawn(async move {
+            let mut connection = Connection::open(addr).await?;
+            let mut answers = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(request) = requests.get(i) else {
+                    break;
+                };
+                let due = start + step * i as u32;
+                tokio::time::sleep_until(due.into()).await;
+                let (status, body) = match connection.send(request).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        connection = Connection::open(addr).await?;
+                        connection.send(request).await?
+                    }
+                };
+                let latency = due.elapsed();
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                if status == 202
+                    && let Some(id) = body["id"].as_str()
+                {
+                    let _ = ticket_tx.send((i, id.to_owned()));
+                }
+                answers.push((
+                    i,
+                    Answer {
+                        status,
+                        body,
+                        latency,
+                    },
+                ));
+            }
+            anyhow::Ok(answers)
+        }));
+    }
+    drop(ticket_tx);
+    let mut answers: Vec<(usize, Answer)> = Vec::with_capacity(args.check_ins);
+    for w in workers {
+        answers.extend(w.await??);
+    }
+    let answered_in = start.elapsed();
+    answers.sort_by_key(|(i, _)| *i);
+    let created = answers.iter().filter(|(_, a)| a.status == 201).count();
+    let queued: Vec<(usize, String)> = answers
+        .iter()
+        .filter(|(_, a)| a.status == 202)
+        .filter_map(|(i, a)| a.body["id"].as_str().map(|id| (*i, id.to_owned())))
+        .collect();
+    let others = answers.len() - created - queued.len();
+    let mut latencies: Vec<Duration> = answers.iter().map(|(_, a)| a.latency).collect();
+    latencies.sort_unstable();
+    println!(
+        "answered {} check-ins in {:.2} s: {created} checked in at once (201), {} queued (202), {others} other; latency from schedule p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        answers.len(),
+        answered_in.as_secs_f64(),
+        queued.len(),
+        pct(&latencies, 0.50),
+        pct(&latencies, 0.99),
+        pct(&latencies, 1.0),
+    );
+
+    let sessions = spawner.await?;
+    let mut stats = Vec::new();
+    for session in sessions {
+        stats.push(session.await?);
+    }
+    let (open_now, rss_watching) = sampler.await?;
+    let ok: Vec<&Watch> = stats.iter().filter_map(|s| s.as_ref().ok()).collect();
+    let failed = stats.len() - ok.len();
+    let mut lags: Vec<Duration> = ok.iter().flat_map(|w| w.lags.iter().copied()).collect();
+    lags.sort_unstable();
+    let mut gaps: Vec<Duration> = ok.iter().flat_map(|w| w.gaps.iter().copied()).collect();
+    gaps.sort_unstable();
+    let updates: usize = ok.iter().map(|w| w.positions).sum();
+    let results = ok.iter().filter(|w| w.result).count();
+    let per_conn = if open_now > 0 {
+        (rss_watching.saturating_sub(rss_idle)) as f64 / open_now as f64
+    } else {
+        0.0
+    };
+    println!(
+        "watchers: {} connected ({failed} failed), at most {open_now} open at once, {results} got their result; {updates} position updates; gap between updates p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (≥ 1 Hz means ≤ 1000 ms); delivery lag p50 {:.1} ms, p99 {:.1} ms",
+        connected.load(Ordering::Relaxed),
+        pct(&gaps, 0.5),
+        pct(&gaps, 0.99),
+        pct(&gaps, 1.0),
+        pct(&lags, 0.5),
+        pct(&lags, 0.99),
+    );
+    println!(
+        "server RSS: {} KiB idle, {} KiB at the peak of {open_now} WebSockets open → {:.1} KiB per connection (an upper bound: the growth also holds the queued work and the HTTP connections)",
+        rss_idle, rss_watching, per_conn
+    );
+
+    // Everything done? Wait for the waiting room to drain, then check the database.
+    let drain_from = Instant::now();
+    loop {
+        let left = docde_store::reception::admission::queued_count(&store).await?;
+        if left == 0 || drain_from.elapsed() > Duration::from_secs(600) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drained = drain_from.elapsed() + answered_in;
+    let (visits, min, max, distinct): (i64, Option<i64>, Option<i64>, i64) = docde_store::with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), MIN(number), MAX(number), COUNT(DISTINCT number) FROM reception_visits \
+             WHERE hospital_id = $1 AND department = $2",
+        )
+        .bind(hospital.to_string())
+        .bind(DEPARTMENT)
+        .fetch_one(pool)
+        .await?
+    });
+    let (tickets, done, done_ok): (i64, i64, i64) = docde_store::with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT COUNT(*), COUNT(done_at), COALESCE(SUM(CASE WHEN outcome_status = 201 THEN 1 ELSE 0 END), 0) \
+             FROM admission_tickets WHERE hospital_id = $1",
+        )
+        .bind(hospital.to_string())
+        .fetch_one(pool)
+        .await?
+    });
+    let patients: i64 = docde_store::with_reader!(store, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT patient_id) FROM reception_visits WHERE hospital_id = $1",
+        )
+        .bind(hospital.to_string())
+        .fetch_one(pool)
+        .await?
+    });
+    let n = args.check_ins as i64;
+    let exactly_once = visits == n
+        && patients == n
+        && tickets as usize == queued.len()
+        && done == tickets
+        && done_ok == tickets;
+    let gapless = min == Some(1) && max == Some(n) && distinct == n;
+    println!(
+        "all done {:.2} s after the spike began ({:.0} check-ins/s end to end); {visits} visits for {patients} patients, {tickets} tickets ({done} done, {done_ok} checked in); numbers {}..{} with {distinct} distinct",
+        drained.as_secs_f64(),
+        n as f64 / drained.as_secs_f64(),
+        min.unwrap_or(0),
+        max.unwrap_or(0),
+    );
+    println!(
+        "verdict: every check-in processed exactly once: {}; numbers 1..{n} gapless and unique: {}",
+        if exactly_once { "yes" } else { "NO" },
+        if gapless { "yes" } else { "NO" },
+    );
+    server.stop().await?;
+    if let Some(schema) = &schema {
+        docde_store::with_writer!(store, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+    }
+    store.close().await;
+    if exactly_once && gapless && failed == 0 {
+        Ok(())
+    } else {
+        anyhow::bail!("the reception spike broke an invariant (see above)")
+    }
+}
+
+/// What one watcher saw.
+struct Watch {
+    positions: usize,
+    /// Receive time minus the server's `sent_at` of each message.
+    lags: Vec<Duration>,
+    /// Time between consecutive messages.
+    gaps: Vec<Duration>,
+    result: bool,
+}
+
+async fn watch(
+    addr: std::net::SocketAddr,
+    ticket: &str,
+    auth: hyper::header::HeaderValue,
+    open: Arc<AtomicUsize>,
+    connected: Arc<AtomicUsize>,
+) -> anyhow::Result<Watch> {
+    let mut request =
+        format!("ws://{addr}/api/v1/reception/tickets/{ticket}/ws").into_client_request()?;
+    request
+        .headers_mut()
+        .insert("authorization", auth.to_str()?.parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    connected.fetch_add(1, Ordering::Relaxed);
+    open.fetch_add(1, Ordering::Relaxed);
+    let w = read_watch(&mut socket).await;
+    open.fetch_sub(1, Ordering::Relaxed);
+    w
+}
+
+async fn read_watch<S>(socket: &mut S) -> anyhow::Result<Watch>
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let mut w = Watch {
+        positions: 0,
+        lags: Vec::new(),
+        gaps: Vec::new(),
+        result: false,
+    };
+    let mut last: Option<Instant> = None;
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(30), socket.next()).await? {
+        let Message::Text(text) = message? else {
+            continue;
+        };
+        let now = Instant::now();
+        let body: Value = serde_json::from_str(&text)?;
+        if let Some(sent) = body["sent_at"]
+            .as_str()
+            .and_then(|s| s.parse::<chrono::DateTime<Utc>>().ok())
+        {
+            let lag = (Utc::now() - sent).to_std().unwrap_or_default();
+            w.lags.push(lag);
+        }
+        if let Some(prev) = last {
+            w.gaps.push(now - prev);
+        }
+        last = Some(now);
+        match body["type"].as_str() {
+            Some("position") => w.positions += 1,
+            Some("result") => {
+                w.result = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    Ok(w)
+}
+
+fn pct(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Resident memory of a process in KiB (Linux `/proc`), 0 if unreadable.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
