@@ -8,6 +8,7 @@ pub mod devices;
 pub mod directory;
 pub mod doctors;
 pub mod hospitals;
+pub mod medication;
 pub mod password;
 pub mod schedules;
 pub mod search;

@@ -34,6 +34,8 @@ pub enum Action {
     ManageDirectory,
     /// Send data as a device (heartbeat, samples).
     ReportAsDevice,
+    /// Mark a medicine delivered by scanning its QR code (the delivery robot, as itself).
+    DeliverMedication,
     ReadAudit,
     /// Edit a doctor's schedule (the hospital's admins and the doctor themselves).
     EditSchedule,
@@ -114,7 +116,7 @@ pub fn authorize(
 pub fn allowed(principal: &Principal, action: Action, target: Target<'_>) -> bool {
     match principal {
         Principal::Device(device) => {
-            action == Action::ReportAsDevice
+            matches!(action, Action::ReportAsDevice | Action::DeliverMedication)
                 && matches!(target, Target::Device { id, .. } if id == device.id)
         }
         Principal::User(user) => user_allowed(user, action, target),
@@ -122,7 +124,7 @@ pub fn allowed(principal: &Principal, action: Action, target: Target<'_>) -> boo
 }
 
 fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> bool {
-    if action == Action::ReportAsDevice {
+    if matches!(action, Action::ReportAsDevice | Action::DeliverMedication) {
         return false;
     }
     if user.role == Role::Admin {
@@ -187,7 +189,7 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             }
             _ => false,
         },
-        Action::ReportAsDevice => false,
+        Action::ReportAsDevice | Action::DeliverMedication => false,
     }
 }
 
@@ -431,6 +433,26 @@ mod tests {
                 }
             ),
             "another device"
+        );
+        let itself = Target::Device {
+            id: device_id,
+            hospital_id: w.h1,
+        };
+        assert!(allowed(&device, Action::DeliverMedication, itself));
+        assert!(
+            !allowed(
+                &device,
+                Action::DeliverMedication,
+                Target::Device {
+                    id: someone,
+                    hospital_id: w.h1
+                }
+            ),
+            "a robot scans as itself only"
+        );
+        assert!(
+            !allowed(&admin, Action::DeliverMedication, itself),
+            "people are not robots"
         );
         for action in [
             Action::ReadProfile,

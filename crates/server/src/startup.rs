@@ -62,6 +62,13 @@ impl Application {
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
         ];
+        workers.extend(crate::ward::mqtt::spawn(
+            state.clone(),
+            state.config.mqtt.clone(),
+        ));
+        if state.config.medication.reset_worker {
+            workers.push(crate::ward::medication::spawn_reset(state.clone()));
+        }
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));
         }

@@ -17,3 +17,5 @@ mod search;
 mod shutdown;
 mod smtp;
 mod ward;
+mod ward_medication;
+mod ward_mqtt;
