@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_search;
 mod commands;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
