@@ -19,8 +19,13 @@ fn docde(dir: &std::path::Path) -> Command {
 
 /// Starts the demo; returns the child, its URL and its stdout up to "Press Ctrl+C".
 fn start_demo(dir: &std::path::Path) -> (Child, String, String) {
+    start_demo_with(dir, &[])
+}
+
+fn start_demo_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String, String) {
     let mut child = docde(dir)
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir", "d"])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -160,5 +165,96 @@ async fn the_demo_ward_is_live_and_simulate_reports_as_the_demo_devices() {
         .output()
         .unwrap();
     assert!(!bad.status.success(), "no devices is an error");
+    stop(child);
+}
+
+/// A Prometheus counter of the server, summed over the label sets containing `labels`.
+async fn counter(url: &str, name: &str, labels: &str) -> f64 {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn simulate_over_mqtt_reaches_a_server_subscribed_to_the_broker() {
+    let broker = "127.0.0.1:1883".parse().unwrap();
+    if let Err(e) = std::net::TcpStream::connect_timeout(&broker, Duration::from_secs(1)) {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "no MQTT broker in CI: {e}"
+        );
+        println!("skipping simulate over MQTT: no broker at 127.0.0.1:1883 ({e})");
+        return;
+    }
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let prefix = format!("test-{unique}/v1");
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url, _) = start_demo_with(
+        dir.path(),
+        &[
+            ("DOCDE_MQTT_URL", "mqtt://127.0.0.1:1883"),
+            ("DOCDE_MQTT_TOPIC_PREFIX", &prefix),
+            ("DOCDE_MQTT_SHARE_GROUP", &format!("g{unique}")),
+            ("DOCDE_MQTT_CLIENT_ID", &format!("docde-test-{unique}")),
+            ("DOCDE_MQTT_CLEAN_SESSION", "true"),
+        ],
+    );
+    for _ in 0..100 {
+        if reqwest::get(format!("{url}/readyz"))
+            .await
+            .unwrap()
+            .status()
+            == 200
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = docde(dir.path())
+        .args([
+            "simulate",
+            "--transport",
+            "mqtt",
+            "--topic-prefix",
+            &prefix,
+            "--devices",
+            "d/demo-devices.json",
+            "--count",
+            "3",
+            "--rate",
+            "4",
+            "--duration",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = String::from_utf8(out.stdout).unwrap();
+    let sent: f64 = summary.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(sent >= 3.0, "{summary}");
+    let mut stored = 0.0;
+    for _ in 0..100 {
+        stored = counter(&url, "mqtt_messages_total", "outcome=\"stored\"").await;
+        if stored >= sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        stored, sent,
+        "every report published was stored ({summary})"
+    );
     stop(child);
 }
