@@ -28,6 +28,9 @@ pub enum BenchCommand {
     /// Booking over HTTP against a spawned server: hot, spread and rush scenarios, open-loop
     /// latency, `/healthz` for scale, then the database checked for overbooking and losses.
     Booking(bench_booking::BookingArgs),
+    /// Ward sample ingest against an in-process server: HTTP batches of 100, HTTP single
+    /// samples, MQTT messages; then acknowledged samples counted in the database.
+    Ward(crate::bench_ward::WardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +54,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::SignIn(args) => sign_in(args).await,
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
         BenchCommand::Booking(args) => bench_booking::run(args).await,
+        BenchCommand::Ward(args) => crate::bench_ward::run(args).await,
     }
 }
 

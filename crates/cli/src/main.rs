@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_search;
+mod bench_ward;
 mod commands;
 mod simulate;
 
