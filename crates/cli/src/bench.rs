@@ -33,6 +33,9 @@ pub enum BenchCommand {
     /// Reception spike: thousands of check-ins within one second for one department through
     /// the waiting room, WebSocket watchers on their tickets, then the numbers checked.
     Reception(bench_reception::ReceptionArgs),
+    /// Ward sample ingest against an in-process server: HTTP batches of 100, HTTP single
+    /// samples, MQTT messages; then acknowledged samples counted in the database.
+    Ward(crate::bench_ward::WardArgs),
 }
 
 #[derive(Debug, Args)]
@@ -57,6 +60,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => crate::bench_search::run(args).await,
         BenchCommand::Booking(args) => bench_booking::run(args).await,
         BenchCommand::Reception(args) => bench_reception::run(args).await,
+        BenchCommand::Ward(args) => crate::bench_ward::run(args).await,
     }
 }
 

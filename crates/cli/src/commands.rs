@@ -60,6 +60,9 @@ pub enum Command {
         #[arg(long)]
         new_data_key: bool,
     },
+    /// Simulated bedside devices reporting vitals over HTTP or MQTT (baselines, noise,
+    /// artefacts, IV bags draining, nurse calls, sepsis episodes).
+    Simulate(crate::simulate::SimulateArgs),
     /// Print the audit trail (who read whose data), newest first.
     Audit {
         #[command(flatten)]
@@ -117,6 +120,10 @@ pub async fn run(command: Command, config_file: Option<&Path>) -> ExitCode {
             Err(code) => return code,
         },
         Command::Bench { command } => crate::bench::run(command).await,
+        Command::Simulate(args) => {
+            telemetry::init(&Config::default().log);
+            crate::simulate::run_command(args).await
+        }
         Command::Reindex(data) => match load(config_file, &data) {
             Ok(config) => reindex(config).await,
             Err(code) => return code,
@@ -293,17 +300,101 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         directory.hospitals, directory.doctors
     );
     println!(
-        "  bedside monitor {}  secret {}",
-        demo.device_id, demo.device_secret
-    );
-    println!(
         "\nBooking: doctor {} has free slots at {url}/api/v1/doctors/{}/availability",
         demo.doctor_id, demo.doctor_id
     );
     println!("  book as patient@demo.docde.kr with POST {url}/api/v1/appointments");
+    let devices_file = demo_devices_file(&app, &demo)?;
+    println!(
+        "\nWard (live): {} beds, each with a simulated bedside monitor reporting every second;",
+        demo.beds.len()
+    );
+    println!(
+        "  bed {} turns septic after ~10 s, bed {}'s IV bag is nearly empty; alarms follow within a minute.",
+        demo.beds[0].label, demo.beds[3].label
+    );
+    println!(
+        "  as the nurse: GET {url}/api/v1/wards/{}/beds/live",
+        demo.ward_id
+    );
+    println!(
+        "                GET {url}/api/v1/wards/{}/events  (SSE)",
+        demo.ward_id
+    );
+    println!(
+        "  more devices: docde simulate --url {url} --devices {}",
+        devices_file.display()
+    );
+    println!(
+        "  delivery robot {}  secret {}  (POST {url}/api/v1/devices/{}/medication-deliveries {{\"qrCode\": \"{}\"}})",
+        demo.robot_id, demo.robot_secret, demo.robot_id, demo.beds[0].qr_code
+    );
+    spawn_demo_simulator(&app, &url, &demo);
     println!("\nSign in: curl -s {url}/api/v1/auth/sign-in -H 'content-type: application/json' \\");
     println!("          -d '{{\"email\":\"nurse@demo.docde.kr\",\"password\":\"{password}\"}}'");
     println!("\nPress Ctrl+C to stop.\n");
     shutdown::cancel_on_signal(app.shutdown_token());
     app.run_until_stopped().await
+}
+
+/// Writes the demo's bedside credentials where `docde simulate --devices` reads them.
+fn demo_devices_file(
+    app: &Application,
+    demo: &docde_server::demo::Demo,
+) -> anyhow::Result<PathBuf> {
+    let path = app.state().config.data_dir.join("demo-devices.json");
+    let list: Vec<crate::simulate::DeviceCredentials> = demo
+        .beds
+        .iter()
+        .map(|b| crate::simulate::DeviceCredentials {
+            id: b.device_id,
+            secret: b.device_secret.clone(),
+        })
+        .collect();
+    std::fs::write(&path, serde_json::to_vec_pretty(&list)?)?;
+    Ok(path)
+}
+
+/// The demo's own simulator: every bed reports once a second over HTTP to this server; the
+/// first bed's patient turns septic after 10 s, the fourth bed's IV bag runs low. It stops
+/// with the server.
+fn spawn_demo_simulator(app: &Application, url: &str, demo: &docde_server::demo::Demo) {
+    use crate::simulate::patient::Episode;
+    let n = demo.beds.len();
+    let mut episodes = vec![None; n];
+    episodes[0] = Some(Episode {
+        start_s: 10.0,
+        ramp_s: 60.0,
+    });
+    let mut iv_start = vec![None; n];
+    iv_start[3] = Some(20.6);
+    let plan = crate::simulate::Plan {
+        devices: demo
+            .beds
+            .iter()
+            .map(|b| crate::simulate::DeviceCredentials {
+                id: b.device_id,
+                secret: b.device_secret.clone(),
+            })
+            .collect(),
+        rate: 1.0,
+        duration: None,
+        episodes,
+        iv_start,
+        iv_minutes: 45.0,
+        seed: 2026,
+    };
+    let stop = app.shutdown_token();
+    let url = url.to_owned();
+    tokio::spawn(async move {
+        // Let the server start listening first.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        match crate::simulate::Transport::http(&url) {
+            Ok(transport) => {
+                let stats = std::sync::Arc::new(crate::simulate::Stats::default());
+                crate::simulate::run(plan, transport, stats, stop).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "demo simulator could not start"),
+        }
+    });
 }

@@ -4,8 +4,10 @@
 mod admin;
 mod bench;
 mod bench_search;
+mod bench_ward;
 mod commands;
 mod rotate_keys;
+mod simulate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 
 pub mod account;
 pub mod directory;
-pub mod record;
 pub mod reception;
+pub mod record;
 pub mod schedule;
 pub mod ward;

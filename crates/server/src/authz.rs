@@ -38,6 +38,8 @@ pub enum Action {
     ManageDirectory,
     /// Send data as a device (heartbeat, samples).
     ReportAsDevice,
+    /// Mark a medicine delivered by scanning its QR code (the delivery robot, as itself).
+    DeliverMedication,
     ReadAudit,
     /// Edit a doctor's schedule (the hospital's admins and the doctor themselves).
     EditSchedule,
@@ -182,7 +184,7 @@ pub fn authorize(
 pub fn allowed(principal: &Principal, action: Action, target: Target<'_>) -> bool {
     match principal {
         Principal::Device(device) => {
-            action == Action::ReportAsDevice
+            matches!(action, Action::ReportAsDevice | Action::DeliverMedication)
                 && matches!(target, Target::Device { id, .. } if id == device.id)
         }
         Principal::User(user) => user_allowed(user, action, target),
@@ -190,7 +192,7 @@ pub fn allowed(principal: &Principal, action: Action, target: Target<'_>) -> boo
 }
 
 fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> bool {
-    if action == Action::ReportAsDevice {
+    if matches!(action, Action::ReportAsDevice | Action::DeliverMedication) {
         return false;
     }
     if user.role == Role::Admin && !action.is_personal() {
@@ -313,7 +315,7 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             hospital_admin || (own_hospital && matches!(user.role, Role::Reception | Role::Doctor))
         }
         Action::ConfigureReception => hospital_admin,
-        Action::ReportAsDevice => false,
+        Action::ReportAsDevice | Action::DeliverMedication => false,
     }
 }
 
@@ -634,6 +636,26 @@ mod tests {
                 }
             ),
             "another device"
+        );
+        let itself = Target::Device {
+            id: device_id,
+            hospital_id: w.h1,
+        };
+        assert!(allowed(&device, Action::DeliverMedication, itself));
+        assert!(
+            !allowed(
+                &device,
+                Action::DeliverMedication,
+                Target::Device {
+                    id: someone,
+                    hospital_id: w.h1
+                }
+            ),
+            "a robot scans as itself only"
+        );
+        assert!(
+            !allowed(&admin, Action::DeliverMedication, itself),
+            "people are not robots"
         );
         for action in [
             Action::ReadProfile,

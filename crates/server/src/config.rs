@@ -32,6 +32,8 @@ pub struct Config {
     pub booking: BookingSettings,
     pub records: RecordSettings,
     pub reception: ReceptionSettings,
+    pub mqtt: MqttSettings,
+    pub medication: MedicationSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -190,6 +192,89 @@ impl Default for ReceptionSettings {
     }
 }
 
+/// MQTT ingest of bedside devices (docs/API.md "MQTT ingest", docs/OPERATIONS.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttSettings {
+    /// `mqtt://[user:password@]host[:port]`; unset means no MQTT ingest.
+    pub url: Option<String>,
+    /// This instance's MQTT client id (suffixed `-1`, `-2`… per connection). Keep it stable
+    /// and unique per instance: with `clean_session = false` the broker keeps messages this
+    /// instance received but had not yet acknowledged, and hands them over on reconnect.
+    /// Unset: `docde-<host name>`.
+    pub client_id: Option<String>,
+    /// Start a fresh broker session on each connect (unacknowledged messages of a crashed
+    /// instance are then redelivered only if the broker hands them to another member).
+    pub clean_session: bool,
+    /// Topics are `<topic_prefix>/devices/<device id>/samples` and so on.
+    pub topic_prefix: String,
+    /// Shared-subscription group: every instance subscribes as
+    /// `$share/<share_group>/<topic>`, so each message goes to one of them.
+    pub share_group: String,
+    /// Connections per instance (each takes its share of the messages; the broker limits
+    /// unacknowledged messages per connection, Mosquitto to 20 by default).
+    pub connections: usize,
+    /// How long a verified device secret is trusted without looking at the database again;
+    /// also how long a revoked device may keep publishing.
+    pub credential_cache_ms: u64,
+    /// The predecessor's Raspberry Pi topics: `[{topic = "antips/ward-a", ward_id = "…"}]`.
+    pub legacy_topics: Vec<LegacyTopic>,
+}
+
+/// A topic on which the predecessor's `{"bedNumber", "temperature", "weight"}` payload arrives
+/// for one ward.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyTopic {
+    pub topic: String,
+    pub ward_id: uuid::Uuid,
+}
+
+impl Default for MqttSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            client_id: None,
+            clean_session: false,
+            topic_prefix: "docde/v1".into(),
+            share_group: "docde".into(),
+            connections: 2,
+            credential_cache_ms: 5_000,
+            legacy_topics: Vec::new(),
+        }
+    }
+}
+
+/// The medicine round: delivered medicines go back to `to_do` at these local times of day
+/// (each hospital's time zone).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MedicationSettings {
+    /// `HH:MM` local times, e.g. `["06:00", "12:00", "18:00"]`.
+    pub reset_times: Vec<String>,
+    /// Run the reset worker on this instance (any number of instances may).
+    pub reset_worker: bool,
+}
+
+impl Default for MedicationSettings {
+    fn default() -> Self {
+        Self {
+            reset_times: vec!["06:00".into(), "12:00".into(), "18:00".into()],
+            reset_worker: true,
+        }
+    }
+}
+
+impl MedicationSettings {
+    /// The reset times, parsed (validated at load).
+    pub fn times(&self) -> Vec<chrono::NaiveTime> {
+        self.reset_times
+            .iter()
+            .filter_map(|t| chrono::NaiveTime::parse_from_str(t.trim(), "%H:%M").ok())
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -219,6 +304,8 @@ impl Default for Config {
             booking: BookingSettings::default(),
             records: RecordSettings::default(),
             reception: ReceptionSettings::default(),
+            mqtt: MqttSettings::default(),
+            medication: MedicationSettings::default(),
         }
     }
 }
@@ -295,7 +382,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 11] = [
     "database",
     "redis",
     "http",
@@ -305,6 +392,8 @@ const SECTIONS: [&str; 9] = [
     "booking",
     "records",
     "reception",
+    "mqtt",
+    "medication",
 ];
 
 impl Config {
@@ -411,6 +500,33 @@ impl Config {
                     .into(),
             ));
         }
+        if let Some(url) = &self.mqtt.url {
+            parse_mqtt_url(url).map_err(|e| ConfigError(format!("mqtt.url: {e}")))?;
+        }
+        if self.mqtt.connections == 0 {
+            return Err(ConfigError("mqtt.connections: must be at least 1".into()));
+        }
+        let topic_ok = |t: &str| !t.is_empty() && !t.contains(['+', '#']) && !t.starts_with('$');
+        if !topic_ok(&self.mqtt.topic_prefix) || self.mqtt.share_group.contains(['/', '+', '#']) {
+            return Err(ConfigError(
+                "mqtt.topic_prefix / mqtt.share_group: must be non-empty MQTT names without wildcards"
+                    .into(),
+            ));
+        }
+        for (i, legacy) in self.mqtt.legacy_topics.iter().enumerate() {
+            if !topic_ok(&legacy.topic) {
+                return Err(ConfigError(format!(
+                    "mqtt.legacy_topics[{i}].topic: must be a topic name without wildcards"
+                )));
+            }
+        }
+        if self.medication.times().len() != self.medication.reset_times.len()
+            || self.medication.reset_times.is_empty()
+        {
+            return Err(ConfigError(
+                "medication.reset_times: must be one or more times like \"06:00\"".into(),
+            ));
+        }
         if self.redis.namespace.is_empty() || self.redis.namespace.contains(['*', ' ']) {
             return Err(ConfigError(
                 "redis.namespace: must be non-empty, without spaces or '*'".into(),
@@ -440,6 +556,7 @@ impl Config {
         let mut copy = self.clone();
         copy.database.url = Some(redact_url(&self.database_url()));
         copy.redis.url = copy.redis.url.as_deref().map(redact_url);
+        copy.mqtt.url = copy.mqtt.url.as_deref().map(redact_url);
         copy.smtp.password = copy.smtp.password.map(|_| "***".into());
         copy.auth.signing_keys = copy
             .auth
@@ -455,6 +572,57 @@ impl Config {
             .collect();
         serde_json::to_value(copy).unwrap_or_default()
     }
+}
+
+/// Where and as whom to connect to the MQTT broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttBroker {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Parses `mqtt://[user:password@]host[:port]` (`tcp://` is accepted too; TLS is not yet).
+pub fn parse_mqtt_url(raw: &str) -> Result<MqttBroker, String> {
+    let url = url::Url::parse(raw).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "mqtt" | "tcp") {
+        return Err("must start with mqtt:// (TLS is not supported yet)".into());
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("needs a host")?
+        .to_owned();
+    // User info is percent-encoded in a URL (`%40` for `@`).
+    let decode = |s: &str| {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[i], hex) {
+                (b'%', Some(b)) => {
+                    out.push(b);
+                    i += 3;
+                }
+                (b, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    Ok(MqttBroker {
+        host,
+        port: url.port().unwrap_or(1883),
+        username: (!url.username().is_empty()).then(|| decode(url.username())),
+        password: url.password().map(decode),
+    })
 }
 
 /// Splits a signing key `KID:SECRET`, checking both parts.
@@ -584,6 +752,18 @@ mod tests {
         ] {
             assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
         }
+    }
+
+    #[test]
+    fn mqtt_urls_name_host_port_and_credentials() {
+        let b = parse_mqtt_url("mqtt://docde:s3%40cret@broker.local:1884").unwrap();
+        assert_eq!(b.host, "broker.local");
+        assert_eq!(b.port, 1884);
+        assert_eq!(b.username.as_deref(), Some("docde"));
+        assert_eq!(b.password.as_deref(), Some("s3@cret"));
+        assert_eq!(parse_mqtt_url("mqtt://127.0.0.1").unwrap().port, 1883);
+        assert!(parse_mqtt_url("http://127.0.0.1").is_err());
+        assert!(parse_mqtt_url("mqtts://127.0.0.1").is_err());
     }
 
     #[test]

@@ -1,11 +1,15 @@
-//! Demo data for `docde demo`: one hospital with a ward, one account per role, one device.
-//! The demo doctor is in the directory with a weekly schedule, so booking works at once.
-//! Later issues add live ward data here.
+//! Demo data for `docde demo`: one hospital with a ward, one account per role, the demo
+//! doctor in the directory with a weekly schedule (so booking works at once), and a live ward:
+//! eight beds with admitted patients, a bedside monitor bound to each (whose credentials the
+//! demo's simulator reports with), a medicine with a QR code per patient and a delivery robot.
 
 use docde_domain::account::Role;
+use docde_domain::ward::BedLabel;
 use docde_store::accounts::devices::{self, NewDevice};
 use docde_store::accounts::hospitals;
 use docde_store::accounts::users::{self, NewUser};
+use docde_store::ward::admissions::{self, NewAdmission};
+use docde_store::ward::{beds, medication};
 use uuid::Uuid;
 
 use crate::auth::secrets::{random_token, sha256_hex};
@@ -29,7 +33,35 @@ pub struct Demo {
     pub device_secret: String,
     /// The demo doctor's directory entry (bookable Monday to Saturday).
     pub doctor_id: Uuid,
+    /// One bedside monitor per bed, bound to it, its patient admitted.
+    pub beds: Vec<DemoBed>,
+    /// The medicine-delivery robot.
+    pub robot_id: Uuid,
+    pub robot_secret: String,
 }
+
+pub struct DemoBed {
+    pub label: String,
+    pub device_id: Uuid,
+    pub device_secret: String,
+    /// The QR code on this patient's medicine.
+    pub qr_code: String,
+}
+
+/// The demo ward's beds (room-bed).
+const BEDS: [&str; 8] = [
+    "101-1", "101-2", "102-1", "102-2", "103-1", "103-2", "104-1", "104-2",
+];
+/// The demo ward's patients besides the demo patient account (fictional names).
+const PATIENTS: [&str; 7] = [
+    "김서연",
+    "이준호",
+    "박지민",
+    "최예린",
+    "정민수",
+    "강하늘",
+    "윤도현",
+];
 
 pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
     let now = chrono::Utc::now();
@@ -91,16 +123,17 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
             employee_number: number.map(str::to_owned),
         });
     }
-    let device_secret = random_token(32);
-    let device = devices::create(
-        &state.store,
-        &NewDevice {
-            hospital_id: hospital.id,
-            ward_id: Some(ward.id),
-            name: "101-1 병상 모니터".into(),
-            kind: "bedside_monitor".into(),
-            secret_hash: sha256_hex(&device_secret),
-        },
+    let patient_id = match users::find_by_email(&state.store, "patient@demo.docde.kr").await? {
+        Some(u) => u.id,
+        None => anyhow::bail!("the demo patient was not created"),
+    };
+    let beds = live_ward(state, hospital.id, ward.id, patient_id, &password_hash, now).await?;
+    let (robot_id, robot_secret) = device(
+        state,
+        hospital.id,
+        ward.id,
+        "배송 로봇 1",
+        "delivery_robot",
         now,
     )
     .await?;
@@ -110,9 +143,114 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
         hospital_id: hospital.id,
         ward_id: ward.id,
         accounts,
-        device_id: device.id,
-        device_secret,
+        device_id: beds[0].device_id,
+        device_secret: beds[0].device_secret.clone(),
+        beds,
+        robot_id,
+        robot_secret,
     })
+}
+
+/// Registers a device and returns its id and secret.
+async fn device(
+    state: &AppState,
+    hospital_id: Uuid,
+    ward_id: Uuid,
+    name: &str,
+    kind: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(Uuid, String)> {
+    let secret = random_token(32);
+    let device = devices::create(
+        &state.store,
+        &NewDevice {
+            hospital_id,
+            ward_id: Some(ward_id),
+            name: name.into(),
+            kind: kind.into(),
+            secret_hash: sha256_hex(&secret),
+        },
+        now,
+    )
+    .await?;
+    Ok((device.id, secret))
+}
+
+/// Eight beds, each with a bound bedside monitor, an admitted patient (the demo patient in the
+/// first) and a medicine to deliver.
+async fn live_ward(
+    state: &AppState,
+    hospital_id: Uuid,
+    ward_id: Uuid,
+    demo_patient: Uuid,
+    password_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<DemoBed>> {
+    let mut out = Vec::new();
+    for (i, label) in BEDS.iter().enumerate() {
+        let bed = beds::add_bed(&state.store, ward_id, &BedLabel::parse(label)?, now).await?;
+        let (device_id, device_secret) = device(
+            state,
+            hospital_id,
+            ward_id,
+            &format!("{label} 병상 모니터"),
+            "bedside_monitor",
+            now,
+        )
+        .await?;
+        beds::bind_device(&state.store, device_id, bed.id, now).await?;
+        let patient_id = match i.checked_sub(1).and_then(|j| PATIENTS.get(j)) {
+            None => demo_patient,
+            Some(name) => {
+                let id = Uuid::now_v7();
+                let email = format!("patient{i}@demo.docde.kr");
+                let user = NewUser {
+                    email: email.clone(),
+                    email_key: email,
+                    password_hash: Some(password_hash.to_owned()),
+                    role: Role::Patient,
+                    hospital_id: None,
+                    employee_number: None,
+                    name: (*name).into(),
+                    phone: None,
+                    birth_date: None,
+                    gender: None,
+                    address: None,
+                    active: true,
+                };
+                users::create(&state.store, id, &user, None, None, now).await?;
+                id
+            }
+        };
+        let (admission, _) = admissions::admit(
+            &state.store,
+            &NewAdmission {
+                patient_id,
+                bed_id: bed.id,
+                urgency: u8::from(i == 0),
+                notes: String::new(),
+                now,
+            },
+        )
+        .await?;
+        let qr_code = format!("QR-DEMO-{label}");
+        medication::add(
+            &state.store,
+            admission.id,
+            "세프트리악손",
+            "1 g IV q24h",
+            &qr_code,
+            now,
+        )
+        .await?;
+        out.push(DemoBed {
+            label: (*label).into(),
+            device_id,
+            device_secret,
+            qr_code,
+        });
+    }
+    Ok(out)
 }
 
 /// The demo doctor in the directory, with Monday–Saturday 09:00–18:00 in 15-minute slots and a

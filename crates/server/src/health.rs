@@ -38,7 +38,8 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// `GET /readyz`: the instance can serve traffic: database reachable with every migration
-/// applied, coordination backend reachable, not shutting down.
+/// applied, coordination backend reachable, the MQTT broker connected (when configured), not
+/// shutting down.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Health),
@@ -74,6 +75,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "search index is being built".to_owned()
         },
     );
+    if state.config.mqtt.url.is_some() {
+        checks.insert(
+            "mqtt",
+            if state.ward.mqtt.connected() > 0 {
+                "ok".to_owned()
+            } else {
+                "not connected to the MQTT broker".to_owned()
+            },
+        );
+    }
     if state.is_draining() {
         checks.insert("lifecycle", "shutting down".to_owned());
     }

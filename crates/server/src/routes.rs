@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{
-    appointments, audit, auth, devices, directory, doctors, hospitals, password, reception,
-    reception_live, records, reviews, schedules, search, tickets, users, ward,
+    appointments, audit, auth, devices, directory, doctors, hospitals, medication, password,
+    reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
@@ -91,6 +91,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ward::discharge))
         .routes(routes!(ward::ingest))
         .routes(routes!(ward::legacy_ingest))
+        .routes(routes!(medication::deliver_medication))
         .routes(routes!(ward::live))
         .routes(routes!(ward::ward_events))
         .routes(routes!(ward::list_alarms))

@@ -74,6 +74,13 @@ impl Application {
         if state.config.reception.serve_waiting_room {
             workers.push(crate::reception::waiting_room::spawn_worker(state.clone()));
         }
+        workers.extend(crate::ward::mqtt::spawn(
+            state.clone(),
+            state.config.mqtt.clone(),
+        ));
+        if state.config.medication.reset_worker {
+            workers.push(crate::ward::medication::spawn_reset(state.clone()));
+        }
         if state.config.booking.serve_queue {
             workers.push(crate::booking::rush::spawn_worker(state.clone()));
         }

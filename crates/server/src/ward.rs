@@ -9,6 +9,10 @@
 //! alarms already open for it, and `raise` is idempotent, so a restart or a second instance
 //! never opens a second alarm of a kind.
 
+pub mod ingest;
+pub mod medication;
+pub mod mqtt;
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,6 +57,8 @@ pub struct Ward {
     evaluator: Mutex<AlarmEvaluator<Uuid>>,
     /// Evaluator keys whose open alarms were restored from the database.
     restored: Mutex<HashSet<Uuid>>,
+    /// MQTT ingest's connection state (readiness).
+    pub mqtt: mqtt::MqttStatus,
 }
 
 impl std::fmt::Debug for Ward {
@@ -71,6 +77,7 @@ impl Ward {
             escalation: EscalationPolicy::default(),
             evaluator: Mutex::new(AlarmEvaluator::new()),
             restored: Mutex::new(HashSet::new()),
+            mqtt: mqtt::MqttStatus::default(),
         })
     }
 

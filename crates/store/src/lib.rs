@@ -16,9 +16,9 @@ pub mod directory;
 mod error;
 pub mod idempotency;
 pub mod outbox;
+pub mod reception;
 pub mod records;
 pub mod reviews;
-pub mod reception;
 pub mod ward;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};

@@ -661,11 +661,18 @@ async fn medicine_is_delivered_once_per_round_and_a_round_resets_once() {
     );
 
     let robot = Uuid::now_v7();
-    let (delivered, _) = medication::deliver(&store, "QR-0001", robot, at(10))
+    let elsewhere = medication::deliver(&store, Uuid::now_v7(), "QR-0001", robot, at(9))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(elsewhere, WardError::NotFound(_)),
+        "another hospital's robot finds no such code"
+    );
+    let (delivered, _) = medication::deliver(&store, w.hospital, "QR-0001", robot, at(10))
         .await
         .unwrap();
     assert_eq!(delivered.status, MedicationStatus::Done);
-    let err = medication::deliver(&store, "QR-0001", robot, at(11))
+    let err = medication::deliver(&store, w.hospital, "QR-0001", robot, at(11))
         .await
         .unwrap_err();
     assert!(matches!(
@@ -691,7 +698,7 @@ async fn medicine_is_delivered_once_per_round_and_a_round_resets_once() {
     let plan = medication::of_admission(&store, stay).await.unwrap();
     assert_eq!(plan[0].status, MedicationStatus::ToDo);
     assert_eq!(plan[0].delivered_at, None);
-    medication::deliver(&store, "QR-0001", robot, at(3700))
+    medication::deliver(&store, w.hospital, "QR-0001", robot, at(3700))
         .await
         .unwrap();
 }

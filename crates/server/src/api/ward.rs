@@ -13,14 +13,14 @@ use chrono::{DateTime, Utc};
 use docde_bus::Message;
 use docde_domain::account::Role;
 use docde_domain::ward::legacy::LegacyPayload;
-use docde_domain::ward::{BedLabel, RawSample, Sample};
+use docde_domain::ward::{BedLabel, RawSample};
 use docde_store::accounts::hospitals::{self, Ward};
 use docde_store::accounts::{devices, users};
 use docde_store::ward::admissions::{self, Admission, NewAdmission};
 use docde_store::ward::alarms::{self, Alarm};
 use docde_store::ward::beds::{self, Bed};
 use docde_store::ward::events;
-use docde_store::ward::samples::{self, LatestSample, Stored};
+use docde_store::ward::samples::{self, LatestSample};
 use docde_store::ward::{WardConflict, WardError};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
@@ -36,9 +36,10 @@ use crate::authz::{Action, Target, authorize};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-use crate::ward::{FUTURE_TOLERANCE, MAX_BATCH, evaluate, news2_of, wake};
+use crate::ward::ingest::{ingest_legacy, ingest_raw};
+use crate::ward::{MAX_BATCH, news2_of, wake};
 
-fn ward_error(e: WardError) -> ApiError {
+pub(crate) fn ward_error(e: WardError) -> ApiError {
     match e {
         WardError::Conflict(c @ (WardConflict::NoteRequired | WardConflict::NoteTooLong)) => {
             invalid("note", c)
@@ -363,27 +364,7 @@ pub struct SampleBatch {
     pub samples: Vec<RawSample>,
 }
 
-/// What happened to one sample of a batch.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SampleResult {
-    pub index: usize,
-    /// `stored`, `duplicate` or `rejected`.
-    pub status: &'static str,
-    /// Why it was rejected (`unknown_kind`, `unit_mismatch`, `out_of_range`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IngestAnswer {
-    pub stored: usize,
-    pub duplicates: usize,
-    pub rejected: usize,
-    /// One per sample, in the batch's order.
-    pub results: Vec<SampleResult>,
-}
+pub use crate::ward::ingest::{IngestAnswer, SampleResult};
 
 /// Devices: report a batch of samples about oneself. Valid samples are stored (idempotent on
 /// device, kind and measured_at) and the answer comes after their commit; invalid ones are
@@ -417,90 +398,20 @@ pub async fn ingest(
             message: format!("at most {MAX_BATCH} samples per batch"),
         });
     }
-    let at = now();
-    let mut results: Vec<SampleResult> = Vec::with_capacity(batch.samples.len());
-    let mut valid: Vec<(usize, Sample)> = Vec::new();
-    for (index, raw) in batch.samples.iter().enumerate() {
-        match Sample::parse(raw, at, FUTURE_TOLERANCE) {
-            Ok(sample) => {
-                valid.push((index, sample));
-                results.push(SampleResult {
-                    index,
-                    status: "stored",
-                    code: None,
-                    detail: None,
-                });
-            }
-            Err(problem) => results.push(SampleResult {
-                index,
-                status: "rejected",
-                code: Some(problem.code()),
-                detail: Some(problem.to_string()),
-            }),
-        }
-    }
-    store_samples(&state, id, valid, &mut results, at).await?;
-    Ok(answer_of(results))
+    let answer = ingest_raw(&state, id, &batch.samples, now())
+        .await
+        .map_err(ward_error)?;
+    Ok(answer_of(answer))
 }
 
-fn answer_of(results: Vec<SampleResult>) -> (StatusCode, Json<IngestAnswer>) {
-    let count = |s: &str| results.iter().filter(|r| r.status == s).count();
-    let answer = IngestAnswer {
-        stored: count("stored"),
-        duplicates: count("duplicate"),
-        rejected: count("rejected"),
-        results,
-    };
+/// 200 when every sample was accepted, 207 when some were rejected.
+fn answer_of(answer: IngestAnswer) -> (StatusCode, Json<IngestAnswer>) {
     let status = if answer.rejected > 0 {
         StatusCode::MULTI_STATUS
     } else {
         StatusCode::OK
     };
     (status, Json(answer))
-}
-
-/// Stores the valid samples of a device's batch through the group-commit writer (answering
-/// after the commit), marks duplicates in `results`, evaluates alarms on the new ones and
-/// wakes the ward's streams.
-async fn store_samples(
-    state: &AppState,
-    id: Uuid,
-    valid: Vec<(usize, Sample)>,
-    results: &mut [SampleResult],
-    at: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let samples: Vec<Sample> = valid.iter().map(|(_, s)| s.clone()).collect();
-    let mut inserted: Vec<Sample> = Vec::new();
-    if !samples.is_empty() {
-        let report = state
-            .ward
-            .writer
-            .ingest(id, samples, at)
-            .await
-            .map_err(ward_error)?;
-        for ((index, sample), outcome) in valid.into_iter().zip(report.results) {
-            match outcome {
-                Stored::Inserted => inserted.push(sample),
-                Stored::Duplicate => results[index].status = "duplicate",
-            }
-        }
-        let ward_id = beds::bed_of_device(&state.store, id)
-            .await?
-            .map(|b| b.ward_id);
-        // The samples are durable: a failing evaluation must not turn the answer into an
-        // error (the device would resend what is stored), so it is logged instead.
-        if !inserted.is_empty()
-            && let Err(e) = evaluate(state, id, &inserted, at).await
-        {
-            tracing::error!(error = %e, device_id = %id, "alarm evaluation failed");
-        }
-        if let Some(ward_id) =
-            ward_id.filter(|_| !report.event_ids.is_empty() || !inserted.is_empty())
-        {
-            wake(state, ward_id).await;
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, garde::Validate)]
@@ -548,33 +459,10 @@ pub async fn legacy_ingest(
             message: "the device is not bound to this bed".into(),
         });
     }
-    let mut results: Vec<SampleResult> = reading
-        .samples
-        .iter()
-        .enumerate()
-        .map(|(index, _)| SampleResult {
-            index,
-            status: "stored",
-            code: None,
-            detail: None,
-        })
-        .collect();
-    let offset = results.len();
-    results.extend(
-        reading
-            .problems
-            .iter()
-            .enumerate()
-            .map(|(i, p)| SampleResult {
-                index: offset + i,
-                status: "rejected",
-                code: Some(p.code()),
-                detail: Some(p.to_string()),
-            }),
-    );
-    let valid = reading.samples.into_iter().enumerate().collect();
-    store_samples(&state, id, valid, &mut results, at).await?;
-    Ok(answer_of(results))
+    let answer = ingest_legacy(&state, id, reading, at)
+        .await
+        .map_err(ward_error)?;
+    Ok(answer_of(answer))
 }
 
 // ---------------------------------------------------------------------------------------------

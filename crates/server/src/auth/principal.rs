@@ -96,7 +96,19 @@ async fn device(state: &AppState, credentials: &str) -> Result<DevicePrincipal, 
         .split_once(':')
         .ok_or(ApiError::Unauthorized("invalid_authorization"))?;
     let id = Uuid::parse_str(id).map_err(|_| BAD)?;
-    let device = devices::get(&state.store, id).await?.ok_or(BAD)?;
+    verify_device(&state.store, id, secret).await?.ok_or(BAD)
+}
+
+/// The device `id` if `secret` is its secret and it is not revoked (HTTP Basic and MQTT
+/// messages both authenticate so).
+pub async fn verify_device(
+    store: &docde_store::Store,
+    id: Uuid,
+    secret: &str,
+) -> Result<Option<DevicePrincipal>, docde_store::StoreError> {
+    let Some(device) = devices::get(store, id).await? else {
+        return Ok(None);
+    };
     let matches = bool::from(
         device
             .secret_hash
@@ -104,13 +116,13 @@ async fn device(state: &AppState, credentials: &str) -> Result<DevicePrincipal, 
             .ct_eq(sha256_hex(secret).as_bytes()),
     );
     if !matches || device.revoked_at.is_some() {
-        return Err(BAD);
+        return Ok(None);
     }
-    Ok(DevicePrincipal {
+    Ok(Some(DevicePrincipal {
         id: device.id,
         hospital_id: device.hospital_id,
         ward_id: device.ward_id,
-    })
+    }))
 }
 
 /// A person (not a device) is calling.

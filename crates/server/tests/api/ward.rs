@@ -16,20 +16,20 @@ use crate::helpers::{TestApp, problem, spawn_app};
 use crate::people::{People, get, people, post, quick_patient};
 
 /// A device of h1 with its secret.
-struct TestDevice {
-    id: String,
-    secret: String,
+pub struct TestDevice {
+    pub id: String,
+    pub secret: String,
 }
 
 /// Ward1 with bed `101-1`, a bound bedside device and the patient admitted to the bed.
-struct Setup {
-    p: People,
-    bed: String,
-    device: TestDevice,
-    admission: String,
+pub struct Setup {
+    pub p: People,
+    pub bed: String,
+    pub device: TestDevice,
+    pub admission: String,
 }
 
-async fn register_device(app: &TestApp, p: &People) -> TestDevice {
+pub async fn register_device(app: &TestApp, p: &People) -> TestDevice {
     let r = post(
         app,
         &format!("/api/v1/hospitals/{}/devices", p.h1),
@@ -57,7 +57,7 @@ async fn add_bed(app: &TestApp, p: &People, label: &str) -> reqwest::Response {
 
 /// Binds and admits through the store, an hour back, so samples measured in the last
 /// minutes belong to the patient (the API would bind and admit only from now on).
-async fn setup(app: &TestApp) -> Setup {
+pub async fn setup(app: &TestApp) -> Setup {
     let p = people(app).await;
     let r = add_bed(app, &p, "101-1").await;
     assert_eq!(r.status(), 201);
@@ -96,7 +96,7 @@ async fn setup(app: &TestApp) -> Setup {
     }
 }
 
-fn ago(secs: i64) -> String {
+pub fn ago(secs: i64) -> String {
     (Utc::now() - TimeDelta::seconds(secs)).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -116,7 +116,7 @@ async fn send_samples(
     request.send().await.unwrap()
 }
 
-async fn report(app: &TestApp, device: &TestDevice, samples: Value) -> reqwest::Response {
+pub async fn report(app: &TestApp, device: &TestDevice, samples: Value) -> reqwest::Response {
     send_samples(app, &device.id, Some((&device.id, &device.secret)), samples).await
 }
 

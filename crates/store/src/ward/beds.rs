@@ -309,6 +309,21 @@ pub async fn bed_of_device(store: &Store, device_id: Uuid) -> Result<Option<Bed>
     row.map(bed_from_row).transpose()
 }
 
+/// The device serving a bed now (the earliest bound if several; revoked ones never): whose
+/// samples the predecessor's per-bed payload becomes.
+pub async fn device_of_bed(store: &Store, bed_id: Uuid) -> Result<Option<Uuid>, StoreError> {
+    let sql = "SELECT d.device_id FROM device_beds d JOIN devices v ON v.id = d.device_id \
+         WHERE d.bed_id = $1 AND d.unbound_at IS NULL AND v.revoked_at IS NULL \
+         ORDER BY d.bound_at, d.device_id LIMIT 1";
+    let row: Option<String> = with_reader!(store, pool => {
+        sqlx::query_scalar(sql)
+            .bind(bed_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    row.as_deref().map(id).transpose()
+}
+
 /// Records that a device was heard from at `at` (with its battery level if reported). The
 /// last-seen time only moves forward, so a late, out-of-order message cannot make a device
 /// look silent. Returns whether the device exists.

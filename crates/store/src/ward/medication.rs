@@ -94,11 +94,14 @@ pub async fn add(
     }
 }
 
-/// The robot's scan: marks the medicine with this QR code delivered, if its admission is open.
-/// A second scan in the same round is refused with [`WardConflict::AlreadyDelivered`]. Emits a
-/// `medication` event; returns the medicine and the event id.
+/// The robot's scan: marks the medicine with this QR code in one of `hospital_id`'s wards
+/// delivered, if its admission is open (a code of another hospital is not found: a robot only
+/// serves its own). A second scan in the same round is refused with
+/// [`WardConflict::AlreadyDelivered`]. Emits a `medication` event; returns the medicine and the
+/// event id.
 pub async fn deliver(
     store: &Store,
+    hospital_id: Uuid,
     qr_code: &str,
     by: Uuid,
     now: DateTime<Utc>,
@@ -108,9 +111,13 @@ pub async fn deliver(
     let sql = format!(
         "UPDATE medications SET status = 'done', delivered_at = $2, delivered_by = $3 \
          WHERE qr_code = $1 AND status = 'to_do' AND admission_id IN \
-         (SELECT id FROM admissions WHERE discharged_at IS NULL) RETURNING {COLUMNS}"
+         (SELECT id FROM admissions WHERE discharged_at IS NULL) \
+         AND ward_id IN (SELECT id FROM wards WHERE hospital_id = $4) RETURNING {COLUMNS}"
     );
-    let select = format!("SELECT {COLUMNS} FROM medications WHERE qr_code = $1");
+    let select = format!(
+        "SELECT {COLUMNS} FROM medications WHERE qr_code = $1 \
+         AND ward_id IN (SELECT id FROM wards WHERE hospital_id = $2)"
+    );
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
         let done = async {
@@ -118,11 +125,13 @@ pub async fn deliver(
                 .bind(qr_code)
                 .bind(now)
                 .bind(by.to_string())
+                .bind(hospital_id.to_string())
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(row) = row else {
                 let found: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(select))
                     .bind(qr_code)
+                    .bind(hospital_id.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
                 return Err(match found.map(from_row).transpose()? {
@@ -158,6 +167,39 @@ pub async fn deliver(
     })
 }
 
+/// The medicine with this QR code in one of `hospital_id`'s wards.
+pub async fn find_by_qr(
+    store: &Store,
+    hospital_id: Uuid,
+    qr_code: &str,
+) -> Result<Option<Medication>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM medications WHERE qr_code = $1 \
+         AND ward_id IN (SELECT id FROM wards WHERE hospital_id = $2)"
+    );
+    let row: Option<Row> = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(qr_code)
+            .bind(hospital_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(from_row).transpose()
+}
+
+/// Hospitals that have wards, with their IANA time zone: what the reset job walks.
+pub async fn hospitals_with_wards(store: &Store) -> Result<Vec<(Uuid, String)>, StoreError> {
+    let rows: Vec<(String, String)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT h.id, h.time_zone FROM hospitals h \
+             WHERE EXISTS (SELECT 1 FROM wards w WHERE w.hospital_id = h.id) ORDER BY h.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter().map(|(h, tz)| Ok((id(&h)?, tz))).collect()
+}
+
 /// The medicines of an admission, oldest first.
 pub async fn of_admission(
     store: &Store,
@@ -182,10 +224,12 @@ pub enum ResetScope {
     Hospital(Uuid),
 }
 
-/// Puts every delivered medicine of the scope back to `to_do` for the round that starts at
-/// `reset_at` (a reset instant from docde-domain's `ResetSchedule`). Each ward is reset at most
-/// once per round whoever calls, and a later call for an earlier round does nothing. Returns
-/// how many medicines went back to `to_do`.
+/// Puts every medicine of the scope delivered before `reset_at` back to `to_do` for the round
+/// that starts at `reset_at` (a reset instant from docde-domain's `ResetSchedule`); one
+/// delivered after it belongs to the new round and stays `done` (this matters the first time
+/// a ward is reset, or when the job catches up late). Each ward is reset at most once per
+/// round whoever calls, and a later call for an earlier round does nothing. Returns how many
+/// medicines went back to `to_do`.
 pub async fn reset(
     store: &Store,
     scope: ResetScope,
@@ -217,9 +261,11 @@ pub async fn reset(
             for ward in &wards {
                 let n = sqlx::query(
                     "UPDATE medications SET status = 'to_do', delivered_at = NULL, \
-                     delivered_by = NULL WHERE ward_id = $1 AND status = 'done'",
+                     delivered_by = NULL WHERE ward_id = $1 AND status = 'done' \
+                     AND delivered_at < $2",
                 )
                 .bind(ward)
+                .bind(reset_at)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();

@@ -599,3 +599,13 @@ pub async fn delete_before(
     });
     Ok(n)
 }
+
+/// How many raw samples are stored (benchmarks check it against what was acknowledged).
+pub async fn count_all(store: &Store) -> Result<u64, StoreError> {
+    let n: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM vital_samples")
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(u64::try_from(n).unwrap_or(0))
+}

@@ -1,0 +1,274 @@
+//! `docde bench ward`: sample ingest against an in-process server on the embedded default (or
+//! the database in `DOCDE_DATABASE_URL`): HTTP batches of 100 samples, HTTP one sample per
+//! request, and MQTT messages through the broker, each closed-loop for `--seconds`; then the
+//! database is counted against what was acknowledged (nothing acknowledged may be missing).
+//! Alarm evaluation is on (the values are normal, so it finds nothing to raise).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, TimeDelta, Utc};
+use clap::Args;
+use docde_domain::account::Role;
+use docde_domain::ward::BedLabel;
+use docde_server::{Application, Config};
+use docde_store::accounts::devices::{self, NewDevice};
+use docde_store::accounts::hospitals;
+use docde_store::accounts::users::{self, NewUser};
+use docde_store::ward::admissions::{self, NewAdmission};
+use docde_store::ward::beds;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::bench::{cores, report};
+use crate::simulate::{DeviceCredentials, Transport};
+
+#[derive(Debug, Args)]
+pub struct WardArgs {
+    /// Devices (each a bed with an admitted patient); one HTTP client per device.
+    #[arg(long, default_value_t = 64)]
+    devices: usize,
+    /// Duration of each phase, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Also measure MQTT through this broker (skipped when unreachable).
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    mqtt_url: String,
+}
+
+const SECRET_PREFIX: &str = "bench-ward-secret-";
+
+pub async fn run(args: WardArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
+    config.log.filter = "warn".into();
+    config.http.body_limit_bytes = 4 * 1024 * 1024;
+    if let Ok(url) = std::env::var("DOCDE_DATABASE_URL") {
+        config.database.url = Some(url);
+        config.database.schema = Some(format!("bench_{}", Uuid::now_v7().simple()));
+        config.auth.signing_keys = vec![format!("b:{}", Uuid::now_v7().simple())];
+    }
+    let prefix = format!("bench-{}/v1", Uuid::now_v7().simple());
+    let mqtt = docde_server::config::parse_mqtt_url(&args.mqtt_url)
+        .ok()
+        .filter(|b| std::net::TcpStream::connect((b.host.as_str(), b.port)).is_ok());
+    if mqtt.is_some() {
+        config.mqtt.url = Some(args.mqtt_url.clone());
+        config.mqtt.topic_prefix = prefix.clone();
+        config.mqtt.client_id = Some(format!("docde-bench-{}", Uuid::now_v7().simple()));
+        config.mqtt.clean_session = true;
+        config.mqtt.connections = 4;
+    }
+    let app = Application::build(config).await?;
+    let url = format!("http://{}", app.local_addr());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+
+    let devices = seed(&state, args.devices).await?;
+    println!(
+        "ward ingest · {} devices · {} · {} cores · alarm evaluation on",
+        devices.len(),
+        state.store.dialect(),
+        cores()
+    );
+    // Measurement times: distinct per (device, sample), an hour back, so nothing is a
+    // duplicate and nothing is in the future.
+    let base = Utc::now() - TimeDelta::hours(1);
+    let clock = Arc::new(AtomicU64::new(0));
+    let transport = Arc::new(Transport::http(&url)?);
+    let mut acknowledged = 0u64;
+    for batch in [100usize, 1] {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(args.seconds);
+        let mut workers = Vec::new();
+        for device in &devices {
+            let (transport, clock, device) = (transport.clone(), clock.clone(), device.clone());
+            workers.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                let mut stored = 0u64;
+                while Instant::now() < deadline {
+                    let samples = samples(base, &clock, batch);
+                    let sent = Instant::now();
+                    let ok = match transport.send(&device, samples).await {
+                        Ok(o) => {
+                            stored += o.stored;
+                            o.stored == batch as u64
+                        }
+                        Err(_) => false,
+                    };
+                    out.push((sent.elapsed(), ok));
+                }
+                (out, stored)
+            }));
+        }
+        let mut latencies = Vec::new();
+        let mut failures = 0;
+        let mut stored = 0;
+        for w in workers {
+            let (out, n) = w.await?;
+            stored += n;
+            for (latency, ok) in out {
+                latencies.push(latency);
+                failures += usize::from(!ok);
+            }
+        }
+        let elapsed = start.elapsed();
+        acknowledged += stored;
+        report(
+            &format!("HTTP, {batch} per request"),
+            &mut latencies,
+            failures,
+            elapsed,
+        );
+        println!(
+            "{:<28} samples/s={:.0}",
+            "",
+            stored as f64 / elapsed.as_secs_f64()
+        );
+    }
+
+    if mqtt.is_some() {
+        let publisher = Transport::mqtt(&args.mqtt_url, &prefix).await?;
+        let before = state.ward.mqtt.handled();
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(args.seconds);
+        let mut published = 0u64;
+        // Closed loop over a window: a broker queues only so much for a subscriber (Mosquitto's
+        // max_queued_messages, 1000 by default) and drops the rest, so keep fewer than that
+        // unhandled.
+        const WINDOW: u64 = 400;
+        'publish: while Instant::now() < deadline {
+            for device in &devices {
+                while published - (state.ward.mqtt.handled() - before) >= WINDOW {
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+                publisher.send(device, samples(base, &clock, 1)).await?;
+                published += 1;
+                if published.is_multiple_of(100) && Instant::now() >= deadline {
+                    break 'publish;
+                }
+            }
+        }
+        let publish_elapsed = start.elapsed();
+        // Wait until the server has handled (committed and acknowledged) every message.
+        while state.ward.mqtt.handled() - before < published
+            && start.elapsed() < Duration::from_secs(args.seconds * 6 + 30)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let handled = state.ward.mqtt.handled() - before;
+        let elapsed = start.elapsed();
+        acknowledged += handled;
+        println!(
+            "{:<28} published={published} in {:.1} s, handled={handled} in {:.1} s → {:.0} messages/s (1 sample each)",
+            "MQTT QoS 1, 4 connections",
+            publish_elapsed.as_secs_f64(),
+            elapsed.as_secs_f64(),
+            handled as f64 / elapsed.as_secs_f64()
+        );
+        publisher.close().await;
+    } else {
+        println!("MQTT: no broker at {}; skipped", args.mqtt_url);
+    }
+
+    let in_db = count_samples(&state).await?;
+    println!(
+        "verify: {acknowledged} samples acknowledged, {in_db} in the database{}",
+        if in_db >= acknowledged {
+            ""
+        } else {
+            "  ← LOST SAMPLES"
+        }
+    );
+    shutdown.cancel();
+    server.await??;
+    anyhow::ensure!(in_db >= acknowledged, "acknowledged samples are missing");
+    Ok(())
+}
+
+/// `n` normal heart-rate samples with fresh measurement times.
+fn samples(base: chrono::DateTime<Utc>, clock: &AtomicU64, n: usize) -> Vec<serde_json::Value> {
+    let first = clock.fetch_add(n as u64, Ordering::Relaxed);
+    (0..n as u64)
+        .map(|i| {
+            let at = base + TimeDelta::microseconds((first + i) as i64 * 7);
+            json!({
+                "measured_at": at.to_rfc3339_opts(SecondsFormat::Micros, true),
+                "kind": "heart_rate",
+                "value": 60 + (first + i) % 30,
+                "unit": "/min",
+            })
+        })
+        .collect()
+}
+
+async fn count_samples(state: &docde_server::AppState) -> anyhow::Result<u64> {
+    Ok(docde_store::ward::samples::count_all(&state.store).await?)
+}
+
+/// A hospital, a ward and `n` beds, each with a bound device and an admitted patient, all
+/// from two hours back.
+async fn seed(state: &docde_server::AppState, n: usize) -> anyhow::Result<Vec<DeviceCredentials>> {
+    let now = Utc::now();
+    let since = now - TimeDelta::hours(2);
+    let hospital = hospitals::create_hospital(&state.store, "벤치병원", "Asia/Seoul", now).await?;
+    let ward = hospitals::create_ward(&state.store, hospital.id, "벤치병동", now).await?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let label = BedLabel::parse(&format!("{}-{}", 100 + i / 4, 1 + i % 4))?;
+        let bed = beds::add_bed(&state.store, ward.id, &label, since).await?;
+        let secret = format!("{SECRET_PREFIX}{i}");
+        let device = devices::create(
+            &state.store,
+            &NewDevice {
+                hospital_id: hospital.id,
+                ward_id: Some(ward.id),
+                name: format!("bench {label}"),
+                kind: "bedside_monitor".into(),
+                secret_hash: docde_server::auth::secrets::sha256_hex(&secret),
+            },
+            since,
+        )
+        .await?;
+        beds::bind_device(&state.store, device.id, bed.id, since).await?;
+        let patient = Uuid::now_v7();
+        let email = format!("bench-patient{i}@bench.docde.kr");
+        let user = NewUser {
+            email: email.clone(),
+            email_key: email,
+            password_hash: None,
+            role: Role::Patient,
+            hospital_id: None,
+            employee_number: None,
+            name: "bench".into(),
+            phone: None,
+            birth_date: None,
+            gender: None,
+            address: None,
+            active: true,
+        };
+        users::create(&state.store, patient, &user, None, None, since).await?;
+        admissions::admit(
+            &state.store,
+            &NewAdmission {
+                patient_id: patient,
+                bed_id: bed.id,
+                urgency: 0,
+                notes: String::new(),
+                now: since,
+            },
+        )
+        .await?;
+        out.push(DeviceCredentials {
+            id: device.id,
+            secret,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,164 @@
+//! The one ingest path every transport uses (HTTP `/samples` and `/legacy-samples`, MQTT):
+//! check each sample on its own, store the valid ones through the group-commit
+//! [`SampleWriter`](docde_store::ward::SampleWriter), answer only after their commit, then
+//! evaluate alarms and wake the ward's streams.
+//!
+//! It knows nothing of HTTP or MQTT: callers authenticate the device first and turn the
+//! [`IngestAnswer`] (or the [`WardError`]) into their transport's reply.
+
+use chrono::{DateTime, Utc};
+use docde_domain::ward::legacy::LegacyReading;
+use docde_domain::ward::{RawSample, Sample};
+use docde_store::ward::samples::Stored;
+use docde_store::ward::{WardError, beds};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{FUTURE_TOLERANCE, evaluate, wake};
+use crate::state::AppState;
+
+/// What happened to one sample of a batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleResult {
+    pub index: usize,
+    /// `stored`, `duplicate` or `rejected`.
+    pub status: &'static str,
+    /// Why it was rejected (`unknown_kind`, `unit_mismatch`, `out_of_range`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl SampleResult {
+    fn stored(index: usize) -> Self {
+        Self {
+            index,
+            status: "stored",
+            code: None,
+            detail: None,
+        }
+    }
+
+    fn rejected(index: usize, code: &'static str, detail: String) -> Self {
+        Self {
+            index,
+            status: "rejected",
+            code: Some(code),
+            detail: Some(detail),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestAnswer {
+    pub stored: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    /// One per sample, in the batch's order.
+    pub results: Vec<SampleResult>,
+}
+
+impl IngestAnswer {
+    fn of(results: Vec<SampleResult>) -> Self {
+        let count = |s: &str| results.iter().filter(|r| r.status == s).count();
+        Self {
+            stored: count("stored"),
+            duplicates: count("duplicate"),
+            rejected: count("rejected"),
+            results,
+        }
+    }
+}
+
+/// Checks and stores a device's batch of raw samples (the caller has authenticated the device
+/// and checked the batch size). Answers after the commit of the valid ones.
+pub async fn ingest_raw(
+    state: &AppState,
+    device_id: Uuid,
+    raw: &[RawSample],
+    at: DateTime<Utc>,
+) -> Result<IngestAnswer, WardError> {
+    let mut results = Vec::with_capacity(raw.len());
+    let mut valid = Vec::new();
+    for (index, raw) in raw.iter().enumerate() {
+        match Sample::parse(raw, at, FUTURE_TOLERANCE) {
+            Ok(sample) => {
+                valid.push((index, sample));
+                results.push(SampleResult::stored(index));
+            }
+            Err(problem) => results.push(SampleResult::rejected(
+                index,
+                problem.code(),
+                problem.to_string(),
+            )),
+        }
+    }
+    store_samples(state, device_id, valid, &mut results, at).await?;
+    Ok(IngestAnswer::of(results))
+}
+
+/// Stores what the predecessor's payload said (its readings first, then its refused ones), as
+/// `device_id`; the caller has matched the device to the payload's bed.
+pub async fn ingest_legacy(
+    state: &AppState,
+    device_id: Uuid,
+    reading: LegacyReading,
+    at: DateTime<Utc>,
+) -> Result<IngestAnswer, WardError> {
+    let mut results: Vec<SampleResult> = (0..reading.samples.len())
+        .map(SampleResult::stored)
+        .collect();
+    let offset = results.len();
+    results.extend(
+        reading
+            .problems
+            .iter()
+            .enumerate()
+            .map(|(i, p)| SampleResult::rejected(offset + i, p.code(), p.to_string())),
+    );
+    let valid = reading.samples.into_iter().enumerate().collect();
+    store_samples(state, device_id, valid, &mut results, at).await?;
+    Ok(IngestAnswer::of(results))
+}
+
+/// Stores the valid samples through the group-commit writer (returning after the commit),
+/// marks duplicates in `results`, evaluates alarms on the new ones and wakes the ward.
+async fn store_samples(
+    state: &AppState,
+    device_id: Uuid,
+    valid: Vec<(usize, Sample)>,
+    results: &mut [SampleResult],
+    at: DateTime<Utc>,
+) -> Result<(), WardError> {
+    if valid.is_empty() {
+        return Ok(());
+    }
+    let samples: Vec<Sample> = valid.iter().map(|(_, s)| s.clone()).collect();
+    let report = state.ward.writer.ingest(device_id, samples, at).await?;
+    let mut inserted: Vec<Sample> = Vec::new();
+    for ((index, sample), outcome) in valid.into_iter().zip(report.results) {
+        match outcome {
+            Stored::Inserted => inserted.push(sample),
+            Stored::Duplicate => results[index].status = "duplicate",
+        }
+    }
+    metrics::counter!("ward_samples_stored_total").increment(inserted.len() as u64);
+    // The samples are durable from here on: a failing evaluation or lookup must not turn the
+    // answer into an error (the device would resend what is stored), so it is logged instead.
+    if !inserted.is_empty()
+        && let Err(e) = evaluate(state, device_id, &inserted, at).await
+    {
+        tracing::error!(error = %e, %device_id, "alarm evaluation failed");
+    }
+    if report.event_ids.is_empty() && inserted.is_empty() {
+        return Ok(());
+    }
+    match beds::bed_of_device(&state.store, device_id).await {
+        Ok(Some(bed)) => wake(state, bed.ward_id).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, %device_id, "could not find the device's ward"),
+    }
+    Ok(())
+}
