@@ -133,7 +133,7 @@ pub struct CheckInRequest {
 /// Check in (접수): the patient themselves, or reception staff on their behalf. The answer is
 /// `201` with the visit and its waiting number, or — during a spike, or while others already
 /// wait in the waiting room — `202` with a ticket to follow (`Location`).
-#[utoipa::path(post, path = "/api/v1/hospitals/{id}/reception/check-ins", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/hospitals/{id}/reception/check-ins", operation_id = "reception_check_in", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried queued check-in return its first ticket")),
     request_body = CheckInRequest,
@@ -558,7 +558,7 @@ fn illegal(from: VisitStatus, to: VisitStatus) -> ApiError {
 macro_rules! step_endpoint {
     ($name:ident, $path:literal, $step:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, tag = "reception", security(("bearer" = [])),
+        #[utoipa::path(post, path = $path, operation_id = concat!("visit_", stringify!($name)), tag = "reception", security(("bearer" = [])),
             params(("id" = Uuid, Path, description = "Visit id")),
             responses((status = 200, description = "The visit after the step", body = VisitView),
                       (status = 409, description = "`illegal_transition`: not possible from the visit's status")))]

@@ -262,7 +262,7 @@ async fn own_ticket(state: &AppState, me: Uuid, id: Uuid) -> Result<Ticket, ApiE
 }
 
 /// A waiting-room ticket: its position while queued, its outcome when done (owner only).
-#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}", operation_id = "waiting_room_get_ticket", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
     responses((status = 200, description = "The ticket", body = TicketView)))]
 pub async fn get_ticket(
@@ -318,7 +318,7 @@ where
 /// at least once a second while queued, then one `result` event, then the stream ends.
 /// Reconnecting starts again from the ticket's stored state, so a client that left gets its
 /// result when it comes back.
-#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}/events", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}/events", operation_id = "waiting_room_ticket_events", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
     responses((status = 200, description = "text/event-stream of `position` and `result` events")))]
 pub async fn ticket_events(
