@@ -201,7 +201,7 @@ pub struct MqttSettings {
     /// This instance's MQTT client id (suffixed `-1`, `-2`… per connection). Keep it stable
     /// and unique per instance: with `clean_session = false` the broker keeps messages this
     /// instance received but had not yet acknowledged, and hands them over on reconnect.
-    /// Unset: `docde-<host name>`.
+    /// Unset: `docde-<host name>-<HTTP port>`.
     pub client_id: Option<String>,
     /// Start a fresh broker session on each connect (unacknowledged messages of a crashed
     /// instance are then redelivered only if the broker hands them to another member).

@@ -79,7 +79,10 @@ pub fn spawn(state: AppState, settings: MqttSettings) -> Option<JoinHandle<()>> 
         credentials: Credentials::new(Duration::from_millis(settings.credential_cache_ms)),
         state: state.clone(),
     });
-    let base_id = settings.client_id.clone().unwrap_or_else(default_client_id);
+    let base_id = settings
+        .client_id
+        .clone()
+        .unwrap_or_else(|| default_client_id(state.config.listen.port()));
     Some(tokio::spawn(async move {
         let connections = (1..=settings.connections).map(|n| {
             let options = options(&broker, &format!("{base_id}-{n}"), settings.clean_session);
@@ -89,13 +92,16 @@ pub fn spawn(state: AppState, settings: MqttSettings) -> Option<JoinHandle<()>> 
     }))
 }
 
-fn default_client_id() -> String {
+/// `docde-<host name>-<HTTP port>`: stable across restarts (so a persistent session finds its
+/// instance again) and distinct for instances sharing a host (the broker disconnects the older
+/// of two connections with one client id).
+fn default_client_id(port: u16) -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "local".into());
-    format!("docde-{host}")
+    format!("docde-{host}-{port}")
 }
 
 fn options(broker: &MqttBroker, client_id: &str, clean_session: bool) -> MqttOptions {

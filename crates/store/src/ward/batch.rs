@@ -99,6 +99,11 @@ impl SampleWriter {
 
 async fn run_group(store: &Store, group: &mut Vec<Job>) {
     let postgres = store.dialect() == "postgres";
+    // Each batch locks its device's row first (last-seen): in device order, two PostgreSQL
+    // writers whose groups share devices lock them in the same order and cannot deadlock
+    // (they did, once MQTT delivered many devices' messages at once). Answers follow the
+    // jobs, so the order is free to choose.
+    group.sort_by_key(|job| job.device_id);
     // Per job: its outcome, and how many of the group's events are its (in job order).
     let mut outcomes: Vec<Result<(Vec<super::samples::Stored>, usize), WardError>> =
         Vec::with_capacity(group.len());

@@ -200,6 +200,17 @@ pub async fn hospitals_with_wards(store: &Store) -> Result<Vec<(Uuid, String)>, 
     rows.into_iter().map(|(h, tz)| Ok((id(&h)?, tz))).collect()
 }
 
+/// The wards of a hospital (whose streams a reset must wake).
+pub async fn wards_of_hospital(store: &Store, hospital_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let rows: Vec<String> = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT id FROM wards WHERE hospital_id = $1 ORDER BY id")
+            .bind(hospital_id.to_string())
+            .fetch_all(pool)
+            .await?
+    });
+    rows.iter().map(|w| id(w)).collect()
+}
+
 /// The medicines of an admission, oldest first.
 pub async fn of_admission(
     store: &Store,
