@@ -320,7 +320,7 @@ where
 
 fn every() -> tokio::time::Interval {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick
 }
 
