@@ -51,6 +51,12 @@ pub struct ReceptionArgs {
     /// PostgreSQL URL (default: embedded SQLite in --data-dir).
     #[arg(long)]
     database_url: Option<String>,
+    /// Hold mode (milliseconds; 0 = live): the server's waiting-room worker stays off, the
+    /// watchers connect after the spike and watch the full line this long (memory per
+    /// connection and update rate are measured on a steady line), then this process drains the
+    /// line with the same code the worker runs and the watchers get their results.
+    #[arg(long, default_value_t = 10_000)]
+    hold_ms: u64,
     /// Where the server's files go.
     #[arg(long, default_value = "bench-reception")]
     data_dir: PathBuf,
@@ -148,6 +154,13 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
             args.capacity.to_string(),
         ),
     ];
+    let hold = args.hold_ms > 0;
+    if hold {
+        env.push((
+            "DOCDE_RECEPTION_SERVE_WAITING_ROOM".to_owned(),
+            "false".to_owned(),
+        ));
+    }
     if let Some(url) = &args.database_url {
         env.push(("DOCDE_DATABASE_URL".to_owned(), url.clone()));
         env.push(("DOCDE_DATABASE_MAX_CONNECTIONS".to_owned(), "32".to_owned()));
@@ -192,7 +205,20 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         let (open, connected, limit) = (open.clone(), connected.clone(), args.watchers);
         tokio::spawn(async move {
             let mut sessions = Vec::new();
-            while let Some((i, id)) = ticket_rx.recv().await {
+            let mut held = Vec::new();
+            if hold {
+                // Everyone connects once the spike is over.
+                while let Some(t) = ticket_rx.recv().await {
+                    held.push(t);
+                }
+            }
+            let mut live = held.into_iter();
+            loop {
+                let next = match live.next() {
+                    Some(t) => Some(t),
+                    None => ticket_rx.recv().await,
+                };
+                let Some((i, id)) = next else { break };
                 if sessions.len() >= limit {
                     continue;
                 }
@@ -292,12 +318,61 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         pct(&latencies, 1.0),
     );
 
-    let sessions = spawner.await?;
-    let mut stats = Vec::new();
-    for session in sessions {
-        stats.push(session.await?);
+    let rss_after_spike = rss_kib(pid);
+    let mut drain_note = String::new();
+    let (open_now, rss_watching, rss_base, stats) = if hold {
+        let expected = args.watchers.min(queued.len());
+        let from = Instant::now();
+        while connected.load(Ordering::Relaxed) < expected
+            && from.elapsed() < Duration::from_secs(120)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(args.hold_ms)).await;
+        let open_now = open.load(Ordering::Relaxed);
+        let rss_watching = rss_kib(pid);
+        // Drain with the worker's own code, from this process.
+        let from = Instant::now();
+        let mut served = 0;
+        loop {
+            let done = docde_store::reception::admission::serve_check_ins(
+                &store,
+                hospital,
+                512,
+                Utc::now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("serving the line: {e}"))?;
+            if done.is_empty() {
+                break;
+            }
+            served += done.len();
+        }
+        let took = from.elapsed();
+        drain_note = format!(
+            "line drained by the worker code in {:.2} s ({:.0} check-ins/s, one transaction per 512)",
+            took.as_secs_f64(),
+            served as f64 / took.as_secs_f64()
+        );
+        let sessions = spawner.await?;
+        let mut stats = Vec::new();
+        for session in sessions {
+            stats.push(session.await?);
+        }
+        sampler.abort();
+        (open_now, rss_watching, rss_after_spike, stats)
+    } else {
+        let sessions = spawner.await?;
+        let mut stats = Vec::new();
+        for session in sessions {
+            stats.push(session.await?);
+        }
+        let (open_now, rss_watching) = sampler.await?;
+        (open_now, rss_watching, rss_idle, stats)
+    };
+    if !drain_note.is_empty() {
+        println!("{drain_note}");
     }
-    let (open_now, rss_watching) = sampler.await?;
     let ok: Vec<&Watch> = stats.iter().filter_map(|s| s.as_ref().ok()).collect();
     let failed = stats.len() - ok.len();
     let mut lags: Vec<Duration> = ok.iter().flat_map(|w| w.lags.iter().copied()).collect();
@@ -307,7 +382,7 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     let updates: usize = ok.iter().map(|w| w.positions).sum();
     let results = ok.iter().filter(|w| w.result).count();
     let per_conn = if open_now > 0 {
-        (rss_watching.saturating_sub(rss_idle)) as f64 / open_now as f64
+        (rss_watching.saturating_sub(rss_base)) as f64 / open_now as f64
     } else {
         0.0
     };
@@ -321,8 +396,16 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         pct(&lags, 0.99),
     );
     println!(
-        "server RSS: {} KiB idle, {} KiB at the peak of {open_now} WebSockets open → {:.1} KiB per connection (an upper bound: the growth also holds the queued work and the HTTP connections)",
-        rss_idle, rss_watching, per_conn
+        "server RSS: {} KiB idle, {} KiB after the spike, {} KiB with {open_now} WebSockets open → {:.1} KiB per connection{}",
+        rss_idle,
+        rss_after_spike,
+        rss_watching,
+        per_conn,
+        if hold {
+            " (growth from after the spike to all watchers open)"
+        } else {
+            " (an upper bound: growth from idle, which also holds the queued work)"
+        }
     );
 
     // Everything done? Wait for the waiting room to drain, then check the database.

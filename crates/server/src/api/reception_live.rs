@@ -208,6 +208,7 @@ pub async fn visit_events(
     tokio::spawn(async move {
         let mut visit = visit;
         let mut seen_event = -1_i64;
+        let mut tick = every();
         loop {
             let snap = line.borrow_and_update().clone();
             // The snapshot moved on and my visit is no longer where it was: read it again.
@@ -243,7 +244,7 @@ pub async fn visit_events(
                 _ = state.shutdown.cancelled() => return,
                 _ = tx.closed() => return,
                 r = line.changed() => if r.is_err() { return },
-                _ = tokio::time::sleep(EVERY) => {}
+                _ = tick.tick() => {}
             }
         }
     });
@@ -286,6 +287,9 @@ where
 {
     let mut line = state.reception.lines.tickets(&state, ticket.hospital_id);
     let mut ticket = ticket;
+    // A fixed cadence, not a pause after each send: changes in between do not push the next
+    // heartbeat back, so a watcher hears from the line at least once a second.
+    let mut tick = every();
     loop {
         if !ticket.done {
             let snap = line.borrow_and_update().clone();
@@ -309,9 +313,15 @@ where
         tokio::select! {
             _ = state.shutdown.cancelled() => return,
             r = line.changed() => if r.is_err() { return },
-            _ = tokio::time::sleep(EVERY) => {}
+            _ = tick.tick() => {}
         }
     }
+}
+
+fn every() -> tokio::time::Interval {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + EVERY, EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick
 }
 
 /// A waiting-room ticket, live (SSE): `position` events (data: TicketView) on every change and

@@ -77,6 +77,27 @@ impl TicketLine {
     }
 }
 
+/// Whether a fresh read says anything new (watchers are only woken when it does; their
+/// one-second heartbeat covers the rest).
+pub trait Changed {
+    fn differs_from(&self, old: &Self) -> bool;
+}
+
+impl Changed for DeptLine {
+    fn differs_from(&self, old: &Self) -> bool {
+        !old.loaded
+            || self.day != old.day
+            || self.snapshot.last_event_id != old.snapshot.last_event_id
+            || self.orders != old.orders
+    }
+}
+
+impl Changed for TicketLine {
+    fn differs_from(&self, old: &Self) -> bool {
+        !old.loaded || self.seqs != old.seqs
+    }
+}
+
 type DeptKey = (Uuid, String);
 type Shared<K, T> = Arc<Mutex<HashMap<K, watch::Sender<Arc<T>>>>>;
 
@@ -157,7 +178,7 @@ fn watch_shared<K, T, F, Fut>(
 ) -> watch::Receiver<Arc<T>>
 where
     K: Eq + Hash + Clone + Send + 'static,
-    T: Default + Send + Sync + 'static,
+    T: Default + Changed + Send + Sync + 'static,
     F: Fn(AppState) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<T, docde_store::StoreError>> + Send,
 {
@@ -176,7 +197,13 @@ where
         loop {
             match read(state.clone()).await {
                 Ok(value) => {
-                    tx.send_replace(Arc::new(value));
+                    tx.send_if_modified(|old| {
+                        let differs = value.differs_from(old);
+                        if differs {
+                            *old = Arc::new(value);
+                        }
+                        differs
+                    });
                 }
                 Err(e) => tracing::warn!(error = %e, "reading a reception line failed; retrying"),
             }
