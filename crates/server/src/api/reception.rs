@@ -133,7 +133,7 @@ pub struct CheckInRequest {
 /// Check in (접수): the patient themselves, or reception staff on their behalf. The answer is
 /// `201` with the visit and its waiting number, or — during a spike, or while others already
 /// wait in the waiting room — `202` with a ticket to follow (`Location`).
-#[utoipa::path(post, path = "/api/v1/hospitals/{id}/reception/check-ins", operation_id = "reception_check_in", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "reception_check_in", path = "/api/v1/hospitals/{id}/reception/check-ins", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"),
            ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried queued check-in return its first ticket")),
     request_body = CheckInRequest,
@@ -346,7 +346,7 @@ pub(crate) async fn readable_visit(
 }
 
 /// One visit with its place in line.
-#[utoipa::path(get, path = "/api/v1/reception/visits/{id}", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_get_visit", path = "/api/v1/reception/visits/{id}", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Visit id")),
     responses((status = 200, description = "The visit", body = VisitView)))]
 pub async fn get_visit(
@@ -367,7 +367,7 @@ pub struct VisitList {
 }
 
 /// My visits of today and yesterday (newest first), with places in line.
-#[utoipa::path(get, path = "/api/v1/me/visits", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_my_visits", path = "/api/v1/me/visits", tag = "reception", security(("bearer" = [])),
     responses((status = 200, description = "My recent visits", body = VisitList)))]
 pub async fn my_visits(
     State(state): State<AppState>,
@@ -397,7 +397,7 @@ pub struct CallNextRequest {
 
 /// Call next: atomically takes the first waiting visit of the department's line for the
 /// doctor and marks it `called`. Two callers at once never get the same visit.
-#[utoipa::path(post, path = "/api/v1/hospitals/{id}/reception/call-next", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "reception_call_next", path = "/api/v1/hospitals/{id}/reception/call-next", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id")),
     request_body = CallNextRequest,
     responses((status = 200, description = "The called visit, or `visit: null` when nobody waits", body = CallNextView)))]
@@ -558,7 +558,7 @@ fn illegal(from: VisitStatus, to: VisitStatus) -> ApiError {
 macro_rules! step_endpoint {
     ($name:ident, $path:literal, $step:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(post, path = $path, operation_id = concat!("visit_", stringify!($name)), tag = "reception", security(("bearer" = [])),
+        #[utoipa::path(post, operation_id = concat!("reception_", stringify!($name)), path = $path, tag = "reception", security(("bearer" = [])),
             params(("id" = Uuid, Path, description = "Visit id")),
             responses((status = 200, description = "The visit after the step", body = VisitView),
                       (status = 409, description = "`illegal_transition`: not possible from the visit's status")))]
@@ -625,7 +625,7 @@ pub struct MoveRequest {
 }
 
 /// Move a waiting visit to another doctor's line (or to the shared line); it keeps its place.
-#[utoipa::path(post, path = "/api/v1/reception/visits/{id}/move", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(post, operation_id = "reception_move_visit", path = "/api/v1/reception/visits/{id}/move", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Visit id")),
     request_body = MoveRequest,
     responses((status = 200, description = "The moved visit", body = VisitView),
@@ -656,7 +656,7 @@ pub async fn move_visit(
 }
 
 /// Today's line of one department for the reception desk (patient ids, no names).
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reception/lines/{department}", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_line", path = "/api/v1/hospitals/{id}/reception/lines/{department}", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"), ("department" = String, Path, description = "Department code")),
     responses((status = 200, description = "Today's visits in line order", body = VisitList)))]
 pub async fn line(
@@ -695,7 +695,7 @@ pub struct PrefixBody {
 
 /// Set a department's waiting-number prefix (hospital admins). Numbers already given keep
 /// their label.
-#[utoipa::path(put, path = "/api/v1/hospitals/{id}/reception/prefixes/{department}", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(put, operation_id = "reception_put_prefix", path = "/api/v1/hospitals/{id}/reception/prefixes/{department}", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"), ("department" = String, Path, description = "Department code")),
     request_body = PrefixBody,
     responses((status = 200, description = "Saved", body = PrefixBody),

@@ -100,7 +100,7 @@ async fn board_of(
 /// Public on purpose: a lobby screen is a TV without a sign-in, and the board shows only
 /// waiting numbers, statuses and doctor ids — no name, no patient id, nothing that says who
 /// anyone is (the same numbers are called out loud in the room).
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reception/boards/{department}", tag = "reception",
+#[utoipa::path(get, operation_id = "reception_board", path = "/api/v1/hospitals/{id}/reception/boards/{department}", tag = "reception",
     params(("id" = Uuid, Path, description = "Hospital id"), ("department" = String, Path, description = "Department code")),
     responses((status = 200, description = "The board now", body = BoardView)))]
 pub async fn board(
@@ -113,7 +113,7 @@ pub async fn board(
 /// The lobby board, live (SSE; public for the same reason as the board). First a `board`
 /// event with the whole board, then a `line` event (data: LineEventView, id: event id) per
 /// change. With `Last-Event-ID` the stream replays the changes after it instead.
-#[utoipa::path(get, path = "/api/v1/hospitals/{id}/reception/boards/{department}/events", tag = "reception",
+#[utoipa::path(get, operation_id = "reception_board_events", path = "/api/v1/hospitals/{id}/reception/boards/{department}/events", tag = "reception",
     params(("id" = Uuid, Path, description = "Hospital id"), ("department" = String, Path, description = "Department code"),
            ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event")),
     responses((status = 200, description = "text/event-stream of `board` and `line` events")))]
@@ -185,7 +185,7 @@ pub async fn board_events(
 /// estimated wait): on every change of the line and at least once a second while active; the
 /// stream ends after the visit reaches `completed`, `cancelled` or `no_show`. Every event is
 /// the whole state, so a reconnect simply starts again (the id is the line's event id).
-#[utoipa::path(get, path = "/api/v1/reception/visits/{id}/events", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_visit_events", path = "/api/v1/reception/visits/{id}/events", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Visit id")),
     responses((status = 200, description = "text/event-stream of `visit` events")))]
 pub async fn visit_events(
@@ -263,7 +263,7 @@ async fn own_ticket(state: &AppState, me: Uuid, id: Uuid) -> Result<Ticket, ApiE
 }
 
 /// A waiting-room ticket: its position while queued, its outcome when done (owner only).
-#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}", operation_id = "waiting_room_get_ticket", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_get_ticket", path = "/api/v1/reception/tickets/{id}", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
     responses((status = 200, description = "The ticket", body = TicketView)))]
 pub async fn get_ticket(
@@ -328,7 +328,7 @@ fn every() -> tokio::time::Interval {
 /// at least once a second while queued, then one `result` event, then the stream ends.
 /// Reconnecting starts again from the ticket's stored state, so a client that left gets its
 /// result when it comes back.
-#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}/events", operation_id = "waiting_room_ticket_events", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_ticket_events", path = "/api/v1/reception/tickets/{id}/events", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
     responses((status = 200, description = "text/event-stream of `position` and `result` events")))]
 pub async fn ticket_events(
@@ -362,7 +362,7 @@ pub async fn ticket_events(
 /// server closes. Owner only (a Bearer token on the upgrade request). Buffers are kept small —
 /// the server only writes short messages and reads nothing but control frames — so an open
 /// connection costs a few KiB instead of tungstenite's default ~134 KiB.
-#[utoipa::path(get, path = "/api/v1/reception/tickets/{id}/ws", tag = "reception", security(("bearer" = [])),
+#[utoipa::path(get, operation_id = "reception_ticket_ws", path = "/api/v1/reception/tickets/{id}/ws", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Ticket id")),
     responses((status = 101, description = "WebSocket of `position` and `result` messages")))]
 pub async fn ticket_ws(
