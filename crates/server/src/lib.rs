@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod problem;
+pub mod ratings;
 pub mod reception;
 pub mod records;
 pub mod routes;

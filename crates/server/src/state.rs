@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth: Auth,
     /// This instance's directory search index.
     pub directory: Arc<DirectoryIndex>,
+    /// Rating summaries for search pages, read many at once and kept briefly.
+    pub ratings: Arc<crate::ratings::Ratings>,
     /// Group-commit booking writer, availability view and rush policy.
     pub booking: Arc<Booking>,
     /// Ward monitoring: the sample writer and the alarm evaluator.
@@ -56,6 +58,7 @@ impl AppState {
             auth,
             records,
             directory: DirectoryIndex::new(),
+            ratings: Arc::default(),
             shutdown,
             draining: Arc::new(AtomicBool::new(false)),
         }

@@ -315,6 +315,11 @@ pub async fn summary(store: &Store, subject: Subject) -> Result<RatingSummary, S
             .fetch_all(pool)
             .await?
     });
+    Ok(tally(rows))
+}
+
+/// Count, average and distribution from (stars, reviews) rows.
+fn tally(rows: Vec<(i32, i64)>) -> RatingSummary {
     let mut summary = RatingSummary::default();
     let mut total_stars = 0u64;
     for (stars, n) in rows {
@@ -332,7 +337,54 @@ pub async fn summary(store: &Store, subject: Subject) -> Result<RatingSummary, S
         let average = total_stars as f64 / summary.count as f64;
         summary.average = Some((average * 100.0).round() / 100.0);
     }
-    Ok(summary)
+    summary
+}
+
+/// Which kind of subject a list of ids names, for [`summaries`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rated {
+    Hospitals,
+    Doctors,
+}
+
+/// The rating summaries of many subjects in one query (a search page's hospitals or
+/// doctors). Subjects without reviews are absent from the answer.
+pub async fn summaries(
+    store: &Store,
+    kind: Rated,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, RatingSummary>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let column = match kind {
+        Rated::Hospitals => "hospital_id",
+        Rated::Doctors => "doctor_id",
+    };
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {column}, stars, COUNT(*) FROM reviews WHERE deleted_at IS NULL \
+         AND {column} IN ({}) GROUP BY {column}, stars",
+        placeholders.join(", ")
+    );
+    let rows: Vec<(String, i32, i64)> = with_reader!(store, pool => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            query = query.bind(id.to_string());
+        }
+        query.fetch_all(pool).await?
+    });
+    let mut grouped: std::collections::HashMap<Uuid, Vec<(i32, i64)>> = Default::default();
+    for (id, stars, n) in rows {
+        let id =
+            Uuid::parse_str(&id).map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))?;
+        grouped.entry(id).or_default().push((stars, n));
+    }
+    for (id, rows) in grouped {
+        out.insert(id, tally(rows));
+    }
+    Ok(out)
 }
 
 /// Files an abuse report; a second report of the same review by the same user is refused.

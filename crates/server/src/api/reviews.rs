@@ -266,6 +266,7 @@ pub async fn create(
     let review = reviews::create(&state.store, &new)
         .await
         .map_err(review_error)?;
+    state.ratings.forget(review.hospital_id, review.doctor_id);
     Ok(created(
         format!("/api/v1/reviews/{}", review.id),
         ReviewView::from(review),
@@ -322,6 +323,7 @@ pub async fn update(
     let review = reviews::update(&state.store, id, me.id, stars, &body, now())
         .await
         .map_err(review_error)?;
+    state.ratings.forget(review.hospital_id, review.doctor_id);
     Ok(Json(review.into()))
 }
 
@@ -337,10 +339,11 @@ pub async fn delete(
     CurrentUser(me): CurrentUser,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    own(&state, &Principal::User(me.clone()), id).await?;
+    let review = own(&state, &Principal::User(me.clone()), id).await?;
     reviews::delete(&state.store, id, me.id, now())
         .await
         .map_err(review_error)?;
+    state.ratings.forget(review.hospital_id, review.doctor_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

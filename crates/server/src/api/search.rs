@@ -13,12 +13,14 @@ use axum::http::StatusCode;
 use chrono::{Datelike, FixedOffset, Timelike, Utc};
 use docde_domain::directory::{Department, HolidayCalendar};
 use docde_search::{DoctorQuery, HospitalQuery, OpenAt, Sort};
+use docde_store::reviews::Rated;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::directory::HospitalType;
 use super::invalid;
+use super::reviews::RatingSummaryView;
 use crate::directory_index::HospitalCard;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -93,6 +95,8 @@ pub struct HospitalResult {
     /// Metres from `lat`/`lon`, when given.
     pub distance_m: Option<f64>,
     pub highlights: Vec<HighlightView>,
+    /// Review ratings (may lag a review written on another instance by a few seconds).
+    pub rating: RatingSummaryView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -193,8 +197,13 @@ pub async fn hospitals(
     };
     let (index, cards) = state.directory.with_cards().ok_or_else(not_ready)?;
     let page = index.search_hospitals(&query).map_err(search_error)?;
-    // The page's summaries come from memory (kept current with the index): a search never
-    // waits for the database.
+    // The page's summaries come from memory (kept current with the index); its ratings from
+    // a short-lived cache, so a repeated page does not wait for the database.
+    let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
+    let mut ratings = state
+        .ratings
+        .of(&state.store, Rated::Hospitals, &ids)
+        .await?;
     let cards: Vec<Option<Arc<HospitalCard>>> = {
         let cards = cards.read().unwrap_or_else(|e| e.into_inner());
         page.items
@@ -225,6 +234,7 @@ pub async fn hospitals(
                     .into_iter()
                     .map(HighlightView::from)
                     .collect(),
+                rating: ratings.remove(&hit.id).unwrap_or_default().into(),
             })
         })
         .collect();
@@ -264,6 +274,8 @@ pub struct DoctorResult {
     pub accepts_online_booking: bool,
     pub distance_m: Option<f64>,
     pub highlights: Vec<HighlightView>,
+    /// Review ratings (may lag a review written on another instance by a few seconds).
+    pub rating: RatingSummaryView,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -299,6 +311,7 @@ pub async fn doctors(
     let index = index(&state)?;
     let page = index.search_doctors(&query).map_err(search_error)?;
     let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
+    let mut ratings = state.ratings.of(&state.store, Rated::Doctors, &ids).await?;
     let mut rows: HashMap<String, _> = docde_store::directory::doctor_summaries(&state.store, &ids)
         .await?
         .into_iter()
@@ -321,6 +334,7 @@ pub async fn doctors(
                     .into_iter()
                     .map(HighlightView::from)
                     .collect(),
+                rating: ratings.remove(&hit.id).unwrap_or_default().into(),
             })
         })
         .collect();

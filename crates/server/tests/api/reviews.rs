@@ -313,3 +313,55 @@ async fn hospital_admins_reply_and_receive_abuse_reports() {
     assert_eq!(get(app, &reports, &p.hadmin_h2.token).await.status(), 403);
     assert_eq!(get(app, &reports, &p.patient.token).await.status(), 403);
 }
+
+#[tokio::test]
+async fn search_results_carry_rating_summaries_that_follow_a_review() {
+    let c = clinic().await;
+    let (app, p) = (&c.app, &c.p);
+    app.state.directory.rebuild(&app.state.store).await.unwrap();
+    let hospital_hit = |page: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["id"] == p.h1.to_string())
+            .cloned()
+            .expect("the clinic's hospital is found")
+    };
+    let doctors = format!("/api/v1/search/doctors?hospital_id={}", p.h1);
+    let doctor_hit = |page: &Value| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == c.doctor.to_string())
+            .cloned()
+            .expect("the clinic's doctor is found")
+    };
+    let before = public(app, "/api/v1/search/hospitals?q=서울대학교병원").await;
+    assert_eq!(hospital_hit(&before)["rating"]["count"], 0);
+    assert_eq!(
+        doctor_hit(&public(app, &doctors).await)["rating"]["count"],
+        0
+    );
+
+    let visit = c.completed(&p.patient, "10:00").await;
+    assert_eq!(
+        review(app, &p.patient, visit, 4, "좋아요").await.status(),
+        201
+    );
+
+    // The instance that took the review forgets the cached summaries at once.
+    let after = public(app, "/api/v1/search/hospitals?q=서울대학교병원").await;
+    let rating = &hospital_hit(&after)["rating"];
+    assert_eq!(
+        (rating["count"].as_u64(), rating["average"].as_f64()),
+        (Some(1), Some(4.0))
+    );
+    assert_eq!(rating["distribution"]["4"], 1);
+    let rating = &doctor_hit(&public(app, &doctors).await)["rating"];
+    assert_eq!(
+        (rating["count"].as_u64(), rating["average"].as_f64()),
+        (Some(1), Some(4.0))
+    );
+}
