@@ -98,6 +98,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ward::acknowledge))
         .routes(routes!(ward::resolve))
         .routes(routes!(records::create))
+        .routes(routes!(records::create_for_walk_in))
         .routes(routes!(records::get, records::amend))
         .routes(routes!(records::versions))
         .routes(routes!(records::mine))

@@ -75,9 +75,50 @@ pub struct NewRecord {
     pub patient_id: Uuid,
     pub doctor_id: Uuid,
     pub author_id: Uuid,
-    pub appointment_id: Uuid,
+    pub visit: Visit,
     /// Version 1.
     pub content: SealedVersion,
+}
+
+/// The visit a record is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// A booked appointment (completed).
+    Appointment(Uuid),
+    /// A walk-in check-in at reception (completed).
+    CheckIn(Uuid),
+}
+
+/// A walk-in visit's facts a record needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkIn {
+    pub hospital_id: Uuid,
+    pub patient_id: Uuid,
+    /// The doctor who called the patient in (or the one the visit waited for).
+    pub doctor_id: Option<Uuid>,
+    pub status: String,
+}
+
+/// A reception visit as a record sees it.
+pub async fn walk_in(store: &Store, visit_id: Uuid) -> Result<Option<WalkIn>, StoreError> {
+    let row: Option<(String, String, Option<String>, String)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT hospital_id, patient_id, COALESCE(called_by, doctor_id), status \
+             FROM reception_visits WHERE id = $1",
+        )
+        .bind(visit_id.to_string())
+        .fetch_optional(pool)
+        .await?
+    });
+    row.map(|(hospital, patient, doctor, status)| {
+        Ok(WalkIn {
+            hospital_id: id(&hospital)?,
+            patient_id: id(&patient)?,
+            doctor_id: opt_id(doctor.as_deref())?,
+            status,
+        })
+    })
+    .transpose()
 }
 
 const RECORD_COLUMNS: &str = "r.id, r.hospital_id, r.patient_id, r.doctor_id, r.author_id, \
@@ -171,29 +212,41 @@ pub async fn create(store: &Store, new: &NewRecord) -> Result<MedicalRecord, Rec
     content.written_at = at;
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query_scalar("SELECT status FROM appointments WHERE id = $1")
-                .bind(new.appointment_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let (status_sql, insert_sql, visit_id) = match new.visit {
+            Visit::Appointment(v) => (
+                "SELECT status FROM appointments WHERE id = $1",
+                "INSERT INTO medical_records (id, hospital_id, patient_id, doctor_id, author_id, \
+                 appointment_id, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
+                 ON CONFLICT (appointment_id) WHERE appointment_id IS NOT NULL DO NOTHING RETURNING id",
+                v,
+            ),
+            Visit::CheckIn(v) => (
+                "SELECT status FROM reception_visits WHERE id = $1",
+                "INSERT INTO medical_records (id, hospital_id, patient_id, doctor_id, author_id, \
+                 check_in_id, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
+                 ON CONFLICT (check_in_id) WHERE check_in_id IS NOT NULL DO NOTHING RETURNING id",
+                v,
+            ),
+        };
+        let status: Option<String> = sqlx::query_scalar(status_sql)
+            .bind(visit_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
         match status.as_deref() {
             None => return Err(RecordError::NotFound),
             Some("completed") => {}
             Some(_) => return Err(RecordError::VisitNotCompleted),
         }
         // The partial unique index decides: no row back means the visit has its record.
-        let inserted: Option<String> = sqlx::query_scalar(
-            "INSERT INTO medical_records (id, hospital_id, patient_id, doctor_id, author_id, \
-             appointment_id, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) \
-             ON CONFLICT (appointment_id) WHERE appointment_id IS NOT NULL DO NOTHING RETURNING id",
-        )
+        let inserted: Option<String> = sqlx::query_scalar(insert_sql)
         .bind(new.id.to_string())
         .bind(new.hospital_id.to_string())
         .bind(new.patient_id.to_string())
         .bind(new.doctor_id.to_string())
         .bind(new.author_id.to_string())
-        .bind(new.appointment_id.to_string())
+        .bind(visit_id.to_string())
         .bind(at)
         .fetch_optional(&mut *tx)
         .await?;
@@ -209,8 +262,14 @@ pub async fn create(store: &Store, new: &NewRecord) -> Result<MedicalRecord, Rec
         patient_id: new.patient_id,
         doctor_id: new.doctor_id,
         author_id: new.author_id,
-        appointment_id: Some(new.appointment_id),
-        check_in_id: None,
+        appointment_id: match new.visit {
+            Visit::Appointment(v) => Some(v),
+            Visit::CheckIn(_) => None,
+        },
+        check_in_id: match new.visit {
+            Visit::CheckIn(v) => Some(v),
+            Visit::Appointment(_) => None,
+        },
         version: 1,
         created_at: at,
         updated_at: at,
@@ -331,7 +390,7 @@ pub async fn of_appointment(
 
 /// Whether the doctor with account `doctor_user` has a care relationship with `patient` at
 /// `hospital`: an appointment with them there that was not denied or cancelled (past, present
-/// or coming), or an open admission of the patient to one of the hospital's wards.
+/// or coming), a walk-in visit they called in, or an open admission of the patient to one of the hospital's wards.
 pub async fn care_relationship(
     store: &Store,
     doctor_user: Uuid,
@@ -343,6 +402,10 @@ pub async fn care_relationship(
             "SELECT 1 FROM appointments a JOIN doctors d ON d.id = a.doctor_id \
              WHERE d.user_id = $1 AND a.hospital_id = $2 AND a.patient_id = $3 \
                AND a.status IN ('requested', 'booked', 'checked_in', 'completed') \
+             UNION ALL \
+             SELECT 1 FROM reception_visits rv JOIN doctors d ON d.id = COALESCE(rv.called_by, rv.doctor_id) \
+             WHERE d.user_id = $1 AND rv.hospital_id = $2 AND rv.patient_id = $3 \
+               AND rv.status IN ('called', 'in_consultation', 'completed') \
              UNION ALL \
              SELECT 1 FROM admissions ad JOIN wards w ON w.id = ad.ward_id \
              WHERE w.hospital_id = $2 AND ad.patient_id = $3 AND ad.discharged_at IS NULL \

@@ -12,7 +12,7 @@ use docde_store::accounts::users::{self, NewUser};
 use docde_store::booking::appointments::{self, book_now};
 use docde_store::booking::{NewAppointment, Transition};
 use docde_store::directory::{self, DoctorFacts};
-use docde_store::records::{self, NewRecord, RecordError, SealedVersion};
+use docde_store::records::{self, NewRecord, RecordError, SealedVersion, Visit};
 use docde_store::reviews::{self, NewReview, ReviewError, ReviewReport, Subject};
 use uuid::Uuid;
 
@@ -128,7 +128,7 @@ fn new_record(c: &Clinic, patient: Uuid, appointment: Uuid) -> NewRecord {
         patient_id: patient,
         doctor_id: c.doctor,
         author_id: c.doctor_user,
-        appointment_id: appointment,
+        visit: Visit::Appointment(appointment),
         content: content(1, c.doctor_user, "sealed-1"),
     }
 }

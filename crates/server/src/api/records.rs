@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use docde_domain::record::{DiagnosisCode, MAX_DIAGNOSIS_CODES, text};
 use docde_store::booking::appointments;
-use docde_store::records::{self, MedicalRecord, NewRecord, RecordError, SealedVersion};
+use docde_store::records::{self, MedicalRecord, NewRecord, RecordError, SealedVersion, Visit};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -354,6 +354,93 @@ pub async fn create(
     if visit.status != "completed" {
         return Err(record_error(RecordError::VisitNotCompleted));
     }
+    let facts = VisitFacts {
+        hospital_id: visit.hospital_id,
+        patient_id: visit.patient_id,
+        doctor_id: visit.doctor_id,
+    };
+    write_new(
+        &state,
+        &me,
+        &ctx,
+        &req,
+        facts,
+        Visit::Appointment(appointment_id),
+    )
+    .await
+}
+
+/// Write the record of a completed walk-in visit (the doctor who called the patient in).
+#[utoipa::path(post, path = "/api/v1/reception/visits/{id}/record", operation_id = "create_walk_in_record", tag = "records", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Reception visit id")),
+    request_body = RecordRequest,
+    responses(
+        (status = 201, description = "Written; `Location` names it", body = RecordView),
+        (status = 403, description = "Not the visit's doctor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such visit for this caller", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`visit_not_completed`, `record_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "As for an appointment's record", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_for_walk_in(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ctx: AuditContext,
+    Path(visit_id): Path<Uuid>,
+    ApiJson(req): ApiJson<RecordRequest>,
+) -> Result<Response, ApiError> {
+    let visit = records::walk_in(&state.store, visit_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let principal = Principal::User(me.clone());
+    let seen = Target::Visit {
+        hospital_id: visit.hospital_id,
+        patient_id: visit.patient_id,
+    };
+    if !allowed(&principal, Action::ReadVisit, seen) {
+        return Err(ApiError::NotFound);
+    }
+    let doctor_user = match visit.doctor_id {
+        Some(d) => docde_store::directory::get_doctor(&state.store, d)
+            .await?
+            .and_then(|d| d.user_id),
+        None => None,
+    };
+    let target = Target::Appointment {
+        hospital_id: visit.hospital_id,
+        patient_id: visit.patient_id,
+        doctor_user_id: doctor_user,
+    };
+    authorize(&principal, Action::WriteRecord, target)?;
+    // Authorised means a doctor called the patient in, so the visit names one.
+    let doctor_id = visit.doctor_id.ok_or(ApiError::NotFound)?;
+    if visit.status != "completed" {
+        return Err(record_error(RecordError::VisitNotCompleted));
+    }
+    let facts = VisitFacts {
+        hospital_id: visit.hospital_id,
+        patient_id: visit.patient_id,
+        doctor_id,
+    };
+    write_new(&state, &me, &ctx, &req, facts, Visit::CheckIn(visit_id)).await
+}
+
+/// Who and where a new record is about.
+struct VisitFacts {
+    hospital_id: Uuid,
+    patient_id: Uuid,
+    doctor_id: Uuid,
+}
+
+/// Seals and stores version 1 of a visit's record, audits the write and answers 201.
+async fn write_new(
+    state: &AppState,
+    me: &UserPrincipal,
+    ctx: &AuditContext,
+    req: &RecordRequest,
+    visit: VisitFacts,
+    of: Visit,
+) -> Result<Response, ApiError> {
+    let principal = Principal::User(me.clone());
     if req.version.is_some() {
         return Err(invalid(
             "unexpected_version",
@@ -361,7 +448,7 @@ pub async fn create(
             "a new record has no version; send it only when amending",
         ));
     }
-    let content = check(&req)?;
+    let content = check(req)?;
     let id = Uuid::now_v7();
     let at = now();
     let new = NewRecord {
@@ -370,14 +457,14 @@ pub async fn create(
         patient_id: visit.patient_id,
         doctor_id: visit.doctor_id,
         author_id: me.id,
-        appointment_id,
-        content: seal(&state, id, 1, &content, me.id, at)?,
+        visit: of,
+        content: seal(state, id, 1, &content, me.id, at)?,
     };
     let record = records::create(&state.store, &new)
         .await
         .map_err(record_error)?;
-    audit_record(&state, &principal, &ctx, "record.create", &record).await?;
-    let body = view(&state, &record, &new.content).await?;
+    audit_record(state, &principal, ctx, "record.create", &record).await?;
+    let body = view(state, &record, &new.content).await?;
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/records/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);
