@@ -304,18 +304,14 @@ pub async fn list(
 
 /// Count, average and distribution of a subject's live reviews.
 pub async fn summary(store: &Store, subject: Subject) -> Result<RatingSummary, StoreError> {
-    let (column, subject_id) = subject.column_and_id();
-    let sql = format!(
-        "SELECT stars, COUNT(*) FROM reviews WHERE {column} = $1 AND deleted_at IS NULL \
-         GROUP BY stars"
-    );
-    let rows: Vec<(i32, i64)> = with_reader!(store, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(subject_id)
-            .fetch_all(pool)
-            .await?
-    });
-    Ok(tally(rows))
+    let (kind, id) = match subject {
+        Subject::Hospital(h) => (Rated::Hospitals, h),
+        Subject::Doctor(d) => (Rated::Doctors, d),
+    };
+    Ok(summaries(store, kind, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
 }
 
 /// Count, average and distribution from (stars, reviews) rows.

@@ -10,7 +10,6 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::id;
-use super::users::UserStatus;
 use crate::{Store, StoreError, with_reader, with_writer};
 
 /// A refresh token about to be issued: its id (public) and the SHA-256 of its secret.
@@ -190,13 +189,9 @@ pub async fn revoke(
 
 /// Whether an access token's session still counts: not revoked, and its user active.
 pub async fn is_live(store: &Store, session_id: Uuid) -> Result<bool, StoreError> {
-    let row: Option<(Option<DateTime<Utc>>, String)> = with_reader!(store, pool => sqlx::query_as(
-        "SELECT s.revoked_at, u.status FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
-    )
-    .bind(session_id.to_string())
-    .fetch_optional(pool)
-    .await)?;
-    Ok(matches!(row, Some((None, status)) if UserStatus::parse(&status) == UserStatus::Active))
+    Ok(live_among(store, &[session_id])
+        .await?
+        .contains(&session_id))
 }
 
 /// Which of `session_ids` still count (as [`is_live`]), in one query: the server checks the

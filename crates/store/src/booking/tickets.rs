@@ -38,17 +38,17 @@ macro_rules! enqueue_one {
     ($conn:expr, $ticket:expr, $new:expr) => {
         async {
             let new: &$crate::booking::NewAppointment = $new;
-            // `email_to` stays empty: the letter is addressed to the patient when the ticket
-            // is served (tickets written before that kept the address; it is not needed).
-            let (to, subject, body) = match &new.email {
-                Some(e) => (None::<&str>, Some(e.subject.as_str()), Some(e.body.as_str())),
-                None => (None, None, None),
+            // The letter is addressed to the patient when the ticket is served; `email_to` (from
+            // tickets written before letters existed) is no longer written or read.
+            let (subject, body) = match &new.email {
+                Some(e) => (Some(e.subject.as_str()), Some(e.body.as_str())),
+                None => (None, None),
             };
             let seq: i64 = sqlx::query_scalar(
                 "INSERT INTO booking_tickets (id, patient_id, appointment_id, hospital_id, doctor_id, \
                  starts_at, ends_at, capacity, booking_status, reason, idempotency_key, request_hash, \
-                 email_to, email_subject, email_body, status, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued', $16) \
+                 email_subject, email_body, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'queued', $15) \
                  RETURNING seq",
             )
             .bind($ticket.to_string())
@@ -63,7 +63,6 @@ macro_rules! enqueue_one {
             .bind(&new.reason)
             .bind(&new.idempotency_key)
             .bind(&new.request_hash)
-            .bind(to)
             .bind(subject)
             .bind(body)
             .bind(new.now)
@@ -168,7 +167,6 @@ struct QueuedRow {
     booking_status: String,
     reason: String,
     request_hash: Option<String>,
-    email_to: Option<String>,
     email_subject: Option<String>,
     email_body: Option<String>,
     created_at: DateTime<Utc>,
@@ -186,7 +184,7 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
     };
     let claim = format!(
         "SELECT seq, id, patient_id, appointment_id, hospital_id, doctor_id, starts_at, ends_at, \
-         capacity, booking_status, reason, request_hash, email_to, email_subject, \
+         capacity, booking_status, reason, request_hash, email_subject, \
          email_body, created_at FROM booking_tickets WHERE status = 'queued' ORDER BY seq LIMIT $1{lock}"
     );
     let result: Result<Vec<Served>, BookingError> = with_writer!(store, pool => async {
@@ -200,10 +198,9 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
         for row in rows {
             let QueuedRow { seq, id: tid, patient_id: patient, appointment_id: appointment,
                 hospital_id: hospital, doctor_id: doctor, starts_at, ends_at, capacity,
-                booking_status: status, reason, request_hash, email_to, email_subject,
+                booking_status: status, reason, request_hash, email_subject,
                 email_body, created_at } = row;
             high = high.max(seq);
-            let _ = email_to;
             let email = match (email_subject, email_body) {
                 (Some(subject), Some(body)) => Some(Letter { subject, body }),
                 _ => None,
