@@ -34,6 +34,7 @@ pub struct Config {
     pub reception: ReceptionSettings,
     pub mqtt: MqttSettings,
     pub medication: MedicationSettings,
+    pub reports: ReportSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,6 +276,43 @@ impl MedicationSettings {
     }
 }
 
+/// Error reports to an incoming webhook (`crate::reports`, docs/OPERATIONS.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Mattermost/Slack-compatible incoming webhook (`http://` only: no TLS client is built in;
+    /// reach an `https://` service through an egress proxy). Unset: no reports.
+    pub webhook_url: Option<String>,
+    /// How this instance names itself in reports. Unset: `<host name>:<HTTP port>`.
+    pub instance: Option<String>,
+    /// The same error within this window is counted, not re-sent; a summary follows.
+    pub dedup_window_ms: u64,
+    /// Most posts per minute (token bucket, bursts of as many).
+    pub per_minute: u32,
+    /// Reports waiting to be posted; when full, the oldest is dropped.
+    pub queue: usize,
+    /// Attempts per report, with doubling backoff from `retry_base_ms`.
+    pub attempts: u32,
+    pub retry_base_ms: u64,
+    /// Timeout of one post.
+    pub timeout_ms: u64,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            webhook_url: None,
+            instance: None,
+            dedup_window_ms: 600_000,
+            per_minute: 20,
+            queue: 64,
+            attempts: 5,
+            retry_base_ms: 1_000,
+            timeout_ms: 5_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -306,6 +344,7 @@ impl Default for Config {
             reception: ReceptionSettings::default(),
             mqtt: MqttSettings::default(),
             medication: MedicationSettings::default(),
+            reports: ReportSettings::default(),
         }
     }
 }
@@ -382,7 +421,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "database",
     "redis",
     "http",
@@ -394,6 +433,7 @@ const SECTIONS: [&str; 11] = [
     "reception",
     "mqtt",
     "medication",
+    "reports",
 ];
 
 impl Config {
@@ -527,6 +567,21 @@ impl Config {
                 "medication.reset_times: must be one or more times like \"06:00\"".into(),
             ));
         }
+        if let Some(url) = &self.reports.webhook_url {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| ConfigError(format!("reports.webhook_url: {e}")))?;
+            if parsed.scheme() != "http" {
+                return Err(ConfigError(
+                    "reports.webhook_url: must start with http:// (no TLS client is built in; use an egress proxy for https)"
+                        .into(),
+                ));
+            }
+        }
+        if self.reports.per_minute == 0 || self.reports.queue == 0 || self.reports.attempts == 0 {
+            return Err(ConfigError(
+                "reports.per_minute / reports.queue / reports.attempts: must be at least 1".into(),
+            ));
+        }
         if self.redis.namespace.is_empty() || self.redis.namespace.contains(['*', ' ']) {
             return Err(ConfigError(
                 "redis.namespace: must be non-empty, without spaces or '*'".into(),
@@ -558,6 +613,8 @@ impl Config {
         copy.redis.url = copy.redis.url.as_deref().map(redact_url);
         copy.mqtt.url = copy.mqtt.url.as_deref().map(redact_url);
         copy.smtp.password = copy.smtp.password.map(|_| "***".into());
+        // An incoming webhook's path is its secret.
+        copy.reports.webhook_url = copy.reports.webhook_url.as_deref().map(redact_webhook);
         copy.auth.signing_keys = copy
             .auth
             .signing_keys
@@ -708,6 +765,14 @@ fn redact_url(raw: &str) -> String {
             url.to_string()
         }
         _ => raw.to_owned(),
+    }
+}
+
+/// `http://host/hooks/secret` → `http://host/***`.
+fn redact_webhook(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(url) => format!("{}://{}/***", url.scheme(), url.authority()),
+        Err(_) => "***".into(),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod problem;
 pub mod ratings;
 pub mod reception;
 pub mod records;
+pub mod reports;
 pub mod routes;
 pub mod seed;
 pub mod shutdown;

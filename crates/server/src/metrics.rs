@@ -11,6 +11,14 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
 
+pub mod domain;
+mod live;
+pub use live::LiveClient;
+
+/// Deliveries to outgoing webhooks, by `kind` (`error_report`, `ward_escalation`, …) and
+/// `outcome` (`delivered`, `retry`, `failed`). Every webhook sender counts here.
+pub const WEBHOOK_DELIVERIES: &str = "docde_webhook_deliveries_total";
+
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -79,6 +87,7 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     let (open, idle) = state.store.pool_usage();
     metrics::gauge!("db_pool_connections", "state" => "open").set(open);
     metrics::gauge!("db_pool_connections", "state" => "idle").set(idle);
+    domain::refresh(&state).await;
     let handle = recorder();
     handle.run_upkeep();
     (

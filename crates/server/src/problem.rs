@@ -230,6 +230,10 @@ impl IntoResponse for ApiError {
         }
         let problem = self.to_problem();
         let mut response = problem.into_response();
+        // For the error report (crate::reports): the scrubbed cause, never in the body.
+        if let Some(chain) = crate::reports::ErrorChain::of(&self) {
+            response.extensions_mut().insert(chain);
+        }
         let headers = response.headers_mut();
         match &self {
             ApiError::Unavailable(_) | ApiError::Timeout => {

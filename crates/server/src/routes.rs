@@ -149,6 +149,7 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(mw::from_fn(middleware::problem_details))
         .layer(mw::from_fn(metrics::track))
+        .layer(mw::from_fn_with_state(state.clone(), crate::reports::capture))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -169,5 +170,8 @@ fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".into());
-    ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+    let mut response =
+        ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response();
+    crate::reports::note_panic_location(&mut response);
+    response
 }

@@ -66,6 +66,7 @@ impl Application {
             crate::directory_index::spawn(state.clone()),
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
+            crate::reports::spawn(state.clone()),
             state
                 .auth
                 .sessions

@@ -31,6 +31,8 @@ pub struct AppState {
     pub records: Arc<crate::records::Vault>,
     /// Walk-in reception: its clock, line snapshots and waiting room.
     pub reception: Arc<crate::reception::Reception>,
+    /// Error reports to the webhook: the queue the request path files into.
+    pub reports: Arc<crate::reports::Reporter>,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -49,6 +51,7 @@ impl AppState {
         let ward = crate::ward::Ward::start(&store);
         let reception = crate::reception::Reception::new(&store, &config.reception);
         Self {
+            reports: crate::reports::Reporter::new(&config),
             reception,
             booking,
             ward,

@@ -78,3 +78,56 @@ impl StoreError {
         matches!(self, StoreError::Constraint { constraint, .. } if constraint.contains(name))
     }
 }
+
+/// A description of a database error safe to send outside the process (error reports):
+/// the error's kind, SQLSTATE/SQLite code and constraint name, never the server's message,
+/// which can echo the values of the statement (names, phone numbers, record text).
+/// `None` when `error` is neither a [`StoreError`] nor a `sqlx::Error`.
+pub fn redacted(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(e) = error.downcast_ref::<StoreError>() {
+        return Some(match e {
+            StoreError::Unavailable(inner) => format!("database unavailable ({})", kind(inner)),
+            // Constraint names come from the migrations (on SQLite, "UNIQUE constraint failed:
+            // table.column" or a trigger's rule name): schema words, not values.
+            StoreError::Constraint { constraint, .. } => format!("constraint {constraint} violated"),
+            StoreError::Other(inner) => format!("database error ({})", kind(inner)),
+        });
+    }
+    error
+        .downcast_ref::<sqlx::Error>()
+        .map(|e| format!("database error ({})", kind(e)))
+}
+
+fn kind(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => {
+            let class = match db.kind() {
+                sqlx::error::ErrorKind::UniqueViolation => "unique violation",
+                sqlx::error::ErrorKind::ForeignKeyViolation => "foreign key violation",
+                sqlx::error::ErrorKind::NotNullViolation => "not null violation",
+                sqlx::error::ErrorKind::CheckViolation => "check violation",
+                _ => "statement failed",
+            };
+            let code = db.code().map(|c| format!(", code {c}")).unwrap_or_default();
+            let constraint = db
+                .constraint()
+                .map(|c| format!(", constraint {c}"))
+                .unwrap_or_default();
+            let table = db.table().map(|t| format!(", table {t}")).unwrap_or_default();
+            format!("{class}{code}{constraint}{table}")
+        }
+        sqlx::Error::RowNotFound => "row not found".into(),
+        sqlx::Error::PoolTimedOut => "pool timed out".into(),
+        sqlx::Error::PoolClosed => "pool closed".into(),
+        sqlx::Error::Io(e) => format!("io: {:?}", e.kind()),
+        sqlx::Error::Tls(_) => "tls".into(),
+        sqlx::Error::Protocol(_) => "protocol".into(),
+        sqlx::Error::ColumnNotFound(name) => format!("column not found: {name}"),
+        sqlx::Error::ColumnDecode { index, .. } => format!("column decode: {index}"),
+        sqlx::Error::Decode(_) => "decode".into(),
+        sqlx::Error::TypeNotFound { type_name } => format!("type not found: {type_name}"),
+        sqlx::Error::Migrate(_) => "migration".into(),
+        sqlx::Error::Configuration(_) => "configuration".into(),
+        _ => "other".into(),
+    }
+}

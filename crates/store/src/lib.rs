@@ -15,6 +15,7 @@ mod connect;
 pub mod directory;
 mod error;
 pub mod idempotency;
+pub mod ops;
 pub mod outbox;
 pub mod reception;
 pub mod records;
@@ -23,6 +24,7 @@ pub mod ward;
 
 pub use connect::{Backend, DatabaseConfig, HealthProblem, Store};
 pub use error::StoreError;
+pub use error::redacted as redact_error;
 
 /// Runs `$body` with `$pool` bound to a pool that may read (the reader pool on SQLite).
 #[macro_export]

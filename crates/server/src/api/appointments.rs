@@ -121,6 +121,7 @@ pub async fn book(
         .applies(at, tz, state.booking.in_flight())
     {
         let ticket = rush::enqueue(&state, me.id, &req, new).await?;
+        crate::metrics::domain::booking_queued();
         let location = format!("/api/v1/booking-tickets/{}", ticket.id);
         let mut response = (StatusCode::ACCEPTED, Json(ticket)).into_response();
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -130,6 +131,7 @@ pub async fn book(
     }
     let _guard = state.booking.enter();
     let outcome = state.booking.writer.book(new.clone()).await;
+    crate::metrics::domain::booked(&outcome);
     let outcome = settle(&state, &new, outcome).await?;
     let created = matches!(outcome, BookOutcome::Created { .. });
     let body = AppointmentView::of(outcome.appointment(), tz);
@@ -622,6 +624,7 @@ pub async fn check_in(
         None,
     )
     .await
+    .inspect(|_| crate::metrics::domain::checked_in("appointment"))
 }
 
 /// The visit is over (reception, the doctor, hospital admins).

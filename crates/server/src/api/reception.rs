@@ -243,6 +243,7 @@ pub async fn check_in(
         let ticket =
             waiting_room::enqueue(&state, hospital_id, patient_id, &request, key.as_deref())
                 .await?;
+        crate::metrics::domain::checked_in("waiting_room");
         let location = format!("/api/v1/reception/tickets/{}", ticket.id);
         let mut response = (StatusCode::ACCEPTED, Json(ticket)).into_response();
         if let Ok(value) = HeaderValue::from_str(&location) {
@@ -273,6 +274,7 @@ pub async fn check_in(
     let done = visits::check_in(&state.store, &new)
         .await
         .map_err(reception_error)?;
+    crate::metrics::domain::checked_in("walk_in");
     drop(slot);
     announce(&state, &done.visit);
     let mut view = VisitView::of(&done.visit);

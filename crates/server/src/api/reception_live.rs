@@ -148,6 +148,7 @@ pub async fn board_events(
         }
     };
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("reception_board");
         loop {
             loop {
                 let Ok(page) =
@@ -206,6 +207,7 @@ pub async fn visit_events(
             .department(&state, visit.hospital_id, &visit.department, facts.tz);
     let (tx, rx) = mpsc::channel(8);
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("reception_visit");
         let mut visit = visit;
         let mut seen_event = -1_i64;
         let mut tick = every();
@@ -339,6 +341,7 @@ pub async fn ticket_events(
     let ticket = own_ticket(&state, me.id, id).await?;
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("reception_ticket");
         let tx2 = tx.clone();
         let watch = watch_ticket(state, ticket, move |name, view| {
             let tx = tx.clone();
@@ -382,6 +385,7 @@ pub async fn ticket_ws(
 }
 
 async fn ws_session(state: AppState, ticket: Ticket, socket: WebSocket) {
+    let _live = crate::metrics::LiveClient::open("reception_ticket_ws");
     use futures::{SinkExt, StreamExt};
     let (mut sink, mut stream) = socket.split();
     let (closed_tx, mut closed_rx) = tokio::sync::oneshot::channel::<()>();

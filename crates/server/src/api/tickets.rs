@@ -70,6 +70,7 @@ pub async fn ticket_events(
     // Subscribe before the first read, so a result announced in between is not missed.
     let mut done = state.bus.subscribe(&ticket_topic(id));
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("booking_ticket");
         loop {
             let (ticket, served) = match (
                 tickets::get(&state.store, id).await,
@@ -126,6 +127,7 @@ pub async fn appointment_events(
     let mut live = state.bus.subscribe(&patient_topic(me.id));
     let patient = me.id;
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("appointment_events");
         loop {
             {
                 // Catch up from the database, page by page.

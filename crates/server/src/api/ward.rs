@@ -663,6 +663,7 @@ pub async fn ward_events(
     // Subscribe before the first read, so nothing committed in between is missed.
     let mut live = state.bus.subscribe(&crate::ward::ward_topic(id));
     tokio::spawn(async move {
+        let _live = crate::metrics::LiveClient::open("ward_events");
         loop {
             loop {
                 let Ok(page) = events::events_after(&state.store, id, last, 500).await else {

@@ -145,6 +145,7 @@ async fn store_samples(
         }
     }
     metrics::counter!("ward_samples_stored_total").increment(inserted.len() as u64);
+    crate::metrics::domain::ingested(&inserted);
     // The samples are durable from here on: a failing evaluation or lookup must not turn the
     // answer into an error (the device would resend what is stored), so it is logged instead.
     if !inserted.is_empty()

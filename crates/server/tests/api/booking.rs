@@ -13,13 +13,13 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, external_backends, problem, spawn_app_with, spawn_peer};
 use crate::people::{People, Person, get, mails_to, people, post, quick_patient};
 
-async fn app_with(rush: RushMode) -> TestApp {
+pub(crate) async fn app_with(rush: RushMode) -> TestApp {
     spawn_app_with(move |c| c.booking.rush = rush).await
 }
 
 /// A doctor of hospital h1 linked to the `doctor` account, with a schedule: every day
 /// 09:00–18:00 in 30-minute slots of one seat, lunch 12:00–13:00.
-async fn doctor_with_schedule(app: &TestApp, p: &People, capacity: u16) -> Uuid {
+pub(crate) async fn doctor_with_schedule(app: &TestApp, p: &People, capacity: u16) -> Uuid {
     let id = Uuid::now_v7();
     let facts = DoctorFacts {
         name: "김내과".into(),
@@ -80,7 +80,7 @@ async fn put_schedule(app: &TestApp, doctor: Uuid, token: &str, body: Value) -> 
 
 /// `HH:MM` on the day after tomorrow in Seoul, as RFC 3339 (always inside the horizon and
 /// never in the past, whatever time the test runs).
-fn slot(hh_mm: &str) -> String {
+pub(crate) fn slot(hh_mm: &str) -> String {
     let date = Utc::now()
         .with_timezone(&chrono_tz::Asia::Seoul)
         .date_naive()
@@ -90,7 +90,7 @@ fn slot(hh_mm: &str) -> String {
     format!("{}T{}:00+09:00", date, time.format("%H:%M"))
 }
 
-async fn book(app: &TestApp, who: &Person, doctor: Uuid, at: &str) -> reqwest::Response {
+pub(crate) async fn book(app: &TestApp, who: &Person, doctor: Uuid, at: &str) -> reqwest::Response {
     post(
         app,
         "/api/v1/appointments",

@@ -24,3 +24,7 @@ mod visits;
 mod ward;
 mod ward_medication;
 mod ward_mqtt;
+
+// Error reports and metrics beyond HTTP (branch `reports`).
+mod domain_metrics;
+mod reports;

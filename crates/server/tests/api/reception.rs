@@ -18,7 +18,7 @@ const IM: &str = "internal_medicine";
 
 /// Hospital h1 with internal medicine and surgery, open all day every day (holidays too)
 /// unless `hours` says otherwise.
-async fn open_hospital(app: &TestApp, p: &People, hours: Option<Vec<Hours>>) {
+pub(crate) async fn open_hospital(app: &TestApp, p: &People, hours: Option<Vec<Hours>>) {
     let all_day = (0..=7)
         .map(|day| Hours {
             day,
@@ -64,13 +64,13 @@ async fn im_doctor(app: &TestApp, p: &People, user: Option<Uuid>) -> Uuid {
     id
 }
 
-async fn setup(app: &TestApp) -> People {
+pub(crate) async fn setup(app: &TestApp) -> People {
     let p = people(app).await;
     open_hospital(app, &p, None).await;
     p
 }
 
-async fn check_in(app: &TestApp, h: Uuid, who: &Person, body: Value) -> reqwest::Response {
+pub(crate) async fn check_in(app: &TestApp, h: Uuid, who: &Person, body: Value) -> reqwest::Response {
     post(
         app,
         &format!("/api/v1/hospitals/{h}/reception/check-ins"),
