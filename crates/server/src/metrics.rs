@@ -54,6 +54,46 @@ fn describe() {
         "db_pool_connections",
         "Database connections, by state (open, idle)"
     );
+    describe_beyond_http();
+}
+
+/// The families of `domain`, `live` and `crate::reports` (docs/OPERATIONS.md "Metrics").
+fn describe_beyond_http() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "booking_requests_total",
+        "Bookings by path (direct, queue) and outcome"
+    );
+    describe_gauge!(
+        "booking_queue_tickets",
+        "Rush-queue tickets waiting (installation-wide)"
+    );
+    describe_counter!(
+        "reception_check_ins_total",
+        "Check-ins by path (walk_in, waiting_room, appointment)"
+    );
+    describe_histogram!(
+        "ward_ingest_lag_seconds",
+        metrics::Unit::Seconds,
+        "From a stored sample's measured_at to its commit"
+    );
+    describe_gauge!(
+        "ward_alarms_open",
+        "Open alarms by priority and status (installation-wide)"
+    );
+    describe_gauge!(
+        "live_stream_clients",
+        "Open SSE and WebSocket streams on this instance"
+    );
+    describe_gauge!("coordination_up", "1 when the coordination bus answers");
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Outgoing webhook posts by kind and outcome"
+    );
+    describe_counter!(
+        "error_reports_total",
+        "Error reports by outcome (queued, deduplicated, dropped)"
+    );
 }
 
 /// Records count and latency per request. The route label is the matched route template

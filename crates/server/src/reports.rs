@@ -135,7 +135,13 @@ impl Reporter {
     }
 
     /// Files a report of a 5xx answer. Never waits for the webhook.
-    pub fn submit(&self, status: u16, route: String, request_id: String, cause: Option<ErrorChain>) {
+    pub fn submit(
+        &self,
+        status: u16,
+        route: String,
+        request_id: String,
+        cause: Option<ErrorChain>,
+    ) {
         if !self.enabled() {
             return;
         }
@@ -268,7 +274,9 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         };
         let client = reqwest::Client::new();
         let mut limit = webhook::RateLimit::per_minute(reporter.per_minute);
-        let tick = reporter.window.clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let tick = reporter
+            .window
+            .clamp(Duration::from_millis(50), Duration::from_secs(1));
         loop {
             reporter.flush_expired();
             let Some(report) = reporter.pop() else {
@@ -302,7 +310,9 @@ fn install_panic_location_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let location = info
+                .location()
+                .map(|l| format!("{}:{}", l.file(), l.line()));
             PANIC_LOCATION.with(|cell| *cell.borrow_mut() = location);
             previous(info);
         }));
@@ -312,7 +322,9 @@ fn install_panic_location_hook() {
 /// Adds where the caught panic happened (a source file and line: no data) to its report.
 pub fn note_panic_location(response: &mut Response) {
     let location = PANIC_LOCATION.with(|cell| cell.borrow_mut().take());
-    if let (Some(location), Some(chain)) = (location, response.extensions_mut().get_mut::<ErrorChain>()) {
+    if let (Some(location), Some(chain)) =
+        (location, response.extensions_mut().get_mut::<ErrorChain>())
+    {
         chain.links.push(format!("at {location}"));
     }
 }

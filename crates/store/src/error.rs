@@ -89,7 +89,9 @@ pub fn redacted(error: &(dyn std::error::Error + 'static)) -> Option<String> {
             StoreError::Unavailable(inner) => format!("database unavailable ({})", kind(inner)),
             // Constraint names come from the migrations (on SQLite, "UNIQUE constraint failed:
             // table.column" or a trigger's rule name): schema words, not values.
-            StoreError::Constraint { constraint, .. } => format!("constraint {constraint} violated"),
+            StoreError::Constraint { constraint, .. } => {
+                format!("constraint {constraint} violated")
+            }
             StoreError::Other(inner) => format!("database error ({})", kind(inner)),
         });
     }
@@ -113,7 +115,10 @@ fn kind(error: &sqlx::Error) -> String {
                 .constraint()
                 .map(|c| format!(", constraint {c}"))
                 .unwrap_or_default();
-            let table = db.table().map(|t| format!(", table {t}")).unwrap_or_default();
+            let table = db
+                .table()
+                .map(|t| format!(", table {t}"))
+                .unwrap_or_default();
             format!("{class}{code}{constraint}{table}")
         }
         sqlx::Error::RowNotFound => "row not found".into(),

@@ -63,8 +63,8 @@ pub fn ingested(samples: &[Sample]) {
 
 /// Refreshes the gauges read at scrape time.
 pub async fn refresh(state: &AppState) {
-    let timed = |f| tokio::time::timeout(SCRAPE_READ_TIMEOUT, f);
-    if let Ok(Ok(rows)) = timed(docde_store::ops::open_alarms(&state.store)).await {
+    let alarms = docde_store::ops::open_alarms(&state.store);
+    if let Ok(Ok(rows)) = tokio::time::timeout(SCRAPE_READ_TIMEOUT, alarms).await {
         // Every combination is set, so a priority whose alarms all closed reads 0, not stale.
         for priority in ["high", "medium", "low"] {
             for status in ["active", "acknowledged"] {
@@ -77,8 +77,11 @@ pub async fn refresh(state: &AppState) {
             }
         }
     }
-    if let Ok(Ok(queued)) =
-        tokio::time::timeout(SCRAPE_READ_TIMEOUT, docde_store::booking::tickets::queued(&state.store)).await
+    if let Ok(Ok(queued)) = tokio::time::timeout(
+        SCRAPE_READ_TIMEOUT,
+        docde_store::booking::tickets::queued(&state.store),
+    )
+    .await
     {
         metrics::gauge!("booking_queue_tickets").set(queued as f64);
     }
@@ -86,5 +89,9 @@ pub async fn refresh(state: &AppState) {
         tokio::time::timeout(SCRAPE_READ_TIMEOUT, state.bus.health()).await,
         Ok(docde_bus::BusHealth::Ready)
     );
-    metrics::gauge!("coordination_up", "backend" => state.bus.kind()).set(if up { 1.0 } else { 0.0 });
+    metrics::gauge!("coordination_up", "backend" => state.bus.kind()).set(if up {
+        1.0
+    } else {
+        0.0
+    });
 }

@@ -40,7 +40,9 @@ pub fn message(text: &str) -> String {
             Some(q) if c == q => quote = None,
             Some(_) => {}
             // A quote opens only at the start of a word, so the apostrophe of "ward's" does not.
-            None if matches!(c, '"' | '\'' | '`') && (previous.is_whitespace() || "(:=[,".contains(previous)) => {
+            None if matches!(c, '"' | '\'' | '`')
+                && (previous.is_whitespace() || "(:=[,".contains(previous)) =>
+            {
                 quote = Some(c);
                 unquoted.push_str(" … ");
             }
@@ -121,6 +123,10 @@ mod tests {
         let links = chain(&error);
         assert_eq!(links[0], "saving the visit");
         assert_eq!(links[1], "database error (protocol)");
-        assert_eq!(links.len(), 2, "driver messages below the store error are not walked");
+        assert_eq!(
+            links.len(),
+            2,
+            "driver messages below the store error are not walked"
+        );
     }
 }

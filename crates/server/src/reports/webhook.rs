@@ -108,8 +108,12 @@ pub async fn deliver(client: &reqwest::Client, delivery: &Delivery, body: &Value
                 return true;
             }
             // The webhook's answer may echo our text: log its status only.
-            Ok(response) => tracing::warn!(attempt, status = %response.status(), "error report webhook refused the report"),
-            Err(e) => tracing::warn!(attempt, error = %error_kind(&e), "error report webhook unreachable"),
+            Ok(response) => {
+                tracing::warn!(attempt, status = %response.status(), "error report webhook refused the report")
+            }
+            Err(e) => {
+                tracing::warn!(attempt, error = %error_kind(&e), "error report webhook unreachable")
+            }
         }
         if attempt < delivery.attempts {
             outcome("retry");

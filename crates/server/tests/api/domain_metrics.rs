@@ -22,12 +22,28 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
 
     // A booking, and one refused because the seat is taken.
     let doctor = doctor_with_schedule(&app, p, 1).await;
-    assert_eq!(book(&app, &p.patient, doctor, &slot("10:00")).await.status(), 201);
-    assert_eq!(book(&app, &p.patient_other, doctor, &slot("10:00")).await.status(), 409);
+    assert_eq!(
+        book(&app, &p.patient, doctor, &slot("10:00"))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(
+        book(&app, &p.patient_other, doctor, &slot("10:00"))
+            .await
+            .status(),
+        409
+    );
 
     // A walk-in check-in at the (all-day open) hospital.
     crate::reception::open_hospital(&app, p, None).await;
-    let r = crate::reception::check_in(&app, p.h1, &p.patient, json!({"department": "internal_medicine"})).await;
+    let r = crate::reception::check_in(
+        &app,
+        p.h1,
+        &p.patient,
+        json!({"department": "internal_medicine"}),
+    )
+    .await;
     assert_eq!(r.status(), 201, "{:?}", r.text().await);
 
     // Vital signs from the bedside device.
@@ -64,7 +80,10 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
         "coordination_up{backend=",
         r#"db_pool_connections{state="idle"}"#,
     ] {
-        assert!(text.contains(family), "{family} missing from /metrics:\n{text}");
+        assert!(
+            text.contains(family),
+            "{family} missing from /metrics:\n{text}"
+        );
     }
     let lag = text
         .lines()
@@ -72,6 +91,9 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap();
-    assert!(lag >= 1.0, "a sample measured 2 s ago lags about 2 s: {lag}");
+    assert!(
+        lag >= 1.0,
+        "a sample measured 2 s ago lags about 2 s: {lag}"
+    );
     drop(body);
 }

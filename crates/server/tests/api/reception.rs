@@ -70,7 +70,12 @@ pub(crate) async fn setup(app: &TestApp) -> People {
     p
 }
 
-pub(crate) async fn check_in(app: &TestApp, h: Uuid, who: &Person, body: Value) -> reqwest::Response {
+pub(crate) async fn check_in(
+    app: &TestApp,
+    h: Uuid,
+    who: &Person,
+    body: Value,
+) -> reqwest::Response {
     post(
         app,
         &format!("/api/v1/hospitals/{h}/reception/check-ins"),

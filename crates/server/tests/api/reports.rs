@@ -93,13 +93,26 @@ async fn a_500_reaches_a_webhook_that_fails_at_first_once_it_recovers() {
     let app = app_reporting_to(&hook, 60_000).await;
     let response = app.get("/probe/internal").await;
     assert_eq!(response.status(), 500);
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
 
     let reports = hook.wait_for(1).await;
     assert_eq!(reports.len(), 1, "delivered after the webhook recovered");
-    assert_eq!(hook.attempts.load(Ordering::SeqCst), 3, "two refusals, then delivery");
+    assert_eq!(
+        hook.attempts.load(Ordering::SeqCst),
+        3,
+        "two refusals, then delivery"
+    );
     let report = &reports[0];
-    assert!(report["text"].as_str().unwrap().contains("500 on GET /probe/internal"), "{report}");
+    assert!(
+        report["text"]
+            .as_str()
+            .unwrap()
+            .contains("500 on GET /probe/internal"),
+        "{report}"
+    );
     assert_eq!(field(report, "route"), "GET /probe/internal");
     assert_eq!(field(report, "request id"), request_id);
     assert_eq!(field(report, "instance"), "docde-test");
@@ -131,9 +144,18 @@ async fn a_caught_panic_is_reported_with_where_it_happened_but_not_its_message_v
     assert_eq!(app.get("/probe/panic").await.status(), 500);
     let reports = hook.wait_for(1).await;
     let chain = reports[0]["attachments"][0]["text"].as_str().unwrap();
-    assert!(chain.contains("handler panicked: probe panicked with"), "{chain}");
-    assert!(chain.contains("helpers.rs:"), "the panic's location: {chain}");
-    assert!(!chain.contains("Kim") && !chain.contains("Minji"), "{chain}");
+    assert!(
+        chain.contains("handler panicked: probe panicked with"),
+        "{chain}"
+    );
+    assert!(
+        chain.contains("helpers.rs:"),
+        "the panic's location: {chain}"
+    );
+    assert!(
+        !chain.contains("Kim") && !chain.contains("Minji"),
+        "{chain}"
+    );
 }
 
 #[tokio::test]
@@ -178,9 +200,15 @@ async fn a_hung_webhook_never_delays_answers_and_the_full_queue_drops_its_oldest
         took < Duration::from_secs(3),
         "20 failing requests answered in {took:?} while the webhook hangs"
     );
-    assert!(hook.attempts.load(Ordering::SeqCst) >= 1, "the sender is stuck on the first post");
+    assert!(
+        hook.attempts.load(Ordering::SeqCst) >= 1,
+        "the sender is stuck on the first post"
+    );
     let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains(r#"error_reports_total{outcome="dropped"}"#), "{metrics}");
+    assert!(
+        metrics.contains(r#"error_reports_total{outcome="dropped"}"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -205,7 +233,10 @@ async fn a_database_failure_while_signing_up_reports_no_patient_data() {
     assert_eq!(reports.len(), 1);
     let text = reports[0].to_string();
     assert!(text.contains("POST /api/v1/auth/sign-up"), "{text}");
-    assert!(text.contains("database error"), "the kind of failure is named: {text}");
+    assert!(
+        text.contains("database error"),
+        "the kind of failure is named: {text}"
+    );
     for secret in [
         "김민지",
         "minji",
