@@ -113,7 +113,8 @@ pub async fn book(
     let key = idempotency_key(&headers)?;
     let at = now();
     let view = doctor_view(&state, req.doctor_id).await?;
-    let new = prepare(&state, &view, me.id, &req, key, at).await?;
+    let new = (prepare(&state, &view, me.id, &req, key, at).await)
+        .inspect_err(crate::metrics::domain::booking_refused)?;
     let tz = zone(&view.doctor.time_zone);
     if state
         .booking

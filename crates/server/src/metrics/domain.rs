@@ -37,6 +37,12 @@ pub fn booked_from_queue(outcome: &Result<BookOutcome, BookingConflict>) {
     booking("queue", label);
 }
 
+/// `booking_requests_total{path="direct", outcome=<problem code>}`: refused before the writer
+/// (a slot the availability view knows is full, outside the schedule, too late, …).
+pub fn booking_refused(error: &crate::problem::ApiError) {
+    booking("direct", error.code());
+}
+
 /// `booking_requests_total{path="direct", outcome="queued"}`: a booking sent to the queue.
 pub fn booking_queued() {
     booking("direct", "queued");

@@ -216,10 +216,12 @@ async fn a_database_failure_while_signing_up_reports_no_patient_data() {
     let hook = receiver(0, false).await;
     let app = app_reporting_to(&hook, 60_000).await;
     // A real 5xx: the table the sign-up writes to disappears under the running application.
-    docde_store::with_writer!(app.state.store, pool => sqlx::query("ALTER TABLE users RENAME TO users_gone")
-        .execute(pool)
-        .await
-        .unwrap());
+    docde_store::with_writer!(app.state.store, pool => {
+        sqlx::query("ALTER TABLE users RENAME TO users_gone")
+            .execute(pool)
+            .await
+            .unwrap();
+    });
     let body = sign_up_body("minji.kim@example.kr", "correct horse battery staple 42");
     let response = app
         .client
