@@ -832,6 +832,20 @@ mod tests {
     }
 
     #[test]
+    fn an_error_report_webhook_must_be_http_and_its_secret_path_is_redacted() {
+        let mut config = Config::default();
+        config.reports.webhook_url = Some("https://chat.example/hooks/s3cret".into());
+        assert!(
+            config.validate().is_err(),
+            "no TLS client: https is refused at start"
+        );
+        config.reports.webhook_url = Some("http://chat.internal:8065/hooks/s3cret".into());
+        assert!(config.validate().is_ok());
+        let shown = config.redacted()["reports"]["webhook_url"].to_string();
+        assert_eq!(shown, "\"http://chat.internal:8065/***\"");
+    }
+
+    #[test]
     fn passwords_in_urls_are_redacted() {
         assert_eq!(
             redact_url("postgres://u:secret@db/x"),

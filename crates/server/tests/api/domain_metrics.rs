@@ -95,5 +95,75 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
         lag >= 1.0,
         "a sample measured 2 s ago lags about 2 s: {lag}"
     );
+
+    // The Grafana dashboard queries only names /metrics exposes (scripts/check-dashboard-metrics
+    // does the same against a live instance).
+    for name in dashboard_metrics() {
+        let family = name.trim_end_matches("_bucket");
+        if NOT_EXERCISED_HERE.contains(&family) {
+            continue;
+        }
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))),
+            "the dashboard queries {name}, which /metrics does not expose"
+        );
+    }
     drop(body);
+}
+
+/// Dashboard families this test does not exercise (MQTT, e-mail, waiting room, webhooks:
+/// their own tests do).
+const NOT_EXERCISED_HERE: &[&str] = &[
+    "mqtt_messages_total",
+    "mqtt_retries_total",
+    "mqtt_samples_rejected_total",
+    "email_sent_total",
+    "email_outbox_pending",
+    "reception_waiting_room_admitted_total",
+    "reception_waiting_room_queued",
+    "reception_waiting_room_wait_seconds",
+    "docde_webhook_deliveries_total",
+    "error_reports_total",
+];
+
+/// Metric names in the dashboard's PromQL: identifiers outside label matchers, ranges and
+/// `by (…)` groupings that are not PromQL functions.
+fn dashboard_metrics() -> Vec<String> {
+    const FUNCTIONS: &[&str] = &["sum", "min", "max", "rate", "histogram_quantile"];
+    let text = include_str!("../../../../deploy/grafana/dashboards/docde.json");
+    let dashboard: serde_json::Value = serde_json::from_str(text).expect("the dashboard is JSON");
+    let mut names = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let mut expr = String::new();
+            let mut depth = 0;
+            for c in target["expr"].as_str().unwrap().chars() {
+                match c {
+                    '{' | '[' => depth += 1,
+                    '}' | ']' => depth -= 1,
+                    _ if depth == 0 => expr.push(c),
+                    _ => {}
+                }
+            }
+            while let Some(start) = expr.find("by (") {
+                let end = expr[start..]
+                    .find(')')
+                    .map_or(expr.len(), |e| start + e + 1);
+                expr.replace_range(start..end, "");
+            }
+            for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !token.is_empty()
+                    && !FUNCTIONS.contains(&token)
+                    && !token.starts_with(|c: char| c.is_ascii_digit())
+                {
+                    names.push(token.to_owned());
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    assert!(names.len() > 10, "{names:?}");
+    names
 }
