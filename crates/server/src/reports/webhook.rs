@@ -142,3 +142,59 @@ fn error_kind(e: &reqwest::Error) -> &'static str {
         "other"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_rate_limit_lets_a_minutes_burst_through_then_paces_posts() {
+        let mut limit = RateLimit::per_minute(120);
+        let start = Instant::now();
+        for _ in 0..120 {
+            limit.take().await;
+        }
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "the burst is not held back"
+        );
+        limit.take().await;
+        let waited = start.elapsed();
+        assert!(
+            waited >= Duration::from_millis(400) && waited < Duration::from_secs(2),
+            "the next post waits for a token (120/min: 0.5 s), waited {waited:?}"
+        );
+    }
+
+    #[test]
+    fn a_summary_says_how_many_times_and_since_when() {
+        let report = Report {
+            status: 500,
+            code: "internal".into(),
+            route: "GET /api/v1/wards/{id}".into(),
+            request_id: "r-1".into(),
+            instance: "docde-a:8080".into(),
+            time: chrono::Utc::now(),
+            chain: vec![
+                "loading the ward".into(),
+                "database error (pool timed out)".into(),
+            ],
+            fingerprint: 7,
+            repeats: Some((
+                4,
+                chrono::DateTime::parse_from_rfc3339("2026-12-02T05:40:01Z")
+                    .unwrap()
+                    .to_utc(),
+            )),
+        };
+        let body = message(&report);
+        assert_eq!(
+            body["text"],
+            "DocDe 500 on GET /api/v1/wards/{id} (docde-a:8080) — ×4 since 05:40:01 UTC"
+        );
+        assert_eq!(
+            body["attachments"][0]["text"],
+            "```\nloading the ward\n← database error (pool timed out)\n```"
+        );
+    }
+}
