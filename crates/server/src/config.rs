@@ -34,6 +34,8 @@ pub struct Config {
     pub reception: ReceptionSettings,
     pub mqtt: MqttSettings,
     pub medication: MedicationSettings,
+    // Ward monitoring (branch `ward`).
+    pub ward: WardSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -275,6 +277,27 @@ impl MedicationSettings {
     }
 }
 
+/// Ward monitoring's background work (branch `ward`). Alarm limits themselves are per ward
+/// and patient in the database (`PUT /api/v1/wards/{id}/thresholds`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WardSettings {
+    /// Run the technical-alarm check (silent device, sensor off) on this instance; any
+    /// number of instances may.
+    pub technical_worker: bool,
+    /// How often it runs (ms).
+    pub technical_every_ms: u64,
+}
+
+impl Default for WardSettings {
+    fn default() -> Self {
+        Self {
+            technical_worker: true,
+            technical_every_ms: 5_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RushMode {
@@ -306,6 +329,7 @@ impl Default for Config {
             reception: ReceptionSettings::default(),
             mqtt: MqttSettings::default(),
             medication: MedicationSettings::default(),
+            ward: WardSettings::default(),
         }
     }
 }
@@ -382,7 +406,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 11] = [
+const SECTIONS: [&str; 12] = [
     "database",
     "redis",
     "http",
@@ -394,6 +418,7 @@ const SECTIONS: [&str; 11] = [
     "reception",
     "mqtt",
     "medication",
+    "ward",
 ];
 
 impl Config {

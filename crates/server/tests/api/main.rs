@@ -24,3 +24,7 @@ mod visits;
 mod ward;
 mod ward_medication;
 mod ward_mqtt;
+// Ward alarm limits, technical alarms, NEWS2 and the patient stream (branch `ward`).
+mod ward_news2;
+mod ward_technical;
+mod ward_thresholds;
