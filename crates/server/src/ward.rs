@@ -1,7 +1,9 @@
 //! Ward monitoring's server side: the group-commit sample writer, the alarm evaluator that
 //! turns stored samples (and the NEWS2 score of the latest vitals) into raise/clear decisions
 //! applied through the store, the wake-ups that tell nurse-station streams to re-read the
-//! ward event log, and the escalation worker.
+//! ward event log, and the escalation worker. The limits per ward and patient are
+//! [`thresholds`], the periodic silent-device and sensor-off check [`technical`], and NEWS2's
+//! per-patient view and change announcements [`news2`].
 //!
 //! What matters lives in the database: the samples, the open alarms (one per admission and
 //! kind, enforced there) and the event log the streams replay. The evaluator's memory (onset

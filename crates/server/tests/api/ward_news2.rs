@@ -158,7 +158,7 @@ async fn the_admission_stream_replays_this_patients_events_after_last_event_id()
     let last = text
         .lines()
         .filter_map(|l| l.strip_prefix("id: "))
-        .last()
+        .next_back()
         .unwrap()
         .to_owned();
     // Another patient's admission to the ward is not in this stream.
