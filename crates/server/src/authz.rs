@@ -86,6 +86,10 @@ pub enum Action {
     ManageLine,
     /// Set the hospital's waiting-number prefixes (hospital admins).
     ConfigureReception,
+    // Ward alarm limits (branch `ward`).
+    /// Set one patient's alarm threshold overrides (the ward's nurses, hospital admins); the
+    /// ward's own overrides are `ManageWards`.
+    SetPatientThresholds,
 }
 
 impl Action {
@@ -315,6 +319,14 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             hospital_admin || (own_hospital && matches!(user.role, Role::Reception | Role::Doctor))
         }
         Action::ConfigureReception => hospital_admin,
+        // Ward alarm limits (branch `ward`).
+        Action::SetPatientThresholds => match target {
+            Target::Ward { nurse_ids, .. } => {
+                hospital_admin
+                    || (own_hospital && user.role == Role::Nurse && nurse_ids.contains(&user.id))
+            }
+            _ => false,
+        },
         Action::ReportAsDevice | Action::DeliverMedication => false,
     }
 }

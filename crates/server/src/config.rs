@@ -35,6 +35,8 @@ pub struct Config {
     pub mqtt: MqttSettings,
     pub medication: MedicationSettings,
     pub reports: ReportSettings,
+    // Ward monitoring (branch `ward`).
+    pub ward: WardSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +311,23 @@ impl Default for ReportSettings {
             attempts: 5,
             retry_base_ms: 1_000,
             timeout_ms: 5_000,
+/// Ward monitoring's background work (branch `ward`). Alarm limits themselves are per ward
+/// and patient in the database (`PUT /api/v1/wards/{id}/thresholds`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WardSettings {
+    /// Run the technical-alarm check (silent device, sensor off) on this instance; any
+    /// number of instances may.
+    pub technical_worker: bool,
+    /// How often it runs (ms).
+    pub technical_every_ms: u64,
+}
+
+impl Default for WardSettings {
+    fn default() -> Self {
+        Self {
+            technical_worker: true,
+            technical_every_ms: 5_000,
         }
     }
 }
@@ -345,6 +364,7 @@ impl Default for Config {
             mqtt: MqttSettings::default(),
             medication: MedicationSettings::default(),
             reports: ReportSettings::default(),
+            ward: WardSettings::default(),
         }
     }
 }
@@ -421,7 +441,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "database",
     "redis",
     "http",
@@ -434,6 +454,7 @@ const SECTIONS: [&str; 12] = [
     "mqtt",
     "medication",
     "reports",
+    "ward",
 ];
 
 impl Config {

@@ -507,6 +507,15 @@ fn title(code: &str, lang: Lang) -> &'static str {
             "This doctor has no schedule yet",
             "진료 일정이 아직 없습니다",
         ),
+        // Ward alarm limits (branch `ward`).
+        "thresholds_overlap" => (
+            "A low alarm limit is not below its high partner",
+            "하한 경보 기준이 상한 기준보다 낮지 않습니다",
+        ),
+        "implausible_threshold" => (
+            "An alarm limit must be a finite number, not negative",
+            "경보 기준은 음수가 아닌 유한한 숫자여야 합니다",
+        ),
         _ => ("Request failed", "요청을 처리하지 못했습니다"),
     };
     match lang {

@@ -17,6 +17,8 @@ use crate::api::{
     appointments, audit, auth, devices, directory, doctors, hospitals, medication, password,
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
+// Ward alarm limits and one patient's live view (branch `ward`).
+use crate::api::{ward_admission_live, ward_thresholds};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -97,6 +99,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ward::list_alarms))
         .routes(routes!(ward::acknowledge))
         .routes(routes!(ward::resolve))
+        // Ward alarm limits and one patient's live view (branch `ward`).
+        .routes(routes!(ward_admission_live::get_news2))
+        .routes(routes!(ward_admission_live::admission_events))
+        .routes(routes!(
+            ward_thresholds::get_ward_thresholds,
+            ward_thresholds::put_ward_thresholds
+        ))
+        .routes(routes!(
+            ward_thresholds::get_admission_thresholds,
+            ward_thresholds::put_admission_thresholds
+        ))
         .routes(routes!(records::create))
         .routes(routes!(records::create_for_walk_in))
         .routes(routes!(records::get, records::amend))

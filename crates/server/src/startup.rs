@@ -67,6 +67,7 @@ impl Application {
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
             crate::reports::spawn(state.clone()),
+            crate::ward::thresholds::spawn(state.clone()),
             state
                 .auth
                 .sessions
@@ -79,6 +80,12 @@ impl Application {
             state.clone(),
             state.config.mqtt.clone(),
         ));
+        // Ward technical alarms (branch `ward`).
+        if state.config.ward.technical_worker {
+            let every =
+                std::time::Duration::from_millis(state.config.ward.technical_every_ms.max(100));
+            workers.push(crate::ward::technical::spawn(state.clone(), every));
+        }
         if state.config.medication.reset_worker {
             workers.push(crate::ward::medication::spawn_reset(state.clone()));
         }

@@ -1,7 +1,9 @@
 //! Ward monitoring's server side: the group-commit sample writer, the alarm evaluator that
 //! turns stored samples (and the NEWS2 score of the latest vitals) into raise/clear decisions
 //! applied through the store, the wake-ups that tell nurse-station streams to re-read the
-//! ward event log, and the escalation worker.
+//! ward event log, and the escalation worker. The limits per ward and patient are
+//! [`thresholds`], the periodic silent-device and sensor-off check [`technical`], and NEWS2's
+//! per-patient view and change announcements [`news2`].
 //!
 //! What matters lives in the database: the samples, the open alarms (one per admission and
 //! kind, enforced there) and the event log the streams replay. The evaluator's memory (onset
@@ -12,6 +14,9 @@
 pub mod ingest;
 pub mod medication;
 pub mod mqtt;
+pub mod news2;
+pub mod technical;
+pub mod thresholds;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -52,7 +57,10 @@ pub fn ward_topic(ward_id: Uuid) -> String {
 /// Ward monitoring's shared parts, one per instance.
 pub struct Ward {
     pub writer: SampleWriter,
+    /// The default limits; [`thresholds::limits`] applies the ward's and patient's overrides.
     pub thresholds: Thresholds,
+    /// Per-instance cache of the stored overrides.
+    pub limits: thresholds::ThresholdCache,
     pub escalation: EscalationPolicy,
     evaluator: Mutex<AlarmEvaluator<Uuid>>,
     /// Evaluator keys whose open alarms were restored from the database.
@@ -74,6 +82,7 @@ impl Ward {
         Arc::new(Self {
             writer,
             thresholds: Thresholds::default(),
+            limits: thresholds::ThresholdCache::default(),
             escalation: EscalationPolicy::default(),
             evaluator: Mutex::new(AlarmEvaluator::new()),
             restored: Mutex::new(HashSet::new()),
@@ -141,6 +150,7 @@ pub async fn evaluate(
             evaluator.restore(&key, alarm.kind);
         }
     }
+    let limits = thresholds::limits(state, bed.ward_id, admission.as_ref().map(|a| a.id)).await?;
     let news2 = match &admission {
         Some(a) => news2_of(&samples::latest_of_patient(store, a.patient_id).await?, now),
         None => None,
@@ -157,14 +167,17 @@ pub async fn evaluate(
         let mut evaluator = ward.evaluator.lock().expect("evaluator lock");
         let mut out = Vec::new();
         for sample in ordered {
-            out.extend(evaluator.observe(&key, sample, &ward.thresholds));
+            out.extend(evaluator.observe(&key, sample, &limits));
         }
         if let (Some(score), Some(last)) = (news2, stored.iter().map(Sample::measured_at).max()) {
-            out.extend(evaluator.observe_news2(&key, &score, last, &ward.thresholds));
+            out.extend(evaluator.observe_news2(&key, &score, last, &limits));
         }
         out
     };
     let mut wrote = false;
+    if let (Some(a), Some(score)) = (&admission, &news2) {
+        wrote |= news2::announce(state, a, score, now).await?;
+    }
     for decision in decisions {
         match decision {
             Decision::Raise {

@@ -37,7 +37,9 @@ mod batch;
 pub mod beds;
 pub mod events;
 pub mod medication;
+pub mod news2;
 pub mod samples;
+pub mod thresholds;
 
 pub use batch::SampleWriter;
 

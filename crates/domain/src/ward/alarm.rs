@@ -2,13 +2,15 @@
 //! it alarm ([`Thresholds`], overridable per ward and patient), the evaluator that turns a
 //! stream of samples into raise/clear decisions without crying wolf ([`AlarmEvaluator`]), the
 //! life of one alarm ([`transition`]) and when an ignored alarm goes up the chain
-//! ([`escalation_due`]).
+//! ([`escalation_due`]); the periodic technical checks (silent device, sensor off) are
+//! [`technical`].
 
 mod escalation;
 mod evaluator;
 mod kind;
 mod lifecycle;
 mod rules;
+pub mod technical;
 mod thresholds;
 
 pub use escalation::{

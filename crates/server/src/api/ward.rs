@@ -54,7 +54,7 @@ pub(crate) fn ward_error(e: WardError) -> ApiError {
 }
 
 /// Loads a ward and checks `action` on it; outsiders learn nothing of wards that do not exist.
-async fn load_ward(
+pub(crate) async fn load_ward(
     state: &AppState,
     principal: &Principal,
     action: Action,
@@ -721,7 +721,7 @@ async fn respondable_alarm(
     Ok(alarm)
 }
 
-fn person(principal: &Principal) -> Result<Uuid, ApiError> {
+pub(crate) fn person(principal: &Principal) -> Result<Uuid, ApiError> {
     match principal {
         Principal::User(u) => Ok(u.id),
         Principal::Device(_) => Err(ApiError::Forbidden),

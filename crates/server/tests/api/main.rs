@@ -28,3 +28,7 @@ mod ward_mqtt;
 // Error reports and metrics beyond HTTP (branch `reports`).
 mod domain_metrics;
 mod reports;
+// Ward alarm limits, technical alarms, NEWS2 and the patient stream (branch `ward`).
+mod ward_news2;
+mod ward_technical;
+mod ward_thresholds;

@@ -195,8 +195,9 @@ pub async fn admit(store: &Store, new: &NewAdmission) -> Result<(Admission, i64)
 }
 
 /// Moves a patient to another bed: closes `admission_id` (reason `transferred`) and opens a new
-/// admission on `to_bed` at the same instant, carrying urgency, notes and the medication plan
-/// over. Open alarms of the old admission are resolved by the system. All or nothing.
+/// admission on `to_bed` at the same instant, carrying urgency, notes, the medication plan and
+/// the patient's alarm threshold overrides over. Open alarms of the old admission are resolved
+/// by the system. All or nothing.
 pub async fn transfer(
     store: &Store,
     admission_id: Uuid,
@@ -217,6 +218,12 @@ pub async fn transfer(
                 .bind(old.id.to_string())
                 .bind(new.id.to_string())
                 .bind(new.ward_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            // The patient's alarm limits are about the patient, not the bed: they move along.
+            sqlx::query(super::thresholds::COPY_ON_TRANSFER_SQL)
+                .bind(old.id.to_string())
+                .bind(new.id.to_string())
                 .execute(&mut *tx)
                 .await?;
             let mut events = resolved_events(&old, &resolved, "transferred", now);

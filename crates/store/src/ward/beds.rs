@@ -386,3 +386,36 @@ pub async fn silent_devices(
         })
         .collect()
 }
+
+/// A device bound to a bed now, with when it was last heard from (the technical check).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundDevice {
+    pub device_id: Uuid,
+    pub bed_id: Uuid,
+    pub ward_id: Uuid,
+    pub last_seen_at: Option<DateTime<Utc>>,
+}
+
+/// Every device bound to a bed of any ward and not revoked, by ward.
+pub async fn bound_devices(store: &Store) -> Result<Vec<BoundDevice>, StoreError> {
+    let rows: Vec<(String, String, String, Option<DateTime<Utc>>)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT d.id, db.bed_id, b.ward_id, d.last_seen_at FROM devices d \
+             JOIN device_beds db ON db.device_id = d.id AND db.unbound_at IS NULL \
+             JOIN beds b ON b.id = db.bed_id \
+             WHERE d.revoked_at IS NULL ORDER BY b.ward_id, d.id",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(d, b, w, last_seen_at)| {
+            Ok(BoundDevice {
+                device_id: id(&d)?,
+                bed_id: id(&b)?,
+                ward_id: id(&w)?,
+                last_seen_at,
+            })
+        })
+        .collect()
+}
