@@ -311,6 +311,10 @@ impl Default for ReportSettings {
             attempts: 5,
             retry_base_ms: 1_000,
             timeout_ms: 5_000,
+        }
+    }
+}
+
 /// Ward monitoring's background work (branch `ward`). Alarm limits themselves are per ward
 /// and patient in the database (`PUT /api/v1/wards/{id}/thresholds`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -321,6 +325,15 @@ pub struct WardSettings {
     pub technical_worker: bool,
     /// How often it runs (ms).
     pub technical_every_ms: u64,
+    /// Run the retention sweep (`crate::ward::retention`) on this instance; any number may.
+    pub retention_worker: bool,
+    /// How often it runs (s).
+    pub retention_every_secs: u64,
+    /// Raw vital samples older than this many days are deleted.
+    pub raw_retention_days: u32,
+    /// Ward stream events older than this many days are deleted (at least 1: a reconnecting
+    /// nurse station must be able to replay the last 24 h).
+    pub event_retention_days: u32,
 }
 
 impl Default for WardSettings {
@@ -328,6 +341,10 @@ impl Default for WardSettings {
         Self {
             technical_worker: true,
             technical_every_ms: 5_000,
+            retention_worker: true,
+            retention_every_secs: 3_600,
+            raw_retention_days: 7,
+            event_retention_days: 30,
         }
     }
 }
@@ -586,6 +603,12 @@ impl Config {
         {
             return Err(ConfigError(
                 "medication.reset_times: must be one or more times like \"06:00\"".into(),
+            ));
+        }
+        if self.ward.raw_retention_days == 0 || self.ward.event_retention_days == 0 {
+            return Err(ConfigError(
+                "ward.raw_retention_days, ward.event_retention_days: must be at least 1 (a day of replay)"
+                    .into(),
             ));
         }
         if let Some(url) = &self.reports.webhook_url {
@@ -864,6 +887,16 @@ mod tests {
         assert!(config.validate().is_ok());
         let shown = config.redacted()["reports"]["webhook_url"].to_string();
         assert_eq!(shown, "\"http://chat.internal:8065/***\"");
+    }
+
+    #[test]
+    fn a_ward_retention_of_zero_days_is_refused_at_start() {
+        let mut config = Config::default();
+        config.ward.event_retention_days = 0;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ward.event_retention_days"), "{err}");
+        config.ward.event_retention_days = 1;
+        assert!(config.validate().is_ok());
     }
 
     #[test]

@@ -80,6 +80,11 @@ impl Application {
             state.clone(),
             state.config.mqtt.clone(),
         ));
+        if state.config.ward.retention_worker {
+            let every =
+                std::time::Duration::from_secs(state.config.ward.retention_every_secs.max(1));
+            workers.push(crate::ward::retention::spawn(state.clone(), every));
+        }
         // Ward technical alarms (branch `ward`).
         if state.config.ward.technical_worker {
             let every =

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod medication;
 pub mod mqtt;
 pub mod news2;
+pub mod retention;
 pub mod technical;
 pub mod thresholds;
 

@@ -30,5 +30,6 @@ mod domain_metrics;
 mod reports;
 // Ward alarm limits, technical alarms, NEWS2 and the patient stream (branch `ward`).
 mod ward_news2;
+mod ward_retention;
 mod ward_technical;
 mod ward_thresholds;
