@@ -524,7 +524,7 @@ async fn two_instances_behind_nginx_keep_every_promise_through_kills_and_outages
     };
     tokio::time::sleep(Duration::from_millis(700)).await;
     c.a.kill();
-    println!("  killed instance a at {:.1} s into the load", 0.7);
+    println!("  killed instance a 0.7 s into the load");
     let booked = booking_load.await.unwrap();
     let samples = sample_load.await.unwrap();
     booked.print("during the kill");
