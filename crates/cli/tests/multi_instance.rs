@@ -1,0 +1,729 @@
+//! Two `docde serve` processes behind nginx, on their own PostgreSQL, Redis and Mosquitto, as
+//! deploy/compose.yaml runs them — then parts are taken away while clients keep working.
+//!
+//! Run by `scripts/test-multi-instance` (which installs nginx if missing and sets
+//! DOCDE_E2E=1); skipped with a printed line otherwise, because it needs those programs and
+//! takes a few minutes. Everything listens on free 127.0.0.1 ports and lives in a temporary
+//! directory, so stopping the database or Redis here harms no other test.
+//!
+//! Scenarios, in order, each printing the counts it asserts on:
+//! 1. a booking storm through nginx: both instances serve, no overbooked slot, no overlapping
+//!    appointments, every acknowledged booking (201, or a ticket's outcome) in the database
+//!    and nothing else;
+//! 2. alarms raised through instance A (HTTP ingest, and an MQTT publish) reach an SSE client
+//!    of instance B and one connected through nginx;
+//! 3. `kill -9` of instance A mid-load: every sample batch answered 200 is stored, every
+//!    booking acknowledged is in the database, queued tickets are done exactly once by B, and
+//!    SSE clients reconnect through nginx with Last-Event-ID and miss no event;
+//! 4. Redis stopped mid-load: bookings and samples keep working, the invariants hold,
+//!    `/readyz` says which part is missing, and it recovers by itself when Redis is back;
+//! 5. PostgreSQL restarted: requests answer 503 problem+json promptly during the outage and
+//!    succeed afterwards without restarting docde;
+//! 6. a rolling restart: SIGTERM to B, which stops being ready, drains and exits 0 while its
+//!    SSE clients resume on A by event id.
+
+#[path = "multi_instance/cluster.rs"]
+mod cluster;
+#[path = "multi_instance/load.rs"]
+mod load;
+#[path = "multi_instance/sse.rs"]
+mod sse;
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use cluster::{Docde, Mosquitto, Nginx, Postgres, Redis, docde_command};
+use load::{Api, Device};
+use sse::SseClient;
+
+const PATIENT_PASSWORD: &str = "E2e-patient-pass-2026!";
+const PATIENTS: usize = 16;
+
+fn enabled() -> bool {
+    if std::env::var("DOCDE_E2E").as_deref() == Ok("1") {
+        return true;
+    }
+    println!(
+        "skipped: the multi-instance test (needs nginx, PostgreSQL, Redis and Mosquitto; run scripts/test-multi-instance)"
+    );
+    false
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// What `docde demo` seeded into the shared database.
+struct Demo {
+    ward: String,
+    doctor: String,
+    devices: Vec<Device>,
+    password: String,
+}
+
+/// Seeds through `docde demo` on the shared database: hospital, ward with eight monitored
+/// beds, a bookable doctor, one account per role. The demo process is stopped afterwards, so
+/// its bedside simulator does not run during the scenarios.
+fn seed_demo(dir: &Path, env: &[(String, String)]) -> Demo {
+    let data = dir.join("demo");
+    std::fs::create_dir_all(&data).unwrap();
+    let mut command = docde_command(&data, env);
+    command
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(data.join("stderr.log")).unwrap());
+    let mut demo = cluster::Guarded::spawn(&mut command);
+    let stdout = demo.child.as_mut().unwrap().stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let uuid_after = |line: &str, word: &str| -> Option<String> {
+        let rest = line.split(word).nth(1)?;
+        let id = rest.split_whitespace().next()?;
+        uuid::Uuid::parse_str(id).ok().map(|u| u.to_string())
+    };
+    let (mut ward, mut doctor, mut password) = (None, None, None);
+    let started = Instant::now();
+    while ward.is_none() || doctor.is_none() || password.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "docde demo did not print its accounts within 180 s; see {}",
+            data.display()
+        );
+        let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) else {
+            continue;
+        };
+        if let Some(p) = line.split("password for all: ").nth(1) {
+            password = Some(p.trim_end_matches("):").trim_end_matches(')').to_owned());
+        }
+        ward = ward.or_else(|| uuid_after(&line, " ward "));
+        doctor = doctor.or_else(|| uuid_after(&line, "Booking: doctor "));
+    }
+    let file = data.join("demo-devices.json");
+    let devices: Vec<Device> = loop {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Ok(list) = serde_json::from_str::<Vec<Value>>(&text)
+            && list.len() >= 8
+        {
+            break list
+                .iter()
+                .map(|d| Device {
+                    id: d["id"].as_str().unwrap().to_owned(),
+                    secret: d["secret"].as_str().unwrap().to_owned(),
+                })
+                .collect();
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "no {file:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let pid = demo.pid();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let _ = demo.child.as_mut().unwrap().wait();
+    demo.child = None;
+    Demo {
+        ward: ward.unwrap(),
+        doctor: doctor.unwrap(),
+        devices,
+        password: password.unwrap(),
+    }
+}
+
+/// Creates the patients with `docde admin create-user`, as an operator would.
+fn create_patients(dir: &Path, env: &[(String, String)]) -> Vec<String> {
+    (0..PATIENTS)
+        .map(|i| {
+            let email = format!("e2e-patient-{i}@e2e.docde.kr");
+            let mut child = docde_command(dir, env)
+                .args([
+                    "admin",
+                    "create-user",
+                    "--email",
+                    &email,
+                    "--role",
+                    "patient",
+                ])
+                .args(["--name", &format!("환자 {i}"), "--password-stdin"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(PATIENT_PASSWORD.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "create-user {email}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            email
+        })
+        .collect()
+}
+
+struct Cluster {
+    _dir: tempfile::TempDir,
+    pg: Postgres,
+    redis: Redis,
+    _mqtt: Mosquitto,
+    a: Docde,
+    b: Docde,
+    nginx: Nginx,
+    store: docde_store::Store,
+    mqtt_port: u16,
+}
+
+impl Cluster {
+    fn pool(&self) -> &sqlx::PgPool {
+        match self.store.backend() {
+            docde_store::Backend::Postgres(pool) => pool,
+            _ => unreachable!("the test runs on PostgreSQL"),
+        }
+    }
+}
+
+async fn ready(api: &Api, base: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(r) = api.http.get(format!("{base}/readyz")).send().await
+            && r.status() == 200
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+async fn start_ready(api: &Api, d: &mut Docde) {
+    d.spawn();
+    assert!(
+        ready(api, &d.url(), Duration::from_secs(120)).await,
+        "instance {} not ready; see {}",
+        d.name,
+        d.log().display()
+    );
+}
+
+/// POST /api/v1/appointments answered by one instance, from its /metrics.
+async fn bookings_served(api: &Api, base: &str) -> u64 {
+    let text = api
+        .http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("http_requests_total{")
+                && l.contains("route=\"/api/v1/appointments\"")
+                && l.contains("method=\"POST\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// The database against what the clients were told: no overbooking, no overlaps, the active
+/// appointments exactly the acknowledged ones.
+async fn check_bookings(c: &Cluster, told: &HashSet<String>, scenario: &str) {
+    let violations = docde_store::booking::seats::violations(&c.store)
+        .await
+        .unwrap();
+    let overlaps = docde_store::booking::seats::patient_overlaps(&c.store)
+        .await
+        .unwrap();
+    let active: Vec<(String,)> = sqlx::query_as(
+        "SELECT id FROM appointments WHERE status IN ('requested', 'booked', 'checked_in')",
+    )
+    .fetch_all(c.pool())
+    .await
+    .unwrap();
+    let active: HashSet<String> = active.into_iter().map(|(id,)| id).collect();
+    let missing = told.difference(&active).count();
+    let unacknowledged = active.difference(told).count();
+    println!(
+        "  {scenario}: {} overbooked slots, {overlaps} patient overlaps, {} active appointments, {} acknowledged, {missing} acknowledged but missing, {unacknowledged} booked but never acknowledged",
+        violations.len(),
+        active.len(),
+        told.len()
+    );
+    assert!(violations.is_empty(), "{violations:?}");
+    assert_eq!(overlaps, 0);
+    assert_eq!(
+        missing, 0,
+        "acknowledged bookings missing from the database"
+    );
+    assert_eq!(unacknowledged, 0, "bookings nobody was told about");
+}
+
+/// Every ward event after `after` in the log.
+async fn ward_event_ids(c: &Cluster, ward: &str, after: i64) -> Vec<i64> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM ward_events WHERE ward_id = $1 AND id > $2 ORDER BY id")
+            .bind(ward)
+            .bind(after)
+            .fetch_all(c.pool())
+            .await
+            .unwrap();
+    rows.into_iter().map(|(id,)| id).collect()
+}
+
+async fn max_ward_event(c: &Cluster, ward: &str) -> i64 {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM ward_events WHERE ward_id = $1")
+        .bind(ward)
+        .fetch_one(c.pool())
+        .await
+        .unwrap()
+}
+
+/// Waits until the client has the log's last event, then compares: nothing missed, nothing
+/// twice.
+async fn check_stream(c: &Cluster, ward: &str, client: &SseClient, after: i64, what: &str) {
+    let last = max_ward_event(c, ward).await;
+    let caught_up = client.wait_until(last, Duration::from_secs(20)).await;
+    let expected = ward_event_ids(c, ward, after).await;
+    let got: HashSet<i64> = client.ids().into_iter().filter(|id| *id > after).collect();
+    let missed: Vec<i64> = expected
+        .iter()
+        .filter(|id| !got.contains(id))
+        .copied()
+        .collect();
+    println!(
+        "  {what}: {} events in the log, {} received, {} missed, {} duplicates, {} reconnects",
+        expected.len(),
+        got.len(),
+        missed.len(),
+        client.duplicates(),
+        client.reconnects()
+    );
+    assert!(caught_up, "{what} did not reach event {last}");
+    assert!(missed.is_empty(), "{what} missed {missed:?}");
+    assert_eq!(client.duplicates(), 0, "{what} got events twice");
+}
+
+async fn stored_samples(c: &Cluster, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM vital_samples WHERE kind = $1")
+        .bind(kind)
+        .fetch_one(c.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_behind_nginx_keep_every_promise_through_kills_and_outages() {
+    if !enabled() {
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    // The PostgreSQL server may run as another user: let it reach its directory.
+    Command::new("chmod")
+        .arg("755")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    let pg = Postgres::init(dir.path());
+    pg.start();
+    let redis = Redis::start(dir.path());
+    let mqtt = Mosquitto::start(dir.path(), &repo());
+    let env: Vec<(String, String)> = vec![
+        ("DOCDE_DATABASE_URL".into(), pg.url()),
+        ("DOCDE_DATABASE_ACQUIRE_TIMEOUT_MS".into(), "2000".into()),
+        ("DOCDE_REDIS_URL".into(), redis.url()),
+        (
+            "DOCDE_AUTH_SIGNING_KEYS".into(),
+            format!("[\"e2e:{}\"]", uuid::Uuid::new_v4().simple()),
+        ),
+        (
+            "DOCDE_RECORDS_MASTER_KEYS".into(),
+            format!("[\"{}\"]", docde_server::records::master::generate_entry()),
+        ),
+        ("DOCDE_AUTH_TRUST_FORWARDED_FOR".into(), "true".into()),
+        // A small in-flight limit, so a storm queues some bookings as tickets.
+        ("DOCDE_BOOKING_RUSH_IN_FLIGHT".into(), "4".into()),
+        ("DOCDE_HTTP_SHUTDOWN_GRACE_MS".into(), "3000".into()),
+        ("DOCDE_MEDICATION_RESET_WORKER".into(), "false".into()),
+    ];
+    let demo = seed_demo(dir.path(), &env);
+    let emails = create_patients(dir.path(), &env);
+    let mut served_env = env.clone();
+    served_env.push(("DOCDE_MQTT_URL".into(), mqtt.url()));
+    let a = Docde::new("a", dir.path(), served_env.clone());
+    let b = Docde::new("b", dir.path(), served_env);
+    let nginx = Nginx::start(dir.path(), &repo(), a.port, b.port);
+    let store = docde_store::Store::connect(&docde_store::DatabaseConfig {
+        url: pg.url(),
+        schema: None,
+        max_connections: 4,
+        acquire_timeout: Duration::from_secs(5),
+    })
+    .await
+    .unwrap();
+    let mqtt_port = mqtt.port;
+    let mut c = Cluster {
+        _dir: dir,
+        pg,
+        redis,
+        _mqtt: mqtt,
+        a,
+        b,
+        nginx,
+        store,
+        mqtt_port,
+    };
+    let api = Api::new(c.nginx.url());
+    start_ready(&api, &mut c.a).await;
+    start_ready(&api, &mut c.b).await;
+    println!(
+        "cluster up in {:.1} s: postgres :{}, redis :{}, mosquitto :{}, docde :{} and :{}, nginx :{}",
+        started.elapsed().as_secs_f64(),
+        c.pg.port,
+        c.redis.port,
+        c.mqtt_port,
+        c.a.port,
+        c.b.port,
+        c.nginx.port
+    );
+
+    let nurse = api.sign_in("nurse@demo.docde.kr", &demo.password).await;
+    let mut patients = Vec::new();
+    for email in &emails {
+        patients.push(api.sign_in(email, PATIENT_PASSWORD).await);
+    }
+    let slots = api.free_slots(&demo.doctor).await;
+    assert!(slots.len() >= 40, "only {} free slots", slots.len());
+    let mut told: HashSet<String> = HashSet::new();
+
+    // 1. Booking storm.
+    println!("1. booking storm through nginx");
+    let storm_slots = &slots[0..8];
+    let before = (
+        bookings_served(&api, &c.a.url()).await,
+        bookings_served(&api, &c.b.url()).await,
+    );
+    let booked = api.storm(&patients, &demo.doctor, storm_slots).await;
+    let after = (
+        bookings_served(&api, &c.a.url()).await,
+        bookings_served(&api, &c.b.url()).await,
+    );
+    booked.print("storm");
+    let (on_a, on_b) = (after.0 - before.0, after.1 - before.1);
+    println!("  storm: instance a answered {on_a} booking requests, instance b {on_b}");
+    assert!(
+        on_a > 0 && on_b > 0,
+        "nginx sent everything to one instance"
+    );
+    assert_eq!(booked.failed, 0, "{:?}", booked.failures);
+    assert_eq!(
+        booked.acknowledged.len(),
+        storm_slots.len(),
+        "every contested one-seat slot is booked exactly once"
+    );
+    told.extend(booked.acknowledged.iter().cloned());
+    check_bookings(&c, &told, "storm").await;
+
+    // 2. Alarms across instances.
+    println!("2. an alarm raised through instance a reaches SSE clients of b and of nginx");
+    let ward_path = format!("/api/v1/wards/{}/events", demo.ward);
+    let start_id = max_ward_event(&c, &demo.ward).await;
+    let on_b = SseClient::start(
+        format!("{}{ward_path}", c.b.url()),
+        nurse.clone(),
+        Some(start_id),
+    );
+    let via_nginx = SseClient::start(
+        format!("{}{ward_path}", c.nginx.url()),
+        nurse.clone(),
+        Some(start_id),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let direct_a = Api::new(c.a.url());
+    let t = Instant::now();
+    let status = direct_a.report(&demo.devices[0], &load::nurse_call()).await;
+    assert_eq!(status, Some(200));
+    // One nurse call per bed: each press opens a new alarm, whose event names the kind.
+    let nurse_call_alarm = |e: &sse::SseEvent| e.kind == "alarm" && e.data.contains("nurse_call");
+    let (seen_b, seen_n) = tokio::join!(
+        on_b.wait_count(Duration::from_secs(10), 1, nurse_call_alarm),
+        via_nginx.wait_count(Duration::from_secs(10), 1, nurse_call_alarm),
+    );
+    println!(
+        "  http: alarm on b's stream {seen_b}, on nginx's stream {seen_n}, after {} ms",
+        t.elapsed().as_millis()
+    );
+    assert!(
+        seen_b && seen_n,
+        "the HTTP-ingested alarm did not cross instances"
+    );
+    let t = Instant::now();
+    load::mqtt_publish(c.mqtt_port, &demo.devices[1], &load::nurse_call()).await;
+    let (seen_b, seen_n) = tokio::join!(
+        on_b.wait_count(Duration::from_secs(15), 2, nurse_call_alarm),
+        via_nginx.wait_count(Duration::from_secs(15), 2, nurse_call_alarm),
+    );
+    println!(
+        "  mqtt: second alarm on b's stream {seen_b}, on nginx's stream {seen_n}, after {} ms",
+        t.elapsed().as_millis()
+    );
+    assert!(
+        seen_b && seen_n,
+        "the MQTT-ingested alarm did not reach the streams"
+    );
+    drop(on_b);
+    drop(via_nginx);
+
+    // 3. kill -9 of instance a mid-load.
+    println!("3. kill -9 of instance a mid-load");
+    let start_id = max_ward_event(&c, &demo.ward).await;
+    // Two streams through nginx: round robin puts one on each instance.
+    let streams = [
+        SseClient::start(
+            format!("{}{ward_path}", c.nginx.url()),
+            nurse.clone(),
+            Some(start_id),
+        ),
+        SseClient::start(
+            format!("{}{ward_path}", c.nginx.url()),
+            nurse.clone(),
+            Some(start_id),
+        ),
+    ];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let samples_before = stored_samples(&c, "heart_rate").await;
+    let load_slots = slots[8..24].to_vec();
+    let devices = demo.devices[2..8].to_vec();
+    let booking_load = {
+        let api = api.clone();
+        let patients = patients.clone();
+        let doctor = demo.doctor.clone();
+        tokio::spawn(async move { api.storm(&patients, &doctor, &load_slots).await })
+    };
+    let sample_load = {
+        let api = api.clone();
+        tokio::spawn(async move { api.vitals(&devices, 40, Duration::from_millis(50)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    c.a.kill();
+    println!("  killed instance a 0.7 s into the load");
+    let booked = booking_load.await.unwrap();
+    let samples = sample_load.await.unwrap();
+    booked.print("during the kill");
+    samples.print("during the kill");
+    assert_eq!(booked.failed, 0, "{:?}", booked.failures);
+    assert_eq!(samples.failed, 0, "{:?}", samples.failures);
+    told.extend(booked.acknowledged.iter().cloned());
+    check_bookings(&c, &told, "after the kill").await;
+    let stored = stored_samples(&c, "heart_rate").await - samples_before;
+    println!(
+        "  samples: {} acknowledged with 200, {stored} new rows",
+        samples.stored
+    );
+    assert!(stored >= samples.stored as i64, "acknowledged samples lost");
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM booking_tickets WHERE status <> 'done'")
+            .fetch_one(c.pool())
+            .await
+            .unwrap();
+    let tickets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM booking_tickets")
+        .fetch_one(c.pool())
+        .await
+        .unwrap();
+    println!(
+        "  tickets: {tickets} in all, {queued} still queued, {} answered by their outcome",
+        booked.tickets
+    );
+    assert_eq!(queued, 0);
+    for (i, stream) in streams.iter().enumerate() {
+        check_stream(&c, &demo.ward, stream, start_id, &format!("stream {i}")).await;
+    }
+    assert!(
+        streams.iter().map(SseClient::reconnects).sum::<usize>() >= 1,
+        "no stream was on the killed instance"
+    );
+    drop(streams);
+    start_ready(&api, &mut c.a).await;
+
+    // 4. Redis stopped mid-load.
+    println!("4. Redis stopped mid-load");
+    let load_slots = slots[24..32].to_vec();
+    let devices = demo.devices[2..8].to_vec();
+    let samples_before = stored_samples(&c, "heart_rate").await;
+    c.redis.stop();
+    let booking_load = {
+        let api = api.clone();
+        let patients = patients.clone();
+        let doctor = demo.doctor.clone();
+        tokio::spawn(async move { api.storm(&patients, &doctor, &load_slots).await })
+    };
+    let sample_load = {
+        let api = api.clone();
+        tokio::spawn(async move { api.vitals(&devices, 20, Duration::from_millis(50)).await })
+    };
+    let readyz = Api::new(c.a.url()).readyz().await;
+    println!("  readyz of a without redis: {readyz}");
+    let booked = booking_load.await.unwrap();
+    let samples = sample_load.await.unwrap();
+    booked.print("without redis");
+    samples.print("without redis");
+    assert!(
+        readyz.starts_with("503") && readyz.contains("redis"),
+        "readyz did not name redis: {readyz}"
+    );
+    assert_eq!(booked.failed, 0, "{:?}", booked.failures);
+    assert_eq!(samples.failed, 0, "{:?}", samples.failures);
+    told.extend(booked.acknowledged.iter().cloned());
+    check_bookings(&c, &told, "without redis").await;
+    let stored = stored_samples(&c, "heart_rate").await - samples_before;
+    assert!(stored >= samples.stored as i64, "acknowledged samples lost");
+    c.redis.restart();
+    let t = Instant::now();
+    let (url_a, url_b) = (c.a.url(), c.b.url());
+    let (ra, rb) = tokio::join!(
+        ready(&api, &url_a, Duration::from_secs(30)),
+        ready(&api, &url_b, Duration::from_secs(30))
+    );
+    println!(
+        "  redis back: a ready {ra}, b ready {rb} after {} ms",
+        t.elapsed().as_millis()
+    );
+    assert!(ra && rb, "instances did not recover from the Redis outage");
+
+    // 5. PostgreSQL restarted.
+    println!("5. PostgreSQL restarted");
+    c.pg.stop();
+    let direct = Api::new(c.b.url());
+    let mut outage = Vec::new();
+    for (i, patient) in patients.iter().take(4).enumerate() {
+        let t = Instant::now();
+        let (status, content_type, code) = direct
+            .problem_of(
+                "POST",
+                "/api/v1/appointments",
+                patient,
+                json!({"doctor_id": demo.doctor, "starts_at": slots[32 + i].starts_at, "reason": "e2e"}),
+            )
+            .await;
+        outage.push((status, content_type.clone(), code.clone(), t.elapsed()));
+    }
+    for (status, ct, code, took) in &outage {
+        println!(
+            "  during the outage: {status} {ct} code {code} in {} ms",
+            took.as_millis()
+        );
+    }
+    let readyz = direct.readyz().await;
+    println!("  readyz of b without the database: {readyz}");
+    c.pg.start();
+    for (status, ct, code, took) in &outage {
+        assert_eq!(*status, 503, "code {code}");
+        assert!(ct.starts_with("application/problem+json"), "{ct}");
+        assert!(!code.is_empty());
+        assert!(*took < Duration::from_secs(10), "took {took:?}");
+    }
+    assert!(readyz.starts_with("503"), "{readyz}");
+    let t = Instant::now();
+    let mut recovered = false;
+    while t.elapsed() < Duration::from_secs(30) {
+        let (status, _, _) = direct
+            .problem_of("GET", "/api/v1/me/appointments", &patients[0], Value::Null)
+            .await;
+        if status == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "  database back: requests succeed again after {} ms",
+        t.elapsed().as_millis()
+    );
+    assert!(recovered, "docde did not recover from the database restart");
+    let booked = api
+        .storm(&patients[..4], &demo.doctor, &slots[32..36])
+        .await;
+    booked.print("after the restart");
+    assert_eq!(booked.failed, 0, "{:?}", booked.failures);
+    told.extend(booked.acknowledged.iter().cloned());
+    check_bookings(&c, &told, "after the database restart").await;
+
+    // 6. Rolling restart of b.
+    println!("6. rolling restart: SIGTERM to instance b");
+    assert!(ready(&api, &c.a.url(), Duration::from_secs(30)).await);
+    assert!(ready(&api, &c.b.url(), Duration::from_secs(30)).await);
+    let start_id = max_ward_event(&c, &demo.ward).await;
+    let streams = [
+        SseClient::start(
+            format!("{}{ward_path}", c.nginx.url()),
+            nurse.clone(),
+            Some(start_id),
+        ),
+        SseClient::start(
+            format!("{}{ward_path}", c.nginx.url()),
+            nurse.clone(),
+            Some(start_id),
+        ),
+    ];
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let samples_before = stored_samples(&c, "heart_rate").await;
+    let devices = demo.devices[2..8].to_vec();
+    let sample_load = {
+        let api = api.clone();
+        tokio::spawn(async move { api.vitals(&devices, 30, Duration::from_millis(50)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    c.b.terminate();
+    let readyz = Api::new(c.b.url()).readyz_once().await;
+    println!("  readyz of b right after SIGTERM: {readyz}");
+    let exit = c.b.wait_exit(Duration::from_secs(15));
+    println!("  b exited with {exit:?}");
+    let samples = sample_load.await.unwrap();
+    samples.print("during the rolling restart");
+    assert!(
+        !readyz.starts_with("200"),
+        "b still reported ready after SIGTERM"
+    );
+    assert_eq!(exit, Some(0), "b did not drain and exit 0");
+    assert_eq!(samples.failed, 0, "{:?}", samples.failures);
+    let stored = stored_samples(&c, "heart_rate").await - samples_before;
+    assert!(stored >= samples.stored as i64, "acknowledged samples lost");
+    for (i, stream) in streams.iter().enumerate() {
+        check_stream(&c, &demo.ward, stream, start_id, &format!("stream {i}")).await;
+    }
+    assert!(
+        streams.iter().map(SseClient::reconnects).sum::<usize>() >= 1,
+        "no stream was on the stopped instance"
+    );
+    drop(streams);
+    start_ready(&api, &mut c.b).await;
+    let booked = api
+        .storm(&patients[..4], &demo.doctor, &slots[36..40])
+        .await;
+    booked.print("after the rolling restart");
+    assert_eq!(booked.failed, 0, "{:?}", booked.failures);
+    told.extend(booked.acknowledged.iter().cloned());
+    check_bookings(&c, &told, "after the rolling restart").await;
+    println!(
+        "all scenarios passed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
