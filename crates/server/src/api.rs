@@ -19,6 +19,7 @@ pub mod search;
 pub mod tickets;
 pub mod users;
 pub mod ward;
+pub mod ward_patient;
 
 use chrono::{DateTime, Utc};
 use docde_domain::account::{Email, check_password};

@@ -17,6 +17,8 @@ use crate::api::{
     appointments, audit, auth, devices, directory, doctors, hospitals, medication, password,
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
+// Web pages and the nurse station's per-admission reads.
+use crate::api::ward_patient;
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -130,6 +132,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reception_live::get_ticket))
         .routes(routes!(reception_live::ticket_events))
         .routes(routes!(reception_live::ticket_ws))
+        // The nurse station's patient view and ward picker (crates/server/src/api/ward_patient.rs).
+        .routes(routes!(ward_patient::my_wards))
+        .routes(routes!(ward_patient::vitals_history))
+        .routes(routes!(ward_patient::alarm_history))
+        .routes(routes!(ward_patient::medications))
         .split_for_parts()
 }
 
@@ -140,6 +147,8 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(api_routes)
         .merge(extra)
+        // The web pages (web/, embedded): `/`, `/nurse`, `/app`, `/board/…`, `/web/…`.
+        .merge(crate::web::routes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(|| async { ApiError::NotFound })
         // Innermost first: the last layer added sees the request first.
