@@ -12,7 +12,9 @@ const IM: &str = "internal_medicine";
 
 #[tokio::test]
 async fn the_lobby_board_shows_a_called_number_live() {
-    let Some(b) = browser("the lobby board test").await else { return };
+    let Some(b) = browser("the lobby board test").await else {
+        return;
+    };
     let app = spawn_app().await;
     let p = people(&app).await;
     let facts = HospitalFacts {
@@ -26,10 +28,21 @@ async fn the_lobby_board_shows_a_called_number_live() {
         lat: None,
         lon: None,
         announcement: None,
-        hours: (0..=7).map(|day| Hours { day, open: 0, close: 1440, lunch: None }).collect(),
+        hours: (0..=7)
+            .map(|day| Hours {
+                day,
+                open: 0,
+                close: 1440,
+                lunch: None,
+            })
+            .collect(),
         departments: vec![IM.into()],
     };
-    assert!(directory::update_hospital(&app.state.store, p.h1, &facts, Utc::now()).await.unwrap());
+    assert!(
+        directory::update_hospital(&app.state.store, p.h1, &facts, Utc::now())
+            .await
+            .unwrap()
+    );
     for patient in [&p.patient, &p.patient_other] {
         let r = post(
             &app,
@@ -40,7 +53,10 @@ async fn the_lobby_board_shows_a_called_number_live() {
         .await;
         assert_eq!(r.status(), 201);
     }
-    b.client.goto(&app.url(&format!("/board/{}/{IM}", p.h1))).await.unwrap();
+    b.client
+        .goto(&app.url(&format!("/board/{}/{IM}", p.h1)))
+        .await
+        .unwrap();
     wait_text(&b.client, "#waiting", "2").await;
     wait_text(&b.client, "#next", "2").await;
 

@@ -29,7 +29,10 @@ impl Drop for Browser {
 fn find(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/lib/chromium")])
+        .chain([
+            PathBuf::from("/usr/bin"),
+            PathBuf::from("/usr/lib/chromium"),
+        ])
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
         .find(|p| p.is_file())
 }
@@ -51,7 +54,9 @@ pub async fn browser(test: &str) -> Option<Browser> {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true but chromium / chromedriver are missing: run scripts/install-test-deps"
         );
-        println!("skipping {test}: chromium and chromedriver are not installed (scripts/install-test-deps)");
+        println!(
+            "skipping {test}: chromium and chromedriver are not installed (scripts/install-test-deps)"
+        );
         return None;
     };
     let port = free_port();
@@ -155,7 +160,9 @@ pub async fn click(client: &Client, css: &str) {
         client.find(Locator::Css(css)).await.ok()
     })
     .await;
-    el.click().await.unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    el.click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
 }
 
 pub async fn type_into(client: &Client, css: &str, text: &str) {

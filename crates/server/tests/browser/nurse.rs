@@ -15,7 +15,10 @@ use docde_store::ward::beds;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::driver::{Browser, browser, click, screenshot, shown, text_of, type_into, wait_for, wait_shown, wait_text, WAIT};
+use crate::driver::{
+    Browser, WAIT, browser, click, screenshot, shown, text_of, type_into, wait_for, wait_shown,
+    wait_text,
+};
 use crate::helpers::{TestApp, spawn_app};
 use crate::people::{PASSWORD, People, get, people, post};
 
@@ -37,7 +40,11 @@ async fn ward(app: &TestApp) -> Ward {
     )
     .await;
     assert_eq!(r.status(), 201);
-    let bed: Uuid = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().parse().unwrap();
+    let bed: Uuid = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let r = post(
         app,
         &format!("/api/v1/hospitals/{}/devices", p.h1),
@@ -53,9 +60,14 @@ async fn ward(app: &TestApp) -> Ward {
     );
     // Bound and admitted an hour back, so samples of the last minutes are the patient's.
     let an_hour_ago = Utc::now() - TimeDelta::hours(1);
-    beds::bind_device(&app.state.store, device.0.parse().unwrap(), bed, an_hour_ago)
-        .await
-        .unwrap();
+    beds::bind_device(
+        &app.state.store,
+        device.0.parse().unwrap(),
+        bed,
+        an_hour_ago,
+    )
+    .await
+    .unwrap();
     let (admission, _) = admissions::admit(
         &app.state.store,
         &NewAdmission {
@@ -68,7 +80,12 @@ async fn ward(app: &TestApp) -> Ward {
     )
     .await
     .unwrap();
-    Ward { p, bed, admission: admission.id, device }
+    Ward {
+        p,
+        bed,
+        admission: admission.id,
+        device,
+    }
 }
 
 fn ago(secs: i64) -> String {
@@ -98,7 +115,10 @@ async fn sign_in(b: &Browser, base: &str, w: &Ward) {
 }
 
 fn tile(w: &Ward, kind: &str) -> String {
-    format!(".bed[data-bed-id=\"{}\"] [data-kind=\"{kind}\"] .value", w.bed)
+    format!(
+        ".bed[data-bed-id=\"{}\"] [data-kind=\"{kind}\"] .value",
+        w.bed
+    )
 }
 
 fn alarm_item(id: &str) -> String {
@@ -108,7 +128,11 @@ fn alarm_item(id: &str) -> String {
 /// The only open alarm's id, as the page lists it.
 async fn listed_alarm(b: &Browser) -> String {
     wait_for("an alarm in the list", WAIT, || async {
-        let el = b.client.find(fantoccini::Locator::Css("li.alarm.prio-high")).await.ok()?;
+        let el = b
+            .client
+            .find(fantoccini::Locator::Css("li.alarm.prio-high"))
+            .await
+            .ok()?;
         el.attr("data-alarm-id").await.ok().flatten()
     })
     .await
@@ -116,28 +140,50 @@ async fn listed_alarm(b: &Browser) -> String {
 
 #[tokio::test]
 async fn a_nurse_sees_vitals_live_and_acknowledges_and_resolves_a_new_high_priority_alarm() {
-    let Some(b) = browser("the nurse station test").await else { return };
+    let Some(b) = browser("the nurse station test").await else {
+        return;
+    };
     let app = spawn_app().await;
     let w = ward(&app).await;
-    report(&app, &w, json!([{"measured_at": ago(30), "kind": "heart_rate", "value": 72, "unit": "/min"}])).await;
+    report(
+        &app,
+        &w,
+        json!([{"measured_at": ago(30), "kind": "heart_rate", "value": 72, "unit": "/min"}]),
+    )
+    .await;
     sign_in(&b, &app.address, &w).await;
     wait_text(&b.client, &tile(&w, "heart_rate"), "72").await;
 
     // A new value reaches the tile within 2 s of being stored.
-    report(&app, &w, json!([{"measured_at": ago(1), "kind": "heart_rate", "value": 118, "unit": "/min"}])).await;
+    report(
+        &app,
+        &w,
+        json!([{"measured_at": ago(1), "kind": "heart_rate", "value": 118, "unit": "/min"}]),
+    )
+    .await;
     let stored = Instant::now();
     wait_for("the tile to show 118", Duration::from_secs(2), || async {
-        text_of(&b.client, &tile(&w, "heart_rate")).await.filter(|t| t == "118")
+        text_of(&b.client, &tile(&w, "heart_rate"))
+            .await
+            .filter(|t| t == "118")
     })
     .await;
     assert!(stored.elapsed() < Duration::from_secs(2));
 
     // The nurse-call button: a high-priority alarm at once.
-    report(&app, &w, json!([{"measured_at": ago(1), "kind": "nurse_call", "value": "pressed"}])).await;
+    report(
+        &app,
+        &w,
+        json!([{"measured_at": ago(1), "kind": "nurse_call", "value": "pressed"}]),
+    )
+    .await;
     let id = listed_alarm(&b).await;
     let item = alarm_item(&id);
     let text = wait_text(&b.client, &item, "101-1").await;
-    assert!(text.contains("▲▲▲"), "priority shown by a symbol, not only colour: {text}");
+    assert!(
+        text.contains("▲▲▲"),
+        "priority shown by a symbol, not only colour: {text}"
+    );
     screenshot(&b.client, "nurse-station").await;
 
     click(&b.client, &format!("{item} button.ack")).await;
@@ -147,25 +193,42 @@ async fn a_nurse_sees_vitals_live_and_acknowledges_and_resolves_a_new_high_prior
     })
     .await;
     click(&b.client, &format!("{item} button.resolve")).await;
-    type_into(&b.client, &format!("{item} input[name=note]"), "병실 방문, 물 요청 해결").await;
+    type_into(
+        &b.client,
+        &format!("{item} input[name=note]"),
+        "병실 방문, 물 요청 해결",
+    )
+    .await;
     click(&b.client, &format!("{item} button.resolve-confirm")).await;
     wait_shown(&b.client, &item, false).await;
 
     // The API agrees: acknowledged then resolved by this nurse, with the note.
-    let r = get(&app, &format!("/api/v1/admissions/{}/alarms", w.admission), &w.p.nurse.token).await;
+    let r = get(
+        &app,
+        &format!("/api/v1/admissions/{}/alarms", w.admission),
+        &w.p.nurse.token,
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let history: Vec<Value> = r.json().await.unwrap();
-    let alarm = history.iter().find(|a| a["id"] == id.as_str()).expect("the alarm in the history");
+    let alarm = history
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .expect("the alarm in the history");
     assert_eq!(alarm["status"], "resolved");
     assert_eq!(alarm["kind"], "nurse_call");
     assert_eq!(alarm["acknowledged_by"], w.p.nurse.id.to_string());
     assert_eq!(alarm["resolved_by"], w.p.nurse.id.to_string());
     assert_eq!(alarm["resolution_note"], "병실 방문, 물 요청 해결");
-    let open: Vec<Value> = get(&app, &format!("/api/v1/wards/{}/alarms", w.p.ward1), &w.p.nurse.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let open: Vec<Value> = get(
+        &app,
+        &format!("/api/v1/wards/{}/alarms", w.p.ward1),
+        &w.p.nurse.token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert!(open.is_empty(), "{open:?}");
 
     // The patient view opens from the tile, with the history chart of the vital.
@@ -177,7 +240,9 @@ async fn a_nurse_sees_vitals_live_and_acknowledges_and_resolves_a_new_high_prior
 
 #[tokio::test]
 async fn after_a_server_restart_the_page_reconnects_and_shows_the_alarm_raised_while_it_was_down() {
-    let Some(b) = browser("the nurse station restart test").await else { return };
+    let Some(b) = browser("the nurse station restart test").await else {
+        return;
+    };
     let first = spawn_app().await;
     let w = ward(&first).await;
     sign_in(&b, &first.address, &w).await;
@@ -195,8 +260,14 @@ async fn after_a_server_restart_the_page_reconnects_and_shows_the_alarm_raised_w
 
     // The same service again: same port, database, Redis namespace and signing keys.
     let mut config = first.state.config.clone();
-    config.listen = first.address.trim_start_matches("http://").parse::<SocketAddr>().unwrap();
-    let second = Application::build_with(config, Router::new()).await.expect("restarts");
+    config.listen = first
+        .address
+        .trim_start_matches("http://")
+        .parse::<SocketAddr>()
+        .unwrap();
+    let second = Application::build_with(config, Router::new())
+        .await
+        .expect("restarts");
     // Raised while no server answered: only the event log can bring it to the page.
     let raised = alarms::raise(
         &second.state().store,
