@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Everything under `web/` (in debug builds read from disk, so pages can be edited live).
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../../web"]
+#[folder = "../../web"]
 pub struct Assets;
 
 /// Pages may load only what this server serves, and only talk to it: a page that tried to

@@ -259,7 +259,7 @@ async fn after_a_server_restart_the_page_reconnects_and_shows_the_alarm_raised_w
     screenshot(&b.client, "nurse-station-reconnecting").await;
 
     // The same service again: same port, database, Redis namespace and signing keys.
-    let mut config = first.state.config.clone();
+    let mut config = (*first.state.config).clone();
     config.listen = first
         .address
         .trim_start_matches("http://")
