@@ -163,8 +163,8 @@ function watchVisit(id) {
     const v = JSON.parse(data);
     $("wait-label").textContent = t("app.line_position", { label: v.label });
     if (v.status === "waiting") { $("position").textContent = String(v.position ?? "…"); $("wait-result").textContent = ""; }
-    else if (v.status === "called") { $("position").textContent = v.label; $("wait-result").textContent = `🔔 ${t("app.called", { label: v.label })}`; }
-    else if (v.status === "in_consultation") $("wait-result").textContent = `🩺 ${t("app.in_consultation")}`;
+    else if (v.status === "called") { $("position").textContent = v.label; $("wait-result").textContent = `▶ ${t("app.called", { label: v.label })}`; }
+    else if (v.status === "in_consultation") $("wait-result").textContent = `● ${t("app.in_consultation")}`;
     else { $("wait-result").textContent = t("app.done"); watching.stop(); }
   });
 }

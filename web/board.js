@@ -26,7 +26,7 @@ function render(board) {
   $("serving").replaceChildren(...(board.serving.length
     ? board.serving.map((s) => el("div", { class: "called", "data-number": s.label },
       el("div", { class: "number" }, s.label),
-      el("div", { class: "state" }, s.status === "called" ? `🔔 ${t("board.called")}` : `🩺 ${t("board.in_consultation")}`)))
+      el("div", { class: "state" }, s.status === "called" ? `▶ ${t("board.called")}` : `● ${t("board.in_consultation")}`)))
     : [el("div", { class: "number" }, t("board.none"))]));
   $("next").replaceChildren(...board.next.map((n) => el("span", {}, n)));
   $("waiting").textContent = String(board.waiting);
