@@ -17,3 +17,4 @@ mod assets;
 mod board;
 mod driver;
 mod nurse;
+mod patient;
