@@ -5,18 +5,13 @@ use docde_store::directory::{self, HospitalFacts, Hours};
 use serde_json::{Value, json};
 
 use crate::driver::{browser, screenshot, wait_text};
-use crate::helpers::spawn_app;
-use crate::people::{people, post};
+use crate::helpers::{TestApp, spawn_app};
+use crate::people::{People, people, post};
 
-const IM: &str = "internal_medicine";
+pub const IM: &str = "internal_medicine";
 
-#[tokio::test]
-async fn the_lobby_board_shows_a_called_number_live() {
-    let Some(b) = browser("the lobby board test").await else {
-        return;
-    };
-    let app = spawn_app().await;
-    let p = people(&app).await;
+/// Hospital h1 with internal medicine, open all day every day, in the search index.
+pub async fn open_hospital(app: &TestApp, p: &People) {
     let facts = HospitalFacts {
         name: "서울대학교병원".into(),
         latin_name: None,
@@ -43,6 +38,17 @@ async fn the_lobby_board_shows_a_called_number_live() {
             .await
             .unwrap()
     );
+    app.state.directory.rebuild(&app.state.store).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_lobby_board_shows_a_called_number_live() {
+    let Some(b) = browser("the lobby board test").await else {
+        return;
+    };
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    open_hospital(&app, &p).await;
     for patient in [&p.patient, &p.patient_other] {
         let r = post(
             &app,

@@ -18,3 +18,4 @@ mod board;
 mod driver;
 mod nurse;
 mod patient;
+mod waiting;
