@@ -155,22 +155,23 @@ pub async fn wait_shown(client: &Client, css: &str, want: bool) {
     .await
 }
 
+/// Clicks the element matching `css`, finding it afresh if the page re-rendered it between
+/// finding and clicking (a live page replaces list items as events arrive).
 pub async fn click(client: &Client, css: &str) {
-    let el = wait_for(&format!("{css} to be clickable"), WAIT, || async {
-        client.find(Locator::Css(css)).await.ok()
+    wait_for(&format!("{css} to be clicked"), WAIT, || async {
+        let el = client.find(Locator::Css(css)).await.ok()?;
+        el.click().await.ok()
     })
     .await;
-    el.click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
 }
 
+/// Types into the element matching `css`, finding it afresh like [`click`].
 pub async fn type_into(client: &Client, css: &str, text: &str) {
-    let el = client
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    el.send_keys(text).await.unwrap();
+    wait_for(&format!("{css} to take {text:?}"), WAIT, || async {
+        let el = client.find(Locator::Css(css)).await.ok()?;
+        el.send_keys(text).await.ok()
+    })
+    .await;
 }
 
 fn screenshot_dir() -> PathBuf {
