@@ -24,3 +24,5 @@ mod visits;
 mod ward;
 mod ward_medication;
 mod ward_mqtt;
+// The nurse station's per-admission reads (web branch).
+mod ward_patient;
