@@ -284,7 +284,13 @@ async fn demo(mut config: Config) -> anyhow::Result<()> {
         docde_server::seed::seed_directory(&app.state().store, 3_000, 2026, |_| {}).await?;
     app.state().directory.rebuild(&app.state().store).await?;
     let password = docde_server::demo::DEMO_PASSWORD;
-    println!("\nDocDe demo is running. Open {url}/docs (API explorer); health at {url}/readyz.");
+    println!(
+        "\nDocDe demo is running. Nurse station: {url}/nurse?ward={} (nurse@demo.docde.kr / {password})",
+        demo.ward_id
+    );
+    println!(
+        "Pages: {url}/ (patient app {url}/app, lobby boards {url}/board/…); API explorer {url}/docs; health {url}/readyz."
+    );
     println!("\nDemo accounts (password for all: {password}):");
     for account in &demo.accounts {
         let number = account

@@ -28,6 +28,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod ward;
+pub mod web;
 
 pub use config::Config;
 pub use startup::Application;

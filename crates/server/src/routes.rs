@@ -19,6 +19,8 @@ use crate::api::{
 };
 // Ward alarm limits and one patient's live view (branch `ward`).
 use crate::api::{ward_admission_live, ward_thresholds};
+// Web pages and the nurse station's per-admission reads.
+use crate::api::ward_patient;
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -143,6 +145,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(reception_live::get_ticket))
         .routes(routes!(reception_live::ticket_events))
         .routes(routes!(reception_live::ticket_ws))
+        // The nurse station's patient view and ward picker (crates/server/src/api/ward_patient.rs).
+        .routes(routes!(ward_patient::my_wards))
+        .routes(routes!(ward_patient::vitals_history))
+        .routes(routes!(ward_patient::alarm_history))
+        .routes(routes!(ward_patient::medications))
         .split_for_parts()
 }
 
@@ -153,6 +160,8 @@ pub fn router(state: AppState, extra: Router<AppState>) -> Router {
     Router::new()
         .merge(api_routes)
         .merge(extra)
+        // The web pages (web/, embedded): `/`, `/nurse`, `/app`, `/board/…`, `/web/…`.
+        .merge(crate::web::routes())
         .merge(SwaggerUi::new("/docs").url("/openapi.json", document))
         .fallback(|| async { ApiError::NotFound })
         // Innermost first: the last layer added sees the request first.

@@ -33,3 +33,5 @@ mod ward_news2;
 mod ward_retention;
 mod ward_technical;
 mod ward_thresholds;
+// The nurse station's per-admission reads (web branch).
+mod ward_patient;
