@@ -21,8 +21,8 @@ pub mod users;
 pub mod ward;
 // Ward alarm limits and one patient's live view (branch `ward`).
 pub mod ward_admission_live;
-pub mod ward_thresholds;
 pub mod ward_patient;
+pub mod ward_thresholds;
 
 use chrono::{DateTime, Utc};
 use docde_domain::account::{Email, check_password};
