@@ -29,7 +29,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{invalid, now};
+use super::{invalid, now, ward_stream};
 use crate::auth::Principal;
 use crate::auth::principal::CurrentDevice;
 use crate::authz::{Action, Target, authorize};
@@ -650,53 +650,13 @@ pub async fn ward_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     load_ward(&state, &principal, Action::ReadWard, id).await?;
-    let mut last: i64 = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| invalid("Last-Event-ID", "must be an event id from this stream"))?,
-        None => 0,
-    };
-    let (tx, rx) = mpsc::channel(256);
-    // Subscribe before the first read, so nothing committed in between is missed.
-    let mut live = state.bus.subscribe(&crate::ward::ward_topic(id));
-    tokio::spawn(async move {
-        let _live = crate::metrics::LiveClient::open("ward_events");
-        loop {
-            loop {
-                let Ok(page) = events::events_after(&state.store, id, last, 500).await else {
-                    return;
-                };
-                let full = page.len() == 500;
-                for e in page {
-                    last = e.id;
-                    let event = Event::default()
-                        .event(e.kind.code())
-                        .id(e.id.to_string())
-                        .data(e.payload);
-                    if tx.send(Ok(event)).await.is_err() {
-                        return;
-                    }
-                }
-                if !full {
-                    break;
-                }
-            }
-            let message = tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                m = live.recv() => m,
-            };
-            // A wake-up only: the log says what happened, in order and without gaps.
-            match message {
-                Some(Message::Data(_)) | Some(Message::Lagged(_)) => {}
-                None => return,
-            }
-        }
-    });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+    let last = ward_stream::last_event_id(&headers)?;
+    Ok(ward_stream::serve(
+        state,
+        ward_stream::Source::Ward(id),
+        last,
+        "ward_events",
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, garde::Validate)]

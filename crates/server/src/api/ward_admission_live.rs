@@ -22,7 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use super::ward::load_ward;
-use super::{invalid, now};
+use super::{invalid, now, ward_stream};
 use crate::auth::Principal;
 use crate::authz::{Action, Target, authorize};
 use crate::problem::ApiError;
@@ -68,12 +68,6 @@ pub async fn get_news2(
     Ok(Json(detail(&admission, score.as_ref(), &latest, at)))
 }
 
-fn of_this_stay(admission: &Admission, e: &WardEvent) -> bool {
-    e.ward_id == admission.ward_id
-        && e.created_at >= admission.admitted_at
-        && admission.discharged_at.is_none_or(|d| e.created_at <= d)
-}
-
 /// Ward staff: the patient's events of this stay, live (SSE) — `vitals`, `alarm`,
 /// `alarm_update`, `news2`, `device`, `admission`, `medication` — each with its id from the
 /// ward event log. Send `Last-Event-ID` to replay everything after that event first.
@@ -89,55 +83,11 @@ pub async fn admission_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let admission = readable_admission(&state, &principal, id).await?;
-    let mut last: i64 = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| invalid("Last-Event-ID", "must be an event id from this stream"))?,
-        None => 0,
-    };
-    let (tx, rx) = mpsc::channel(256);
-    // Subscribe before the first read, so nothing committed in between is missed.
-    let mut live = state.bus.subscribe(&ward_topic(admission.ward_id));
-    tokio::spawn(async move {
-        loop {
-            loop {
-                let Ok(page) =
-                    events::patient_events_after(&state.store, admission.patient_id, last, 500)
-                        .await
-                else {
-                    return;
-                };
-                let full = page.len() == 500;
-                for e in page {
-                    last = e.id;
-                    if !of_this_stay(&admission, &e) {
-                        continue;
-                    }
-                    let event = Event::default()
-                        .event(e.kind.code())
-                        .id(e.id.to_string())
-                        .data(e.payload);
-                    if tx.send(Ok(event)).await.is_err() {
-                        return;
-                    }
-                }
-                if !full {
-                    break;
-                }
-            }
-            let message = tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                m = live.recv() => m,
-            };
-            match message {
-                Some(Message::Data(_)) | Some(Message::Lagged(_)) => {}
-                None => return,
-            }
-        }
-    });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+    let last = ward_stream::last_event_id(&headers)?;
+    Ok(ward_stream::serve(
+        state,
+        ward_stream::Source::Admission(admission),
+        last,
+        "admission_events",
+    ))
 }
