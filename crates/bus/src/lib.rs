@@ -95,15 +95,30 @@ impl Bus {
     }
 
     /// Publishes `payload` on `topic` to every subscriber of every instance.
+    ///
+    /// While Redis is unreachable the message reaches this instance's subscribers only, at
+    /// once: a request that publishes after its commit (a ward wake-up on every sample batch)
+    /// must not wait for a command timeout, and this instance's own streams must still wake.
+    /// Other instances miss it, as at-most-once delivery allows; they recover from the
+    /// database when their subscription comes back.
     pub async fn publish(&self, topic: &str, payload: impl Into<Bytes>) -> Result<(), BusError> {
         let payload = payload.into();
-        match &self.inner.remote {
-            // The message comes back to this instance through the pattern subscription,
-            // so local subscribers are served by the same path as remote ones.
-            Some(remote) => remote.publish(topic, payload).await,
-            None => {
+        let Some(remote) = &self.inner.remote else {
+            self.inner.local.deliver(topic, payload);
+            return Ok(());
+        };
+        if !remote.is_linked() {
+            self.inner.local.deliver(topic, payload);
+            return Ok(());
+        }
+        // Normally the message comes back to this instance through the pattern subscription,
+        // so local subscribers are served by the same path as remote ones.
+        match remote.publish(topic, payload.clone()).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // It will not come back through Redis: serve this instance's subscribers here.
                 self.inner.local.deliver(topic, payload);
-                Ok(())
+                Err(e)
             }
         }
     }
@@ -121,6 +136,8 @@ impl Bus {
     /// every request that is counted (sign-in must keep working through a Redis outage).
     pub async fn incr(&self, key: &str, window: Duration) -> Result<u64, BusError> {
         match &self.inner.remote {
+            // Known unreachable: count here at once instead of waiting for a timeout.
+            Some(remote) if !remote.is_linked() => Ok(self.inner.counters.incr(key, window)),
             Some(remote) => match remote.incr(key, window).await {
                 Ok(count) => Ok(count),
                 Err(e) => {

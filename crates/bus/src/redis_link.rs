@@ -105,6 +105,12 @@ impl RedisLink {
         format!("{}:{name}", self.namespace)
     }
 
+    /// Whether the pattern subscription is live. When it is not, Redis is unreachable (or
+    /// refusing this instance) and a command would only wait for its timeout.
+    pub(crate) fn is_linked(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
+    }
+
     pub(crate) async fn publish(&self, topic: &str, payload: Bytes) -> Result<(), BusError> {
         let mut conn = self.conn().await;
         let published: Result<i64, _> = conn.publish(self.key(topic), payload.as_ref()).await;

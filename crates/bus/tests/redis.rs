@@ -263,8 +263,10 @@ async fn delivery_resumes_after_the_redis_connections_are_killed() {
         "expected the bus's command and subscription connections to be killed, got {killed}"
     );
 
-    // The bus reconnects with backoff and re-subscribes. Messages published in between are
-    // lost (delivery is at-most-once), so keep publishing until one comes through.
+    // The bus reconnects with backoff and re-subscribes. Messages another instance publishes
+    // in between are lost (delivery is at-most-once), so keep publishing until one comes
+    // through Redis. (This instance's own publishes reach its subscribers even meanwhile.)
+    let other = instance(&admin_url, &namespace, &shutdown).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut attempt = 0;
     let received = loop {
@@ -273,8 +275,10 @@ async fn delivery_resumes_after_the_redis_connections_are_killed() {
             "no message was delivered within 10 s of the connections being killed"
         );
         attempt += 1;
-        // Publishing may fail while the command connection is being re-established.
-        let _ = bus.publish("orders", format!("after {attempt}")).await;
+        other
+            .publish("orders", format!("after {attempt}"))
+            .await
+            .unwrap();
         if let Ok(message) = timeout(Duration::from_millis(200), orders.recv()).await {
             break message;
         }
@@ -285,6 +289,11 @@ async fn delivery_resumes_after_the_redis_connections_are_killed() {
             "unexpected message after reconnecting: {payload:?}"
         ),
         other => panic!("expected a message after reconnecting, got {other:?}"),
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.health().await != BusHealth::Ready {
+        assert!(Instant::now() < deadline, "ready again after reconnecting");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(bus.health().await, BusHealth::Ready);
 
@@ -341,4 +350,65 @@ async fn counters_fall_back_to_this_instance_while_redis_is_unreachable() {
         "back on the shared Redis count"
     );
     shutdown.cancel();
+}
+
+#[tokio::test]
+async fn while_redis_is_unreachable_a_publish_wakes_this_instance_at_once() {
+    let Some(admin_url) =
+        redis_url("while_redis_is_unreachable_a_publish_wakes_this_instance_at_once")
+    else {
+        return;
+    };
+    let (user, url) = ThrowawayUser::create(&admin_url).await;
+    let shutdown = CancellationToken::new();
+    let namespace = fresh_namespace();
+    let bus = instance(&url, &namespace, &shutdown).await;
+    let mut ward = bus.subscribe("ward");
+    let mut wakeups = bus.wakeups("queue");
+
+    user.disable(false).await;
+    user.kill_connections().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while bus.health().await == BusHealth::Ready {
+        assert!(Instant::now() < deadline, "the cut is noticed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A request that publishes after its commit must neither wait for Redis's command
+    // timeout (2 s) nor leave this instance's own streams asleep.
+    let started = Instant::now();
+    bus.publish("ward", "changed")
+        .await
+        .expect("a publish while Redis is away is delivered here");
+    bus.wake("queue").await.expect("so is a wake-up");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(500),
+        "publishing waited {took:?} for an unreachable Redis"
+    );
+    assert_eq!(
+        next(&mut ward).await,
+        Some(Message::Data(Bytes::from("changed")))
+    );
+    assert!(matches!(next(&mut wakeups).await, Some(Message::Data(_))));
+
+    // Back to Redis once it accepts the instance again: a message goes round through it.
+    user.disable(true).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while bus.health().await != BusHealth::Ready {
+        assert!(Instant::now() < deadline, "the bus reconnects");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let other = instance(&admin_url, &namespace, &shutdown).await;
+    other
+        .publish("ward", "from another instance")
+        .await
+        .unwrap();
+    assert_eq!(
+        next(&mut ward).await,
+        Some(Message::Data(Bytes::from("from another instance")))
+    );
+    shutdown.cancel();
+    drop(bus);
+    drop(user);
 }
