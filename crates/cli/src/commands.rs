@@ -194,7 +194,7 @@ fn load(file: Option<&Path>, overrides: &impl Serialize) -> Result<Config, ExitC
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config).await?;
-    shutdown::cancel_on_signal(app.shutdown_token());
+    shutdown::drain_on_signal(app.drain_token(), app.shutdown_token());
     app.run_until_stopped().await
 }
 

@@ -1,4 +1,6 @@
-//! Turning SIGTERM / SIGINT into the application's shutdown signal.
+//! Turning SIGTERM / SIGINT into the application's stop: SIGTERM (what an orchestrator or a
+//! rolling restart sends) drains first — not ready, still serving — then stops; SIGINT (Ctrl+C
+//! at a terminal) and any second signal stop at once.
 
 use tokio_util::sync::CancellationToken;
 
@@ -23,5 +25,45 @@ pub fn cancel_on_signal(token: CancellationToken) {
             _ = token.cancelled() => return,
         }
         token.cancel();
+    });
+}
+
+/// For `docde serve`: the first SIGTERM cancels `drain` (the application reports not-ready,
+/// keeps serving for `http.drain_delay_ms`, then stops); SIGINT, or a second signal of either
+/// kind, cancels `shutdown` (stop now, still letting requests in flight finish).
+pub fn drain_on_signal(drain: CancellationToken, shutdown: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        loop {
+            #[cfg(unix)]
+            let terminated = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let terminated = std::future::pending::<()>();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::info!("SIGINT received; shutting down");
+                    break;
+                }
+                _ = terminated => {
+                    if drain.is_cancelled() {
+                        tracing::info!("second SIGTERM received; shutting down now");
+                        break;
+                    }
+                    tracing::info!("SIGTERM received; draining");
+                    drain.cancel();
+                }
+                _ = shutdown.cancelled() => return,
+            }
+        }
+        shutdown.cancel();
     });
 }

@@ -1,6 +1,8 @@
 //! Building and running the application: `Application::build` connects and binds,
 //! `run_until_stopped` serves until the shutdown token fires, then drains within the
-//! configured grace period.
+//! configured grace period. The drain token comes first in a rolling restart: the instance
+//! reports not-ready while it keeps serving for `http.drain_delay_ms`, so the balancer stops
+//! sending it work before it stops accepting.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ pub struct Application {
     state: AppState,
     address: SocketAddr,
     workers: Vec<JoinHandle<()>>,
+    drain: CancellationToken,
 }
 
 impl Application {
@@ -35,6 +38,7 @@ impl Application {
     /// As [`build`](Self::build), with extra routes mounted under the same middleware.
     pub async fn build_with(config: Config, extra: Router<AppState>) -> anyhow::Result<Self> {
         crate::metrics::recorder();
+        let outbound = crate::outbound::client(&config.outbound)?;
         let shutdown = CancellationToken::new();
         let store = open_store(&config).await?;
         let bus = match &config.redis.url {
@@ -59,7 +63,15 @@ impl Application {
         let records = crate::records::Vault::start(&store, &config)
             .await
             .context("checking the record encryption keys (records.master_keys)")?;
-        let state = AppState::new(Arc::new(config), store, bus, auth, records, shutdown);
+        let state = AppState::new(
+            Arc::new(config),
+            store,
+            bus,
+            auth,
+            records,
+            outbound,
+            shutdown,
+        );
         // Background workers end when the shutdown token fires; run_until_stopped waits for them.
         let mut workers = vec![
             crate::mail::dispatcher::spawn(state.clone()),
@@ -104,6 +116,7 @@ impl Application {
             state,
             address,
             workers,
+            drain: CancellationToken::new(),
         })
     }
 
@@ -121,6 +134,12 @@ impl Application {
         self.state.shutdown.clone()
     }
 
+    /// Cancel this to drain, then stop: `/readyz` answers 503 at once, everything else is
+    /// served as before for `http.drain_delay_ms`, then the shutdown token fires.
+    pub fn drain_token(&self) -> CancellationToken {
+        self.drain.clone()
+    }
+
     /// Serves until the shutdown token fires; then stops accepting, lets in-flight requests
     /// finish and streams end, and returns within the grace period either way.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -130,9 +149,11 @@ impl Application {
             state,
             address,
             workers,
+            drain,
         } = self;
         let token = state.shutdown.clone();
         let grace = state.config.shutdown_grace();
+        tokio::spawn(drain_then_stop(state.clone(), drain));
         tracing::info!(
             %address,
             database = state.store.dialect(),
@@ -174,6 +195,26 @@ impl Application {
         }
         tracing::info!("docde stopped");
         Ok(())
+    }
+}
+
+/// When `drain` fires: report not-ready, keep serving for the drain delay (unless the stop
+/// comes sooner), then fire the shutdown token.
+async fn drain_then_stop(state: AppState, drain: CancellationToken) {
+    let shutdown = state.shutdown.clone();
+    tokio::select! {
+        _ = shutdown.cancelled() => return,
+        _ = drain.cancelled() => {}
+    }
+    state.set_draining();
+    let delay = state.config.drain_delay();
+    tracing::info!(
+        ?delay,
+        "not ready; serving on until the balancer has moved away"
+    );
+    tokio::select! {
+        _ = shutdown.cancelled() => {}
+        _ = tokio::time::sleep(delay) => shutdown.cancel(),
     }
 }
 

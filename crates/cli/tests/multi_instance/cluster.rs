@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `http.drain_delay_ms` of the instances.
+pub const DRAIN_DELAY_MS: u64 = 2_000;
+
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -359,6 +362,8 @@ impl Docde {
     }
 
     /// Starts the process (not waiting for it to be ready).
+    ///
+    /// After SIGTERM it serves on, not ready, for [`DRAIN_DELAY_MS`].
     pub fn spawn(&mut self) {
         let mut command = docde_command(&self.data_dir, &self.env);
         command
@@ -368,6 +373,8 @@ impl Docde {
             .arg("--data-dir")
             .arg(&self.data_dir)
             .env("DOCDE_MQTT_CLIENT_ID", format!("docde-{}", self.name))
+            // Shorter than the 5 s default, long enough to see it not-ready while serving.
+            .env("DOCDE_HTTP_DRAIN_DELAY_MS", DRAIN_DELAY_MS.to_string())
             .stdout(log_file(&self.log()))
             .stderr(log_file(&self.log()));
         self.process = Guarded::spawn(&mut command);

@@ -26,6 +26,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub shutdown: CancellationToken,
+    /// Cancel to drain then stop, as SIGTERM does for `docde serve`.
+    pub drain: CancellationToken,
     pub server: JoinHandle<anyhow::Result<()>>,
     /// The application's `data_dir` (files such as the on-disk e-mail outbox live there).
     pub data_dir: PathBuf,
@@ -82,6 +84,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
+    let drain = app.drain_token();
     let server = tokio::spawn(app.run_until_stopped());
     // The search index builds in the background; tests start once it is there.
     for _ in 0..500 {
@@ -95,6 +98,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         client: reqwest::Client::new(),
         state,
         shutdown,
+        drain,
         server,
         data_dir: app_data_dir,
         _data_dir: data_dir,

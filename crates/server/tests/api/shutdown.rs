@@ -89,3 +89,75 @@ async fn a_request_slower_than_the_grace_period_does_not_hold_the_process() {
         "stopped at the deadline, took {took:?}"
     );
 }
+
+#[tokio::test]
+async fn draining_reports_not_ready_while_it_keeps_serving_then_stops() {
+    let app = spawn_app_with(|c| c.http.drain_delay_ms = 1_500).await;
+    assert_eq!(app.get("/readyz").await.status(), StatusCode::OK);
+    let response = app.get("/probe/stream").await;
+    let mut stream = response.bytes_stream();
+    stream.next().await.expect("a first event").unwrap();
+
+    let draining = Instant::now();
+    app.drain.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The balancer's health check sees it leave...
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["code"], "not_ready");
+    assert_eq!(body["checks"]["lifecycle"], "shutting down");
+    // ...while everything else is served as before: new connections, requests, open streams.
+    let fresh = reqwest::Client::new()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("new connections are still accepted while draining");
+    assert_eq!(fresh.status(), StatusCode::OK);
+    let slow = app.get("/probe/slow?ms=200").await;
+    assert_eq!(slow.status(), StatusCode::OK);
+    let tick = stream.next().await.expect("the stream goes on").unwrap();
+    assert!(String::from_utf8_lossy(&tick).contains("event: tick"));
+
+    // After the delay it stops as a plain shutdown does: streams end, the server returns.
+    let healthz = app.url("/healthz");
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = stream.next().await {
+            chunk.expect("the stream ends cleanly");
+        }
+    })
+    .await
+    .expect("the stream ended after the drain delay");
+    tokio::time::timeout(Duration::from_secs(5), app.server)
+        .await
+        .expect("server stops")
+        .unwrap()
+        .unwrap();
+    let took = draining.elapsed();
+    assert!(
+        took >= Duration::from_millis(1_400),
+        "it kept serving for the drain delay, stopped after {took:?}"
+    );
+    let after = reqwest::Client::new().get(healthz).send().await;
+    assert!(after.is_err_and(|e| e.is_connect()), "refused once stopped");
+}
+
+#[tokio::test]
+async fn a_stop_during_the_drain_delay_stops_at_once() {
+    let app = spawn_app_with(|c| c.http.drain_delay_ms = 60_000).await;
+    app.drain.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        app.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let stopping = Instant::now();
+    app.shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), app.server)
+        .await
+        .expect("a second signal does not wait out the drain delay")
+        .unwrap()
+        .unwrap();
+    assert!(stopping.elapsed() < Duration::from_secs(3));
+}
