@@ -35,6 +35,7 @@ pub struct Config {
     pub mqtt: MqttSettings,
     pub medication: MedicationSettings,
     pub reports: ReportSettings,
+    pub outbound: OutboundSettings,
     // Ward monitoring (branch `ward`).
     pub ward: WardSettings,
 }
@@ -70,6 +71,11 @@ pub struct HttpSettings {
     /// On SIGTERM/SIGINT: how long in-flight requests may take to finish before the process
     /// closes what is left and exits.
     pub shutdown_grace_ms: u64,
+    /// On SIGTERM: how long the instance keeps serving while `/readyz` answers 503, so a
+    /// balancer's health check takes it out of rotation before it stops accepting. Set it to
+    /// at least the balancer's check interval × its failure threshold. SIGINT (Ctrl+C) and a
+    /// second signal skip it.
+    pub drain_delay_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -282,8 +288,8 @@ impl MedicationSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReportSettings {
-    /// Mattermost/Slack-compatible incoming webhook (`http://` only: no TLS client is built in;
-    /// reach an `https://` service through an egress proxy). Unset: no reports.
+    /// Mattermost/Slack-compatible incoming webhook, `https://` (certificate checked, see
+    /// `outbound.ca_file`) or `http://`. Unset: no reports.
     pub webhook_url: Option<String>,
     /// How this instance names itself in reports. Unset: `<host name>:<HTTP port>`.
     pub instance: Option<String>,
@@ -298,6 +304,15 @@ pub struct ReportSettings {
     pub retry_base_ms: u64,
     /// Timeout of one post.
     pub timeout_ms: u64,
+}
+
+/// Outgoing HTTP (the error-report and ward-escalation webhooks).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundSettings {
+    /// A PEM file of certificate authorities to trust for outgoing `https://` besides the
+    /// system's (a hospital's internal CA that signed its Mattermost server, say).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for ReportSettings {
@@ -381,6 +396,7 @@ impl Default for Config {
             mqtt: MqttSettings::default(),
             medication: MedicationSettings::default(),
             reports: ReportSettings::default(),
+            outbound: OutboundSettings::default(),
             ward: WardSettings::default(),
         }
     }
@@ -412,6 +428,7 @@ impl Default for HttpSettings {
             body_limit_bytes: 1024 * 1024,
             request_timeout_ms: 15_000,
             shutdown_grace_ms: 10_000,
+            drain_delay_ms: 5_000,
         }
     }
 }
@@ -458,7 +475,7 @@ pub struct ConfigError(String);
 const NOT_CONFIG_KEYS: [&str; 1] = ["config"];
 
 /// Sections whose keys `DOCDE_<SECTION>_<KEY>` variables address.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "database",
     "redis",
     "http",
@@ -471,6 +488,7 @@ const SECTIONS: [&str; 13] = [
     "mqtt",
     "medication",
     "reports",
+    "outbound",
     "ward",
 ];
 
@@ -614,10 +632,9 @@ impl Config {
         if let Some(url) = &self.reports.webhook_url {
             let parsed = url::Url::parse(url)
                 .map_err(|e| ConfigError(format!("reports.webhook_url: {e}")))?;
-            if parsed.scheme() != "http" {
+            if !matches!(parsed.scheme(), "http" | "https") || !parsed.has_host() {
                 return Err(ConfigError(
-                    "reports.webhook_url: must start with http:// (no TLS client is built in; use an egress proxy for https)"
-                        .into(),
+                    "reports.webhook_url: must be an https:// or http:// URL".into(),
                 ));
             }
         }
@@ -648,6 +665,10 @@ impl Config {
 
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_millis(self.http.shutdown_grace_ms)
+    }
+
+    pub fn drain_delay(&self) -> Duration {
+        Duration::from_millis(self.http.drain_delay_ms)
     }
 
     /// The configuration as JSON with every secret (URL passwords) replaced by `***`.
@@ -815,7 +836,12 @@ fn redact_url(raw: &str) -> String {
 /// `http://host/hooks/secret` → `http://host/***`.
 fn redact_webhook(raw: &str) -> String {
     match url::Url::parse(raw) {
-        Ok(url) => format!("{}://{}/***", url.scheme(), url.authority()),
+        // Host and port only: a password in the URL is as secret as the path.
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{}://{host}:{port}/***", url.scheme()),
+            (Some(host), None) => format!("{}://{host}/***", url.scheme()),
+            (None, _) => "***".into(),
+        },
         Err(_) => "***".into(),
     }
 }
@@ -876,13 +902,20 @@ mod tests {
     }
 
     #[test]
-    fn an_error_report_webhook_must_be_http_and_its_secret_path_is_redacted() {
+    fn an_error_report_webhook_must_be_http_or_https_and_its_secret_path_is_redacted() {
         let mut config = Config::default();
+        for refused in [
+            "ftp://chat.example/hooks/x",
+            "mailto:it@hospital.example",
+            "chat",
+        ] {
+            config.reports.webhook_url = Some(refused.into());
+            assert!(config.validate().is_err(), "{refused} is refused at start");
+        }
         config.reports.webhook_url = Some("https://chat.example/hooks/s3cret".into());
-        assert!(
-            config.validate().is_err(),
-            "no TLS client: https is refused at start"
-        );
+        assert!(config.validate().is_ok());
+        let shown = config.redacted()["reports"]["webhook_url"].to_string();
+        assert_eq!(shown, "\"https://chat.example/***\"");
         config.reports.webhook_url = Some("http://chat.internal:8065/hooks/s3cret".into());
         assert!(config.validate().is_ok());
         let shown = config.redacted()["reports"]["webhook_url"].to_string();

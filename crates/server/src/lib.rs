@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod outbound;
 pub mod problem;
 pub mod ratings;
 pub mod reception;

@@ -272,7 +272,7 @@ pub fn spawn(state: AppState) -> JoinHandle<()> {
         let Some(delivery) = reporter.delivery.clone() else {
             return;
         };
-        let client = reqwest::Client::new();
+        let client = state.outbound.clone();
         let mut limit = webhook::RateLimit::per_minute(reporter.per_minute);
         let tick = reporter
             .window

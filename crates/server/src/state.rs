@@ -33,6 +33,8 @@ pub struct AppState {
     pub reception: Arc<crate::reception::Reception>,
     /// Error reports to the webhook: the queue the request path files into.
     pub reports: Arc<crate::reports::Reporter>,
+    /// The client webhooks post with (`crate::outbound`).
+    pub outbound: reqwest::Client,
     /// Cancelled when the process begins to stop. Long-lived streams end when it fires.
     pub shutdown: CancellationToken,
     draining: Arc<AtomicBool>,
@@ -45,6 +47,7 @@ impl AppState {
         bus: Bus,
         auth: Auth,
         records: Arc<crate::records::Vault>,
+        outbound: reqwest::Client,
         shutdown: CancellationToken,
     ) -> Self {
         let booking = Booking::start(&store, &config.booking);
@@ -62,6 +65,7 @@ impl AppState {
             records,
             directory: DirectoryIndex::new(),
             ratings: Arc::default(),
+            outbound,
             shutdown,
             draining: Arc::new(AtomicBool::new(false)),
         }

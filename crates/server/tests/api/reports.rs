@@ -23,6 +23,19 @@ struct Receiver {
 async fn receiver(fail_first: usize, hang: bool) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let (app, received, attempts) = hook(fail_first, hang);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver {
+        url: format!("http://{address}/hooks/docde"),
+        received,
+        attempts,
+    }
+}
+
+type Received = Arc<Mutex<Vec<Value>>>;
+
+/// The webhook's routes: `/hooks/docde` refusing its first `fail_first` posts, or hanging.
+fn hook(fail_first: usize, hang: bool) -> (axum::Router, Received, Arc<AtomicUsize>) {
     let received = Arc::new(Mutex::new(Vec::new()));
     let attempts = Arc::new(AtomicUsize::new(0));
     let (r, a) = (received.clone(), attempts.clone());
@@ -43,11 +56,72 @@ async fn receiver(fail_first: usize, hang: bool) -> Receiver {
             }
         }),
     );
+    (app, received, attempts)
+}
+
+/// The same webhook over https with a certificate for 127.0.0.1 from a throwaway authority,
+/// as a hospital's internal Mattermost would be. Returns it and the authority's PEM.
+async fn tls_receiver() -> (Receiver, String) {
+    let authority_key = rcgen::KeyPair::generate().unwrap();
+    let mut authority = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    authority.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    authority
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "DocDe test authority");
+    let authority = rcgen::CertifiedIssuer::self_signed(authority, authority_key).unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &authority)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .unwrap();
+    let listener = TlsListener {
+        tcp: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        tls: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+    };
+    let address = listener.tcp.local_addr().unwrap();
+    let (app, received, attempts) = hook(0, false);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Receiver {
-        url: format!("http://{address}/hooks/docde"),
+    let receiver = Receiver {
+        url: format!("https://{address}/hooks/docde"),
         received,
         attempts,
+    };
+    (receiver, authority.pem())
+}
+
+struct TlsListener {
+    tcp: tokio::net::TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((tcp, address)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that does not trust the certificate fails the handshake: skip it.
+            if let Ok(tls) = self.tls.accept(tcp).await {
+                return (tls, address);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.tcp.local_addr()
     }
 }
 
@@ -250,5 +324,69 @@ async fn a_database_failure_while_signing_up_reports_no_patient_data() {
         "horse",
     ] {
         assert!(!text.contains(secret), "{secret:?} leaked into {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_500_reaches_an_https_webhook_whose_certificate_the_configured_authority_signed() {
+    let (hook, authority) = tls_receiver().await;
+    let ca_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca_file.path(), &authority).unwrap();
+    let (url, ca) = (hook.url.clone(), ca_file.path().to_owned());
+    let app = spawn_app_with(move |c| {
+        c.reports.webhook_url = Some(url);
+        c.reports.retry_base_ms = 20;
+        c.reports.timeout_ms = 2_000;
+        c.outbound.ca_file = Some(ca);
+    })
+    .await;
+    assert_eq!(app.get("/probe/internal").await.status(), 500);
+    let reports = hook.wait_for(1).await;
+    assert_eq!(reports.len(), 1, "delivered over https");
+    assert!(reports[0]["text"].as_str().unwrap().contains("500"));
+}
+
+#[tokio::test]
+async fn an_https_webhook_with_an_untrusted_certificate_gets_nothing() {
+    let (hook, _authority) = tls_receiver().await;
+    let url = hook.url.clone();
+    let app = spawn_app_with(move |c| {
+        c.reports.webhook_url = Some(url);
+        c.reports.retry_base_ms = 20;
+        c.reports.attempts = 2;
+        c.reports.timeout_ms = 2_000;
+    })
+    .await;
+    assert_eq!(app.get("/probe/internal").await.status(), 500);
+    // Two attempts 20 ms apart, each refused at the handshake: well within a second.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        hook.attempts.load(Ordering::SeqCst),
+        0,
+        "no request gets past a certificate the system does not trust"
+    );
+    assert!(hook.received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_or_empty_ca_file_stops_start_up_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    for path in [dir.path().join("missing.pem"), empty] {
+        let mut config = docde_server::Config {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            ..docde_server::Config::default()
+        };
+        config.outbound.ca_file = Some(path.clone());
+        let error = docde_server::Application::build(config)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{} was accepted", path.display()));
+        assert!(
+            format!("{error:#}").contains("outbound.ca_file"),
+            "the message names the key: {error:#}"
+        );
     }
 }
