@@ -68,6 +68,11 @@ fn describe_beyond_http() {
         "booking_queue_tickets",
         "Rush-queue tickets waiting (installation-wide)"
     );
+    describe_histogram!(
+        domain::BOOKING_QUEUE_WAIT,
+        metrics::Unit::Seconds,
+        "Rush-queue wait of each served ticket, from its 202 to its outcome"
+    );
     describe_counter!(
         "reception_check_ins_total",
         "Check-ins by path (walk_in, waiting_room, appointment)"

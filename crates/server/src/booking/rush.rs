@@ -214,7 +214,7 @@ async fn announce(state: &AppState, served: Vec<tickets::Served>) {
     let mut mail = false;
     let mut tickets_done = Vec::with_capacity(served.len());
     for s in served {
-        crate::metrics::domain::booked_from_queue(&s.outcome);
+        crate::metrics::domain::booked_from_queue(&s.outcome, s.queued_at);
         if let Ok(BookOutcome::Created {
             appointment,
             event_id,

@@ -28,14 +28,23 @@ pub fn booked(outcome: &Result<BookOutcome, BookingError>) {
 }
 
 /// `booking_requests_total{path="queue"}`: a ticket served by the rush queue worker.
-pub fn booked_from_queue(outcome: &Result<BookOutcome, BookingConflict>) {
+pub fn booked_from_queue(
+    outcome: &Result<BookOutcome, BookingConflict>,
+    queued_at: chrono::DateTime<Utc>,
+) {
     let label = match outcome {
         Ok(BookOutcome::Created { .. }) => "created",
         Ok(BookOutcome::Replayed(_)) => "replayed",
         Err(c) => c.code(),
     };
     booking("queue", label);
+    // From the 202 to the outcome's commit (clocks of two instances: clamp skew below 0).
+    let waited = (Utc::now() - queued_at).as_seconds_f64().max(0.0);
+    metrics::histogram!(BOOKING_QUEUE_WAIT).record(waited);
 }
+
+/// `booking_queue_wait_seconds`: how long rush tickets waited, queued → served.
+pub const BOOKING_QUEUE_WAIT: &str = "booking_queue_wait_seconds";
 
 /// `booking_requests_total{path="direct", outcome=<problem code>}`: refused before the writer
 /// (a slot the availability view knows is full, outside the schedule, too late, …).

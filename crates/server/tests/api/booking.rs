@@ -655,6 +655,14 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
         get(&app, &location, &p.patient_other.token).await.status(),
         404
     );
+    // Each served ticket's wait is measured (other tests' tickets may add to the count).
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let served = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("booking_queue_wait_seconds_count "))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no booking_queue_wait_seconds in /metrics:\n{metrics}"));
+    assert!(served >= 2.0, "both tickets' waits recorded: {served}");
 }
 
 #[tokio::test]

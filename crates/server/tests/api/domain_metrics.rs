@@ -112,8 +112,8 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
     drop(body);
 }
 
-/// Dashboard families this test does not exercise (MQTT, e-mail, waiting room, webhooks:
-/// their own tests do).
+/// Dashboard families this test does not exercise (MQTT, e-mail, waiting room, rush queue,
+/// webhooks: their own tests do).
 const NOT_EXERCISED_HERE: &[&str] = &[
     "mqtt_messages_total",
     "mqtt_retries_total",
@@ -123,6 +123,7 @@ const NOT_EXERCISED_HERE: &[&str] = &[
     "reception_waiting_room_admitted_total",
     "reception_waiting_room_queued",
     "reception_waiting_room_wait_seconds",
+    "booking_queue_wait_seconds",
     "docde_webhook_deliveries_total",
     "error_reports_total",
 ];

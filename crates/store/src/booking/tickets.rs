@@ -30,6 +30,8 @@ pub struct Served {
     pub ticket_id: Uuid,
     pub seq: i64,
     pub patient_id: Uuid,
+    /// When the request was queued (its 202), for the queue's wait-time histogram.
+    pub queued_at: DateTime<Utc>,
     pub outcome: Result<BookOutcome, BookingConflict>,
 }
 
@@ -251,6 +253,7 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
                 ticket_id: id(&tid)?,
                 seq,
                 patient_id: id(&patient)?,
+                queued_at: created_at,
                 outcome,
             });
         }
