@@ -7,6 +7,7 @@ pub mod auth;
 pub mod devices;
 pub mod directory;
 pub mod doctors;
+pub mod event_log;
 pub mod hospitals;
 pub mod medication;
 pub mod password;
@@ -22,7 +23,6 @@ pub mod ward;
 // Ward alarm limits and one patient's live view (branch `ward`).
 pub mod ward_admission_live;
 pub mod ward_patient;
-pub mod ward_stream;
 pub mod ward_thresholds;
 
 use chrono::{DateTime, Utc};

@@ -13,7 +13,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use docde_bus::Message;
 use docde_store::booking::appointments;
 use docde_store::booking::tickets;
 use futures::Stream;
@@ -113,72 +112,39 @@ pub async fn appointment_events(
     CurrentUser(me): CurrentUser,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let mut last: i64 = match headers.get("last-event-id") {
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| {
-                super::invalid("Last-Event-ID", "must be an event id from this stream")
-            })?,
-        None => 0,
-    };
-    let (tx, rx) = mpsc::channel(64);
-    let mut live = state.bus.subscribe(&patient_topic(me.id));
+    let last = super::event_log::last_event_id(&headers)?;
+    let wake = state.bus.subscribe(&patient_topic(me.id));
     let patient = me.id;
-    tokio::spawn(async move {
-        let _live = crate::metrics::LiveClient::open("appointment_events");
-        loop {
-            {
-                // Catch up from the database, page by page.
-                loop {
-                    let Ok(page) =
-                        appointments::events_after(&state.store, patient, last, 500).await
-                    else {
-                        return;
-                    };
-                    let full = page.len() == 500;
-                    for e in page {
-                        last = e.id;
-                        let view = AppointmentEventView {
-                            id: e.id,
-                            appointment_id: e.appointment_id,
-                            status: e.status,
-                            at: e.created_at,
-                        };
-                        if !send(&tx, &view).await {
-                            return;
-                        }
-                    }
-                    if !full {
-                        break;
-                    }
-                }
-            }
-            let message = tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tx.closed() => return,
-                m = live.recv() => m,
-            };
-            match message {
-                // The message is a wake-up: the database says what happened, in order and
-                // without gaps (event ids are shared by all patients, so they are not
-                // consecutive per patient and a gap cannot be seen from the ids alone).
-                Some(Message::Data(_)) | Some(Message::Lagged(_)) => {}
-                None => return,
-            }
-        }
-    });
-    Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
+    // Event ids are shared by all patients, so they are not consecutive per patient and a gap
+    // cannot be seen from the ids alone: the log is re-read on every wake-up.
+    Ok(super::event_log::serve(
+        state,
+        wake,
+        last,
+        "appointment_events",
+        64,
+        move |state, last| async move {
+            let page =
+                appointments::events_after(&state.store, patient, last, super::event_log::PAGE)
+                    .await;
+            Some(page.ok()?.into_iter().map(|e| (e.id, sse(e))).collect())
+        },
+    ))
 }
 
-async fn send(tx: &mpsc::Sender<Result<Event, Infallible>>, view: &AppointmentEventView) -> bool {
-    let Ok(data) = serde_json::to_string(view) else {
-        return false;
+/// An appointment event as the stream sends it (`appointment`, data: AppointmentEventView).
+fn sse(e: appointments::AppointmentEvent) -> Option<Event> {
+    let view = AppointmentEventView {
+        id: e.id,
+        appointment_id: e.appointment_id,
+        status: e.status,
+        at: e.created_at,
     };
-    let event = Event::default()
-        .event("appointment")
-        .id(view.id.to_string())
-        .data(data);
-    tx.send(Ok(event)).await.is_ok()
+    let data = serde_json::to_string(&view).ok()?;
+    Some(
+        Event::default()
+            .event("appointment")
+            .id(view.id.to_string())
+            .data(data),
+    )
 }

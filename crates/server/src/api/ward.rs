@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{invalid, now, ward_stream};
+use super::{event_log, invalid, now};
 use crate::auth::Principal;
 use crate::auth::principal::CurrentDevice;
 use crate::authz::{Action, Target, authorize};
@@ -647,13 +647,27 @@ pub async fn ward_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     load_ward(&state, &principal, Action::ReadWard, id).await?;
-    let last = ward_stream::last_event_id(&headers)?;
-    Ok(ward_stream::serve(
+    let last = event_log::last_event_id(&headers)?;
+    let wake = state.bus.subscribe(&crate::ward::ward_topic(id));
+    Ok(event_log::serve(
         state,
-        ward_stream::Source::Ward(id),
+        wake,
         last,
         "ward_events",
+        256,
+        move |state, last| async move {
+            let page = events::events_after(&state.store, id, last, event_log::PAGE).await;
+            Some(page.ok()?.iter().map(|e| (e.id, Some(sse(e)))).collect())
+        },
     ))
+}
+
+/// A ward event as the streams send it: named by its kind, with its log id.
+pub(crate) fn sse(e: &events::WardEvent) -> Event {
+    Event::default()
+        .event(e.kind.code())
+        .id(e.id.to_string())
+        .data(e.payload.clone())
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema, garde::Validate)]

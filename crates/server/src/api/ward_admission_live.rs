@@ -18,13 +18,14 @@ use futures::Stream;
 use uuid::Uuid;
 
 use super::ward::load_ward;
-use super::{now, ward_stream};
+use super::{event_log, now};
 use crate::auth::Principal;
 use crate::authz::{Action, Target, authorize};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::ward::news2::{News2Detail, detail};
 use crate::ward::news2_of;
+use docde_store::ward::events::{self, WardEvent};
 
 /// Loads an admission and checks `ReadWard` on its ward.
 async fn readable_admission(
@@ -79,11 +80,39 @@ pub async fn admission_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let admission = readable_admission(&state, &principal, id).await?;
-    let last = ward_stream::last_event_id(&headers)?;
-    Ok(ward_stream::serve(
+    let last = event_log::last_event_id(&headers)?;
+    let wake = state
+        .bus
+        .subscribe(&crate::ward::ward_topic(admission.ward_id));
+    Ok(event_log::serve(
         state,
-        ward_stream::Source::Admission(admission),
+        wake,
         last,
         "admission_events",
+        256,
+        move |state, last| {
+            let admission = admission.clone();
+            async move {
+                let page = events::patient_events_after(
+                    &state.store,
+                    admission.patient_id,
+                    last,
+                    event_log::PAGE,
+                )
+                .await;
+                // The patient's log spans every stay: send only this one's.
+                let of_this_stay = |e: &WardEvent| {
+                    e.ward_id == admission.ward_id
+                        && e.created_at >= admission.admitted_at
+                        && admission.discharged_at.is_none_or(|d| e.created_at <= d)
+                };
+                Some(
+                    page.ok()?
+                        .iter()
+                        .map(|e| (e.id, of_this_stay(e).then(|| super::ward::sse(e))))
+                        .collect(),
+                )
+            }
+        },
     ))
 }
