@@ -446,7 +446,11 @@ mod tests {
              not acknowledged for 3 min"
         );
         let fields = body["attachments"][0]["fields"].as_array().unwrap();
-        assert!(fields.iter().any(|f| f["value"] == format!("/nurse?ward={ward_id}")));
+        assert!(
+            fields
+                .iter()
+                .any(|f| f["value"] == format!("/nurse?ward={ward_id}"))
+        );
         assert!(!fields.iter().any(|f| f["title"] == "now"));
     }
 }

@@ -203,11 +203,17 @@ async fn a_receiver_that_fails_twice_then_recovers_gets_every_escalation_once() 
         0,
         "backing off: not due again at once"
     );
-    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2)).await.unwrap();
+    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2))
+        .await
+        .unwrap();
     assert_eq!(round.retried, 1, "500 again, after 2 s");
-    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(5)).await.unwrap();
+    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(5))
+        .await
+        .unwrap();
     assert_eq!(round.claimed, 0, "the second wait is 4 s");
-    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(6)).await.unwrap();
+    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(6))
+        .await
+        .unwrap();
     assert_eq!(round.delivered, 1);
 
     // Still unacknowledged: the next level is posted too.
@@ -246,7 +252,9 @@ async fn a_receiver_that_fails_twice_then_recovers_gets_every_escalation_once() 
             .unwrap()
             .starts_with("Escalation 2: Nurse call")
     );
-    let rows = deliveries_of_ward(&app.state.store, s.p.ward1).await.unwrap();
+    let rows = deliveries_of_ward(&app.state.store, s.p.ward1)
+        .await
+        .unwrap();
     let summary: Vec<(u8, &str, u32)> = rows
         .iter()
         .map(|d| (d.level, d.status.as_str(), d.attempts))
@@ -281,16 +289,25 @@ async fn a_receiver_that_is_down_neither_delays_the_escalation_nor_loses_its_pos
 
     let round = deliver_due(&app.state, t1).await.unwrap();
     assert_eq!(round.retried, 1);
-    let rows = deliveries_of_ward(&app.state.store, s.p.ward1).await.unwrap();
+    let rows = deliveries_of_ward(&app.state.store, s.p.ward1)
+        .await
+        .unwrap();
     assert_eq!(rows[0].status, "pending");
     assert_eq!(rows[0].last_error.as_deref(), Some("connect"));
 
     let rx = Receiver::start_on(addr, &[]).await;
-    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2)).await.unwrap();
+    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2))
+        .await
+        .unwrap();
     assert_eq!(round.delivered, 1);
     assert_eq!(levels(&rx.delivered()), [1]);
-    let rows = deliveries_of_ward(&app.state.store, s.p.ward1).await.unwrap();
-    assert_eq!((rows[0].status.as_str(), rows[0].attempts), ("delivered", 2));
+    let rows = deliveries_of_ward(&app.state.store, s.p.ward1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].attempts),
+        ("delivered", 2)
+    );
 }
 
 #[tokio::test]
@@ -308,13 +325,20 @@ async fn a_delivery_that_keeps_failing_is_given_up_after_its_attempts() {
     let t1 = level_1_due();
     escalate_due(&app.state, t1).await.unwrap();
     assert_eq!(deliver_due(&app.state, t1).await.unwrap().retried, 1);
-    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2)).await.unwrap();
+    let round = deliver_due(&app.state, t1 + TimeDelta::seconds(2))
+        .await
+        .unwrap();
     assert_eq!(round.failed, 1);
     assert_eq!(
-        deliver_due(&app.state, t1 + TimeDelta::hours(1)).await.unwrap().claimed,
+        deliver_due(&app.state, t1 + TimeDelta::hours(1))
+            .await
+            .unwrap()
+            .claimed,
         0
     );
-    let rows = deliveries_of_ward(&app.state.store, s.p.ward1).await.unwrap();
+    let rows = deliveries_of_ward(&app.state.store, s.p.ward1)
+        .await
+        .unwrap();
     assert_eq!(rows[0].status, "failed");
     assert_eq!(rows[0].last_error.as_deref(), Some("status_503"));
     assert_eq!(rx.all().len(), 2);
@@ -328,7 +352,11 @@ async fn only_the_hospitals_admins_set_the_webhook_which_is_checked_and_shown_re
     let path = webhook_path(p.ward1);
     let secret_url = "https://chat.hospital.example:8443/hooks/s3cret-token";
 
-    let none: Value = get(&app, &path, &p.hadmin.token).await.json().await.unwrap();
+    let none: Value = get(&app, &path, &p.hadmin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(none["source"], "none");
     assert!(none["url"].is_null());
     for outsider in [&p.nurse, &p.doctor, &p.hadmin_h2, &p.patient] {
@@ -368,7 +396,11 @@ async fn only_the_hospitals_admins_set_the_webhook_which_is_checked_and_shown_re
     assert_eq!(shown["url"], "https://chat.hospital.example:8443/***");
     assert_eq!(shown["source"], "ward");
     assert_eq!(shown["updated_by"], p.hadmin.id.to_string());
-    let read = get(&app, &path, &p.hadmin.token).await.text().await.unwrap();
+    let read = get(&app, &path, &p.hadmin.token)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!read.contains("s3cret"), "{read}");
     assert_eq!(
         serde_json::from_str::<Value>(&read).unwrap()["url"],

@@ -321,7 +321,9 @@ async fn change(
     let postgres = store.dialect() == "postgres";
     // An escalation also queues its webhook post (`Some(whether a default URL is configured)`).
     let webhook = match &binds {
-        Binds::Escalate { default_webhook, .. } => Some(*default_webhook),
+        Binds::Escalate {
+            default_webhook, ..
+        } => Some(*default_webhook),
         _ => None,
     };
     with_writer!(store, pool => {

@@ -207,7 +207,11 @@ impl DeliveryRow {
 // take disjoint rows, and a row unlocked after our snapshot is re-checked against the lease
 // before it is updated; SQLite's single writer runs claims one at a time.
 fn claim_sql(postgres: bool) -> String {
-    let lock = if postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = if postgres {
+        "FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
     format!(
         "UPDATE ward_webhook_deliveries SET claim = $1, claimed_until = $2 \
          WHERE id IN (SELECT id FROM ward_webhook_deliveries \
