@@ -24,6 +24,7 @@ pub mod ward;
 pub mod ward_admission_live;
 pub mod ward_patient;
 pub mod ward_thresholds;
+pub mod ward_webhook;
 
 use chrono::{DateTime, Utc};
 use docde_domain::account::{Email, check_password};

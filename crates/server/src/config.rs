@@ -349,6 +349,23 @@ pub struct WardSettings {
     /// Ward stream events older than this many days are deleted (at least 1: a reconnecting
     /// nurse station must be able to replay the last 24 h).
     pub event_retention_days: u32,
+    /// Escalation webhook (Mattermost/Slack-compatible incoming webhook, `http://` or
+    /// `https://`) for wards that set none of their own. Unset: only wards with their own URL
+    /// post escalations. A secret: shown redacted, never logged.
+    pub escalation_webhook_url: Option<String>,
+    /// Run the escalation webhook delivery worker on this instance; any number may.
+    pub webhook_worker: bool,
+    /// Timeout of one post (ms).
+    pub webhook_timeout_ms: u64,
+    /// Wait after the first failed post (ms), doubled after each further one …
+    pub webhook_retry_base_ms: u64,
+    /// … up to this (ms).
+    pub webhook_retry_cap_ms: u64,
+    /// Posts of one escalation before it is given up (`failed`).
+    pub webhook_max_attempts: u32,
+    /// An escalation not delivered within this many seconds is given up (`failed`): a page
+    /// about a bed that arrives an hour late helps nobody.
+    pub webhook_give_up_secs: u64,
 }
 
 impl Default for WardSettings {
@@ -360,6 +377,13 @@ impl Default for WardSettings {
             retention_every_secs: 3_600,
             raw_retention_days: 7,
             event_retention_days: 30,
+            escalation_webhook_url: None,
+            webhook_worker: true,
+            webhook_timeout_ms: 5_000,
+            webhook_retry_base_ms: 2_000,
+            webhook_retry_cap_ms: 120_000,
+            webhook_max_attempts: 20,
+            webhook_give_up_secs: 3_600,
         }
     }
 }
@@ -629,6 +653,22 @@ impl Config {
                     .into(),
             ));
         }
+        if let Some(url) = &self.ward.escalation_webhook_url {
+            crate::ward::webhook::WebhookUrl::parse(url)
+                .map_err(|e| ConfigError(format!("ward.escalation_webhook_url: {e}")))?;
+        }
+        if self.ward.webhook_timeout_ms == 0
+            || self.ward.webhook_retry_base_ms == 0
+            || self.ward.webhook_max_attempts == 0
+            || self.ward.webhook_give_up_secs == 0
+            || self.ward.webhook_retry_cap_ms < self.ward.webhook_retry_base_ms
+        {
+            return Err(ConfigError(
+                "ward.webhook_timeout_ms / webhook_retry_base_ms / webhook_max_attempts / webhook_give_up_secs: \
+                 must be at least 1, and ward.webhook_retry_cap_ms at least ward.webhook_retry_base_ms"
+                    .into(),
+            ));
+        }
         if let Some(url) = &self.reports.webhook_url {
             let parsed = url::Url::parse(url)
                 .map_err(|e| ConfigError(format!("reports.webhook_url: {e}")))?;
@@ -680,6 +720,11 @@ impl Config {
         copy.smtp.password = copy.smtp.password.map(|_| "***".into());
         // An incoming webhook's path is its secret.
         copy.reports.webhook_url = copy.reports.webhook_url.as_deref().map(redact_webhook);
+        copy.ward.escalation_webhook_url = copy
+            .ward
+            .escalation_webhook_url
+            .as_deref()
+            .map(crate::ward::webhook::redact);
         copy.auth.signing_keys = copy
             .auth
             .signing_keys
@@ -899,6 +944,18 @@ mod tests {
         assert_eq!(parse_mqtt_url("mqtt://127.0.0.1").unwrap().port, 1883);
         assert!(parse_mqtt_url("http://127.0.0.1").is_err());
         assert!(parse_mqtt_url("mqtts://127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn the_default_escalation_webhook_is_checked_and_shown_without_its_secret() {
+        let mut config = Config::default();
+        config.ward.escalation_webhook_url = Some("ftp://chat.example/hooks/x".into());
+        assert!(config.validate().is_err());
+        config.ward.escalation_webhook_url =
+            Some("https://bot:pw@chat.example:8443/hooks/s3cret".into());
+        assert!(config.validate().is_ok());
+        let shown = config.redacted()["ward"]["escalation_webhook_url"].to_string();
+        assert_eq!(shown, "\"https://chat.example:8443/***\"");
     }
 
     #[test]

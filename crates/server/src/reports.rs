@@ -12,7 +12,7 @@
 //! What this module must not do: post anything the scrubber has not seen, or block a request.
 
 pub mod scrub;
-mod webhook;
+pub(crate) mod webhook;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};

@@ -18,7 +18,7 @@ use crate::api::{
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
 // Ward alarm limits and one patient's live view (branch `ward`).
-use crate::api::{ward_admission_live, ward_thresholds};
+use crate::api::{ward_admission_live, ward_thresholds, ward_webhook};
 // Web pages and the nurse station's per-admission reads.
 use crate::api::ward_patient;
 use crate::extract::BodyLimit;
@@ -111,6 +111,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(
             ward_thresholds::get_admission_thresholds,
             ward_thresholds::put_admission_thresholds
+        ))
+        // The ward's outgoing escalation webhook (branch `escalation`).
+        .routes(routes!(
+            ward_webhook::get_escalation_webhook,
+            ward_webhook::put_escalation_webhook,
+            ward_webhook::delete_escalation_webhook
         ))
         .routes(routes!(records::create))
         .routes(routes!(records::create_for_walk_in))

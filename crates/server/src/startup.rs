@@ -103,6 +103,10 @@ impl Application {
                 std::time::Duration::from_millis(state.config.ward.technical_every_ms.max(100));
             workers.push(crate::ward::technical::spawn(state.clone(), every));
         }
+        // Escalation webhook posts (crates/server/src/ward/webhook.rs).
+        if state.config.ward.webhook_worker {
+            workers.push(crate::ward::webhook::spawn(state.clone()));
+        }
         if state.config.medication.reset_worker {
             workers.push(crate::ward::medication::spawn_reset(state.clone()));
         }

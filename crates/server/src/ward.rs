@@ -1,9 +1,10 @@
 //! Ward monitoring's server side: the group-commit sample writer, the alarm evaluator that
 //! turns stored samples (and the NEWS2 score of the latest vitals) into raise/clear decisions
 //! applied through the store, the wake-ups that tell nurse-station streams to re-read the
-//! ward event log, and the escalation worker. The limits per ward and patient are
-//! [`thresholds`], the periodic silent-device and sensor-off check [`technical`], and NEWS2's
-//! per-patient view and change announcements [`news2`].
+//! ward event log, and the escalation worker (its outgoing webhook posts are [`webhook`]'s).
+//! The limits per ward and patient are [`thresholds`], the periodic silent-device and
+//! sensor-off check [`technical`], and NEWS2's per-patient view and change announcements
+//! [`news2`].
 //!
 //! What matters lives in the database: the samples, the open alarms (one per admission and
 //! kind, enforced there) and the event log the streams replay. The evaluator's memory (onset
@@ -18,6 +19,7 @@ pub mod news2;
 pub mod retention;
 pub mod technical;
 pub mod thresholds;
+pub mod webhook;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -252,7 +254,8 @@ pub async fn wake(state: &AppState, ward_id: Uuid) {
 
 /// The escalation worker: claims due alarms (a lease with a fencing token, so any number of
 /// instances may run it), moves each to the level due, and wakes the ward's streams where the
-/// charge nurse sees the `alarm_update`.
+/// charge nurse sees the `alarm_update`. Each level is also queued, in the same transaction,
+/// for the ward's outgoing webhook, which [`webhook`]'s worker posts.
 pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -271,6 +274,8 @@ pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {
 pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, WardError> {
     let claims = alarms::due_for_escalation(&state.store, now, ESCALATION_LEASE, 100).await?;
     let policy = &state.ward.escalation;
+    // With a default URL every ward's escalations are posted; otherwise wards with their own.
+    let default_webhook = state.config.ward.escalation_webhook_url.is_some();
     let mut done = 0;
     let mut woken: HashSet<Uuid> = HashSet::new();
     for claim in claims {
@@ -281,7 +286,7 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize,
             _ => EscalationLevel(a.escalation_level.get().saturating_add(1)),
         };
         let next = next_escalation_at(a.priority, a.raised_at, false, Some(level), policy);
-        match alarms::escalate(&state.store, &claim, level, next, now).await {
+        match alarms::escalate(&state.store, &claim, level, next, now, default_webhook).await {
             Ok(_) => {
                 done += 1;
                 woken.insert(a.ward_id);
@@ -290,8 +295,13 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize,
             Err(e) => return Err(e),
         }
     }
-    for ward_id in woken {
-        wake(state, ward_id).await;
+    for ward_id in &woken {
+        wake(state, *ward_id).await;
+    }
+    if !woken.is_empty() {
+        // Their webhook posts are queued (if the ward has a URL); the delivery workers send
+        // them, so a slow receiver never holds this loop up.
+        webhook::wake(state).await;
     }
     Ok(done)
 }

@@ -40,6 +40,7 @@ pub mod medication;
 pub mod news2;
 pub mod samples;
 pub mod thresholds;
+pub mod webhooks;
 
 pub use batch::SampleWriter;
 

@@ -556,12 +556,13 @@ async fn concurrent_escalation_claimers_never_get_the_same_alarm() {
         EscalationLevel::CHARGE_NURSE,
         Some(at(280)),
         at(171),
+        false,
     )
     .await
     .unwrap();
     assert_eq!(escalated.escalation_level, EscalationLevel::CHARGE_NURSE);
     assert_eq!(escalated.next_escalation_at, Some(at(280)));
-    let err = alarms::escalate(&store, claim, EscalationLevel(2), None, at(172))
+    let err = alarms::escalate(&store, claim, EscalationLevel(2), None, at(172), false)
         .await
         .unwrap_err();
     assert!(
@@ -576,7 +577,7 @@ async fn concurrent_escalation_claimers_never_get_the_same_alarm() {
         .await
         .unwrap();
     assert_eq!(retaken.len(), 11);
-    let err = alarms::escalate(&store, stale, EscalationLevel(1), None, at(201))
+    let err = alarms::escalate(&store, stale, EscalationLevel(1), None, at(201), false)
         .await
         .unwrap_err();
     assert!(matches!(

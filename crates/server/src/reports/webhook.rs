@@ -131,7 +131,7 @@ fn outcome(outcome: &'static str) {
 }
 
 /// The kind of a client error without its URL (a webhook URL is a secret).
-fn error_kind(e: &reqwest::Error) -> &'static str {
+pub(crate) fn error_kind(e: &reqwest::Error) -> &'static str {
     if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {

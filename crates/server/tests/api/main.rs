@@ -33,5 +33,7 @@ mod ward_news2;
 mod ward_retention;
 mod ward_technical;
 mod ward_thresholds;
+// The outgoing escalation webhook (branch `escalation`).
+mod ward_escalation;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;

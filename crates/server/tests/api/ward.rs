@@ -121,7 +121,7 @@ pub async fn report(app: &TestApp, device: &TestDevice, samples: Value) -> reqwe
 }
 
 /// Reads the ward's event stream until `until` is in it (or 5 s pass), returning the text.
-async fn read_events(
+pub async fn read_events(
     app: &TestApp,
     ward: Uuid,
     token: &str,

@@ -319,6 +319,13 @@ async fn change(
     binds: Binds<'_>,
 ) -> Result<(Alarm, i64), WardError> {
     let postgres = store.dialect() == "postgres";
+    // An escalation also queues its webhook post (`Some(whether a default URL is configured)`).
+    let webhook = match &binds {
+        Binds::Escalate {
+            default_webhook, ..
+        } => Some(*default_webhook),
+        _ => None,
+    };
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
         let done = async {
@@ -326,7 +333,7 @@ async fn change(
             let q = match binds {
                 Binds::Acknowledge { by, note } => q.bind(now).bind(by.to_string()).bind(note),
                 Binds::Resolve { by, note } => q.bind(now).bind(by.map(|b| b.to_string())).bind(note),
-                Binds::Escalate { token, level, next } => q
+                Binds::Escalate { token, level, next, .. } => q
                     .bind(now)
                     .bind(token.to_string())
                     .bind(i32::from(level))
@@ -338,6 +345,18 @@ async fn change(
             let alarm = Alarm::try_from(row)?;
             let e = event(&alarm, EventKind::AlarmUpdate, what, now);
             let ids = append_events!(tx, postgres, std::slice::from_ref(&e)).await?;
+            if let Some(default_url) = webhook {
+                // The escalation's webhook post commits with it, or not at all.
+                sqlx::query(super::webhooks::ENQUEUE_SQL)
+                    .bind(Uuid::now_v7().to_string())
+                    .bind(alarm.ward_id.to_string())
+                    .bind(alarm.id.to_string())
+                    .bind(i32::from(alarm.escalation_level.get()))
+                    .bind(now)
+                    .bind(default_url)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Ok((alarm, ids[0]))
         }
         .await;
@@ -358,6 +377,7 @@ enum Binds<'a> {
         token: Uuid,
         level: u8,
         next: Option<DateTime<Utc>>,
+        default_webhook: bool,
     },
 }
 
@@ -531,12 +551,16 @@ pub async fn due_for_escalation(
 /// the next step (`None`: no further step), releasing the claim. Refused with
 /// [`WardConflict::EscalationClaimLost`] if the claim is no longer this worker's, or the
 /// alarm's conflict if it was acknowledged or resolved meanwhile.
+///
+/// In the same transaction it queues the level's webhook post (see [`super::webhooks`]) if
+/// the ward has its own webhook or `default_webhook` says a default URL is configured.
 pub async fn escalate(
     store: &Store,
     claim: &EscalationClaim,
     level: EscalationLevel,
     next_escalation_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
+    default_webhook: bool,
 ) -> Result<(Alarm, i64), WardError> {
     let sql = format!(
         "UPDATE alarms SET escalation_level = $4, next_escalation_at = $5, \
@@ -554,6 +578,7 @@ pub async fn escalate(
             token: claim.token,
             level: level.get(),
             next: next_escalation_at.map(stored),
+            default_webhook,
         },
     )
     .await

@@ -1,7 +1,8 @@
 //! Escalation instead of repetition: an alarm nobody acknowledges goes up the chain (level 1:
-//! the charge nurse's stream; level 2 and beyond: the outgoing webhook) after configurable
-//! delays per priority. Acknowledging stops it. The functions only say which level is due;
-//! the worker stores the level it reached so each level is delivered once.
+//! the charge nurse; each level is announced on the ward's stream and posted to the ward's
+//! outgoing webhook, if it has one) after configurable delays per priority. Acknowledging
+//! stops it. The functions only say which level is due; the worker stores the level it
+//! reached so each level is delivered once.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
