@@ -180,7 +180,10 @@ pub async fn roll_up(
 /// Moves the raw-retention boundary to `cutoff` (rounded down to its minute), but never past
 /// the oldest pending minute and never backwards, and returns the boundary now in force: raw
 /// samples before it may be deleted, because every minute before it is rolled up.
-pub async fn hold_raw_from(store: &Store, cutoff: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+pub async fn hold_raw_from(
+    store: &Store,
+    cutoff: DateTime<Utc>,
+) -> Result<DateTime<Utc>, StoreError> {
     let wanted = minute_of(micros(cutoff));
     let kept_from: i64 = with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
