@@ -22,6 +22,7 @@ pub mod ward;
 // Ward alarm limits and one patient's live view (branch `ward`).
 pub mod ward_admission_live;
 pub mod ward_patient;
+mod ward_stream;
 pub mod ward_thresholds;
 
 use chrono::{DateTime, Utc};
