@@ -334,6 +334,14 @@ pub struct WardSettings {
     /// Ward stream events older than this many days are deleted (at least 1: a reconnecting
     /// nurse station must be able to replay the last 24 h).
     pub event_retention_days: u32,
+    /// Run the rollup worker (`crate::ward::rollup`) on this instance; any number may. Raw
+    /// samples are only swept once their minute is rolled up, so at least one should.
+    pub rollup_worker: bool,
+    /// How often it runs (s).
+    pub rollup_every_secs: u64,
+    /// 1-minute rollups older than this many days are deleted (at least the raw retention:
+    /// the rollups are what the history reads once the raw samples are gone).
+    pub rollup_retention_days: u32,
 }
 
 impl Default for WardSettings {
@@ -345,6 +353,9 @@ impl Default for WardSettings {
             retention_every_secs: 3_600,
             raw_retention_days: 7,
             event_retention_days: 30,
+            rollup_worker: true,
+            rollup_every_secs: 30,
+            rollup_retention_days: 365,
         }
     }
 }
@@ -608,6 +619,12 @@ impl Config {
         if self.ward.raw_retention_days == 0 || self.ward.event_retention_days == 0 {
             return Err(ConfigError(
                 "ward.raw_retention_days, ward.event_retention_days: must be at least 1 (a day of replay)"
+                    .into(),
+            ));
+        }
+        if self.ward.rollup_retention_days < self.ward.raw_retention_days {
+            return Err(ConfigError(
+                "ward.rollup_retention_days: must be at least ward.raw_retention_days (rollups outlive the raw samples)"
                     .into(),
             ));
         }
@@ -897,6 +914,21 @@ mod tests {
         assert!(err.contains("ward.event_retention_days"), "{err}");
         config.ward.event_retention_days = 1;
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn a_rollup_retention_shorter_than_the_raw_retention_is_refused_at_start() {
+        let mut config = Config::default();
+        assert_eq!(config.ward.rollup_retention_days, 365);
+        config.ward.raw_retention_days = 30;
+        config.ward.rollup_retention_days = 29;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ward.rollup_retention_days"), "{err}");
+        config.ward.rollup_retention_days = 30;
+        assert!(
+            config.validate().is_ok(),
+            "as long as the raw samples are kept is enough"
+        );
     }
 
     #[test]
