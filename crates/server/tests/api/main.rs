@@ -35,3 +35,4 @@ mod ward_technical;
 mod ward_thresholds;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;
+mod ward_rollups;
