@@ -11,24 +11,20 @@ use std::convert::Infallible;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use docde_bus::Message;
+use axum::response::sse::{Event, Sse};
 use docde_store::ward::admissions::{self, Admission};
-use docde_store::ward::events::{self, WardEvent};
 use docde_store::ward::samples;
 use futures::Stream;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
 
 use super::ward::load_ward;
-use super::{invalid, now, ward_stream};
+use super::{now, ward_stream};
 use crate::auth::Principal;
 use crate::authz::{Action, Target, authorize};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::ward::news2::{News2Detail, detail};
-use crate::ward::{news2_of, ward_topic};
+use crate::ward::news2_of;
 
 /// Loads an admission and checks `ReadWard` on its ward.
 async fn readable_admission(
