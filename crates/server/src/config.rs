@@ -366,6 +366,14 @@ pub struct WardSettings {
     /// An escalation not delivered within this many seconds is given up (`failed`): a page
     /// about a bed that arrives an hour late helps nobody.
     pub webhook_give_up_secs: u64,
+    /// Run the rollup worker (`crate::ward::rollup`) on this instance; any number may. Raw
+    /// samples are only swept once their minute is rolled up, so at least one should.
+    pub rollup_worker: bool,
+    /// How often it runs (s).
+    pub rollup_every_secs: u64,
+    /// 1-minute rollups older than this many days are deleted (at least the raw retention:
+    /// the rollups are what the history reads once the raw samples are gone).
+    pub rollup_retention_days: u32,
 }
 
 impl Default for WardSettings {
@@ -384,6 +392,9 @@ impl Default for WardSettings {
             webhook_retry_cap_ms: 120_000,
             webhook_max_attempts: 20,
             webhook_give_up_secs: 3_600,
+            rollup_worker: true,
+            rollup_every_secs: 30,
+            rollup_retention_days: 365,
         }
     }
 }
@@ -666,6 +677,12 @@ impl Config {
             return Err(ConfigError(
                 "ward.webhook_timeout_ms / webhook_retry_base_ms / webhook_max_attempts / webhook_give_up_secs: \
                  must be at least 1, and ward.webhook_retry_cap_ms at least ward.webhook_retry_base_ms"
+                    .into(),
+            ));
+        }
+        if self.ward.rollup_retention_days < self.ward.raw_retention_days {
+            return Err(ConfigError(
+                "ward.rollup_retention_days: must be at least ward.raw_retention_days (rollups outlive the raw samples)"
                     .into(),
             ));
         }
@@ -987,6 +1004,21 @@ mod tests {
         assert!(err.contains("ward.event_retention_days"), "{err}");
         config.ward.event_retention_days = 1;
         assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn a_rollup_retention_shorter_than_the_raw_retention_is_refused_at_start() {
+        let mut config = Config::default();
+        assert_eq!(config.ward.rollup_retention_days, 365);
+        config.ward.raw_retention_days = 30;
+        config.ward.rollup_retention_days = 29;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("ward.rollup_retention_days"), "{err}");
+        config.ward.rollup_retention_days = 30;
+        assert!(
+            config.validate().is_ok(),
+            "as long as the raw samples are kept is enough"
+        );
     }
 
     #[test]

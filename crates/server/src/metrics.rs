@@ -82,6 +82,10 @@ fn describe_beyond_http() {
         metrics::Unit::Seconds,
         "From a stored sample's measured_at to its commit"
     );
+    describe_counter!(
+        "ward_rollup_minutes_total",
+        "(Admission, kind, minute) rollups recomputed from raw samples by this instance"
+    );
     describe_gauge!(
         "ward_alarms_open",
         "Open alarms by priority and status (installation-wide)"

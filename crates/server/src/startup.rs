@@ -97,6 +97,10 @@ impl Application {
                 std::time::Duration::from_secs(state.config.ward.retention_every_secs.max(1));
             workers.push(crate::ward::retention::spawn(state.clone(), every));
         }
+        if state.config.ward.rollup_worker {
+            let every = std::time::Duration::from_secs(state.config.ward.rollup_every_secs.max(1));
+            workers.push(crate::ward::rollup::spawn(state.clone(), every));
+        }
         // Ward technical alarms (branch `ward`).
         if state.config.ward.technical_worker {
             let every =

@@ -17,6 +17,7 @@ pub mod medication;
 pub mod mqtt;
 pub mod news2;
 pub mod retention;
+pub mod rollup;
 pub mod technical;
 pub mod thresholds;
 pub mod webhook;

@@ -38,6 +38,7 @@ pub mod beds;
 pub mod events;
 pub mod medication;
 pub mod news2;
+pub mod rollups;
 pub mod samples;
 pub mod thresholds;
 pub mod webhooks;

@@ -10,8 +10,7 @@ use docde_domain::account::Role;
 use docde_domain::ward::VitalKind;
 use docde_store::accounts::hospitals::{self, Ward};
 use docde_store::ward::admissions::{self, Admission};
-use docde_store::ward::samples::{self, Subject};
-use docde_store::ward::{alarms, medication};
+use docde_store::ward::{alarms, medication, rollups};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -66,9 +65,11 @@ pub struct HistoryQuery {
     pub kind: Option<String>,
     /// Start (RFC 3339; default `to` − 1 hour).
     pub from: Option<String>,
-    /// End, exclusive (RFC 3339; default now). At most 7 days after `from`.
+    /// End, exclusive (RFC 3339; default now). At most 7 days after `from`; any age (older
+    /// than the raw samples' retention, the buckets come from the 1-minute rollups).
     pub to: Option<String>,
-    /// How many points at most (1–1000, default 200): samples are averaged per bucket.
+    /// How many points at most (1–1000, default 200): samples are summarised per bucket, whose
+    /// width is the range divided by `points`, rounded up (to whole minutes from a minute on).
     pub points: Option<String>,
 }
 
@@ -89,7 +90,7 @@ pub struct VitalsHistory {
     pub kind: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// The width of each bucket.
+    /// The width of each bucket (a multiple of 60 from a minute on).
     pub resolution_seconds: i64,
     pub points: Vec<HistoryPoint>,
 }
@@ -103,7 +104,26 @@ fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, A
     .transpose()
 }
 
+/// The bucket width for `points` buckets over `span`: rounded up so the buckets always cover
+/// the range, and from a minute on to whole minutes, so each bucket is made of whole 1-minute
+/// rollups (a bucket never splits a minute).
+fn resolution_for(span: TimeDelta, points: u32) -> TimeDelta {
+    let span = span.num_seconds().max(1);
+    let seconds = (span + i64::from(points) - 1) / i64::from(points);
+    if seconds >= 60 {
+        TimeDelta::minutes((seconds + 59) / 60)
+    } else {
+        TimeDelta::seconds(seconds)
+    }
+}
+
 /// A vital's history for the charts, downsampled to at most `points` buckets (ward staff).
+///
+/// Buckets of a minute or more are whole minutes and are read from the 1-minute rollups
+/// (kept `ward.rollup_retention_days`) for every minute already rolled up, and from the raw
+/// samples (kept `ward.raw_retention_days`) for the partial minutes at either end and the
+/// recent minutes not rolled up yet; the answer is the same as from raw samples alone while
+/// they are kept. Finer buckets (ranges under `points` minutes) read raw samples only.
 #[utoipa::path(get, path = "/api/v1/admissions/{id}/vitals", tag = "ward", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Admission id"), HistoryQuery),
     responses((status = 200, description = "The series, oldest first", body = VitalsHistory)))]
@@ -138,12 +158,12 @@ pub async fn vitals_history(
             .ok_or_else(|| invalid("points", "a whole number from 1 to 1000"))?,
     };
     readable_admission(&state, &principal, id).await?;
-    let span = (to - from).num_seconds().max(1);
-    // Round the bucket up so `points` buckets always cover the range.
-    let resolution = TimeDelta::seconds((span + i64::from(points) - 1) / i64::from(points));
-    let buckets = samples::downsampled(
+    let resolution = resolution_for(to - from, points);
+    // Whole-minute buckets come from the 1-minute rollups where they exist (and survive the
+    // raw samples' retention), from raw samples for the rest; finer ones from raw samples.
+    let buckets = rollups::downsampled(
         &state.store,
-        Subject::Admission(id),
+        id,
         kind,
         from,
         to,

@@ -1,7 +1,12 @@
-//! Retention of ward data: raw vital samples are kept `ward.raw_retention_days` (default 7) and
-//! the ward event log `ward.event_retention_days` (default 30, never less than a day, so a
-//! reconnecting nurse station can always replay the last 24 h). Alarms, their lifecycle notes
-//! and admissions are the clinical record and are never swept.
+//! Retention of ward data: raw vital samples are kept `ward.raw_retention_days` (default 7),
+//! their 1-minute rollups `ward.rollup_retention_days` (default 365) and the ward event log
+//! `ward.event_retention_days` (default 30, never less than a day, so a reconnecting nurse
+//! station can always replay the last 24 h). Alarms, their lifecycle notes and admissions are
+//! the clinical record and are never swept.
+//!
+//! Raw samples are only deleted below the store's raw boundary (`rollups::hold_raw_from`),
+//! which never passes a minute still waiting for its rollup: a stopped rollup worker delays
+//! the raw sweep rather than losing history.
 //!
 //! Safe with any number of instances and without a lease: a sweep is a bounded `DELETE` of
 //! rows older than a cut-off, so two instances sweeping at once delete each row once between
@@ -11,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use docde_store::StoreError;
-use docde_store::ward::{events, samples};
+use docde_store::ward::{events, rollups, samples};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
@@ -28,6 +33,7 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(
                         samples = swept.samples,
+                        rollups = swept.rollups,
                         events = swept.events,
                         "ward retention sweep"
                     );
@@ -47,18 +53,35 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     pub samples: u64,
+    pub rollups: u64,
     pub events: u64,
 }
 
-/// Deletes, as of `now`, every raw sample and every ward event past its retention.
+/// Deletes, as of `now`, every raw sample (whose minute is rolled up), rollup and ward event
+/// past its retention.
 pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<Swept, StoreError> {
     let settings = &state.config.ward;
     let raw_cutoff = now - TimeDelta::days(i64::from(settings.raw_retention_days.max(1)));
+    let rollup_cutoff = now
+        - TimeDelta::days(i64::from(
+            settings
+                .rollup_retention_days
+                .max(settings.raw_retention_days)
+                .max(1),
+        ));
     let event_cutoff = now - TimeDelta::days(i64::from(settings.event_retention_days.max(1)));
     let mut swept = Swept::default();
+    let raw_cutoff = rollups::hold_raw_from(&state.store, raw_cutoff).await?;
     loop {
         let n = samples::delete_before(&state.store, raw_cutoff, CHUNK).await?;
         swept.samples += n;
+        if n < u64::from(CHUNK) || state.shutdown.is_cancelled() {
+            break;
+        }
+    }
+    loop {
+        let n = rollups::delete_before(&state.store, rollup_cutoff, CHUNK).await?;
+        swept.rollups += n;
         if n < u64::from(CHUNK) || state.shutdown.is_cancelled() {
             break;
         }

@@ -37,3 +37,4 @@ mod ward_thresholds;
 mod ward_escalation;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;
+mod ward_rollups;

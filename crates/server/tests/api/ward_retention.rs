@@ -1,10 +1,12 @@
-//! Ward retention: the sweep deletes raw samples past `ward.raw_retention_days` and stream
-//! events past `ward.event_retention_days`, keeps everything younger, and never touches the
-//! alarms (the clinical record). Driven by hand with an explicit clock (the worker is off).
+//! Ward retention: the sweep deletes raw samples past `ward.raw_retention_days` (once their
+//! minute is rolled up), 1-minute rollups past `ward.rollup_retention_days` and stream events
+//! past `ward.event_retention_days`, keeps everything younger, and never touches the alarms
+//! (the clinical record). Driven by hand with an explicit clock (the workers are off).
 
 use chrono::{TimeDelta, Utc};
 use docde_server::ward::retention::{self, Swept};
-use docde_store::ward::{events, samples};
+use docde_server::ward::rollup;
+use docde_store::ward::{events, rollups, samples};
 use serde_json::json;
 
 use crate::helpers::spawn_app_with;
@@ -16,6 +18,7 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
     let app = spawn_app_with(|c| {
         c.ward.retention_worker = false;
         c.ward.technical_worker = false;
+        c.ward.rollup_worker = false;
     })
     .await;
     let s = setup(&app).await;
@@ -45,7 +48,9 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
         "nothing is old enough yet"
     );
 
-    // Seven days on, less two minutes: the 10-minute-old reading is past 7 days, the other not.
+    // Seven days on, less two minutes: the 10-minute-old reading is past 7 days (and its minute
+    // is rolled up), the others not.
+    rollup::run(&app.state, now).await.unwrap();
     let swept = retention::sweep(&app.state, now + TimeDelta::days(7) - TimeDelta::minutes(2))
         .await
         .unwrap();
@@ -53,12 +58,16 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
         swept,
         Swept {
             samples: 1,
+            rollups: 0,
             events: 0
         }
     );
     assert_eq!(samples::count_all(store).await.unwrap(), 4);
 
-    // Past 30 days every sample and every event has gone; the alarm has not.
+    // Past 30 days every sample (rolled up by then) and every event has gone; the rollups
+    // and the alarm have not.
+    let later = now + TimeDelta::days(30) + TimeDelta::minutes(1);
+    rollup::run(&app.state, later).await.unwrap();
     let swept = retention::sweep(
         &app.state,
         now + TimeDelta::days(30) + TimeDelta::minutes(1),
@@ -66,6 +75,7 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
     .await
     .unwrap();
     assert_eq!(swept.samples, 4);
+    assert_eq!(swept.rollups, 0);
     assert_eq!(swept.events as usize, events_before);
     assert_eq!(samples::count_all(store).await.unwrap(), 0);
     assert!(
@@ -86,4 +96,62 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
         alarms.iter().any(|a| a["kind"] == "fever"),
         "the fever alarm outlives the samples that raised it: {alarms:?}"
     );
+}
+
+#[tokio::test]
+async fn raw_samples_wait_for_their_rollup_and_rollups_are_swept_only_after_their_own_period() {
+    let app = spawn_app_with(|c| {
+        c.ward.retention_worker = false;
+        c.ward.technical_worker = false;
+        c.ward.rollup_worker = false;
+    })
+    .await;
+    let s = setup(&app).await;
+    let store = &app.state.store;
+    // Three readings in three different minutes, all at least 5 minutes old.
+    for secs in [900, 600, 300] {
+        let reading = json!({"measured_at": ago(secs), "kind": "heart_rate", "value": 80});
+        assert_eq!(
+            report(&app, &s.device, json!([reading])).await.status(),
+            200
+        );
+    }
+    let now = Utc::now();
+    let next_week = now + TimeDelta::days(8);
+    // Past raw retention, but nothing is rolled up yet: the raw samples are all kept.
+    let swept = retention::sweep(&app.state, next_week).await.unwrap();
+    assert_eq!(swept.samples, 0, "no minute is rolled up yet");
+    assert_eq!(samples::count_all(store).await.unwrap(), 3);
+
+    let rolled = rollup::run(&app.state, now).await.unwrap();
+    assert_eq!(rolled.minutes, 3);
+    let swept = retention::sweep(&app.state, next_week).await.unwrap();
+    assert_eq!((swept.samples, swept.rollups), (3, 0));
+    assert_eq!(samples::count_all(store).await.unwrap(), 0);
+
+    let admission = s.admission.parse().unwrap();
+    let stored = || async {
+        rollups::of_admission(
+            store,
+            admission,
+            docde_domain::ward::VitalKind::HeartRate,
+            now - TimeDelta::hours(1),
+            now,
+        )
+        .await
+        .unwrap()
+        .len()
+    };
+    assert_eq!(stored().await, 3);
+    // A year less a day on, the rollups are still kept; a year and a day on, they are not.
+    let swept = retention::sweep(&app.state, now + TimeDelta::days(364))
+        .await
+        .unwrap();
+    assert_eq!(swept.rollups, 0);
+    assert_eq!(stored().await, 3);
+    let swept = retention::sweep(&app.state, now + TimeDelta::days(366))
+        .await
+        .unwrap();
+    assert_eq!(swept.rollups, 3);
+    assert_eq!(stored().await, 0);
 }

@@ -3,8 +3,9 @@
 //! Bedside devices send many small batches (often one sample each); a durable commit per batch
 //! would cap ingest at the disk's fsync rate. [`SampleWriter`] takes every batch waiting at
 //! that moment (up to [`MAX_JOBS`]), stores each inside its own savepoint (an unknown device
-//! fails alone), appends all their `vitals` events last (taking the wards' locks in one sorted
-//! pass, see `events`), commits once, and only then answers each caller. Nothing is
+//! fails alone), marks the minutes their new samples touched for the rollup worker (one sorted
+//! pass, see `rollups`), appends all their `vitals` events last (taking the wards' locks in one
+//! sorted pass, see `events`), commits once, and only then answers each caller. Nothing is
 //! acknowledged before its commit; if the commit fails, every batch of the group gets the error.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 
 use super::WardError;
 use super::events::{NewEvent, append_events};
+use super::rollups::{self, PendingKey, mark_pending};
 use super::samples::{IngestReport, ingest_one};
 use crate::{Store, StoreError, with_writer};
 
@@ -108,6 +110,7 @@ async fn run_group(store: &Store, group: &mut Vec<Job>) {
     let mut outcomes: Vec<Result<(Vec<super::samples::Stored>, usize), WardError>> =
         Vec::with_capacity(group.len());
     let mut events: Vec<NewEvent> = Vec::new();
+    let mut pending: Vec<PendingKey> = Vec::new();
     let mut event_ids: Vec<i64> = Vec::new();
     let committed: Result<(), WardError> = with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
@@ -115,9 +118,10 @@ async fn run_group(store: &Store, group: &mut Vec<Job>) {
             sqlx::query("SAVEPOINT ingest").execute(&mut *tx).await?;
             let outcome = ingest_one!(tx, job.device_id, &job.samples, job.now).await;
             match outcome {
-                Ok((results, mut new_events)) => {
+                Ok((results, mut new_events, mut new_pending)) => {
                     outcomes.push(Ok((results, new_events.len())));
                     events.append(&mut new_events);
+                    pending.append(&mut new_pending);
                 }
                 Err(e) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT ingest").execute(&mut *tx).await?;
@@ -126,6 +130,8 @@ async fn run_group(store: &Store, group: &mut Vec<Job>) {
             }
             sqlx::query("RELEASE SAVEPOINT ingest").execute(&mut *tx).await?;
         }
+        rollups::settle_keys(&mut pending);
+        mark_pending!(tx, &pending).await?;
         event_ids = append_events!(tx, postgres, &events).await?;
         tx.commit().await?;
         Ok(())

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::admissions::Admission;
 use super::beds::Bed;
 use super::events::{EventKind, NewEvent, append_events};
+use super::rollups::{self, mark_pending};
 use super::{WardError, from_micros, micros};
 use crate::accounts::{id, opt_id};
 use crate::{Store, StoreError, with_reader, with_writer};
@@ -86,8 +87,9 @@ pub(crate) fn attribute(at: DateTime<Utc>, bindings: &[Binding], stays: &[Stay])
 }
 
 /// Stores one device's batch on `$conn` inside a transaction; evaluates to
-/// `Result<(Vec<Stored>, Vec<NewEvent>), WardError>`. The events are returned, not written,
-/// so a group commit can append all of its batches' events last, in lock order.
+/// `Result<(Vec<Stored>, Vec<NewEvent>, Vec<PendingKey>), WardError>`. The events and the
+/// minutes to roll up again are returned, not written, so a group commit can write all of its
+/// batches' in one sorted pass last, in lock order.
 macro_rules! ingest_one {
     ($conn:expr, $device:expr, $samples:expr, $now:expr) => {
         async {
@@ -116,7 +118,7 @@ macro_rules! ingest_one {
                 .execute(&mut *$conn)
                 .await?;
             if samples.is_empty() {
-                return Ok((Vec::new(), Vec::new()));
+                return Ok((Vec::new(), Vec::new(), Vec::new()));
             }
             let times: Vec<chrono::DateTime<chrono::Utc>> = samples
                 .iter()
@@ -233,7 +235,20 @@ macro_rules! ingest_one {
             let events = $crate::ward::samples::vitals_events(
                 device_id, samples, &times, &placed, &fresh, now,
             )?;
-            Ok::<_, $crate::ward::WardError>((results, events))
+            // Every new sample of an admission makes its minute's rollup out of date.
+            let pending: Vec<$crate::ward::rollups::PendingKey> = fresh
+                .iter()
+                .filter_map(|&i| {
+                    placed[i].admission_id.clone().map(|admission| {
+                        (
+                            admission,
+                            samples[i].kind().code().to_owned(),
+                            $crate::ward::rollups::minute_of($crate::ward::micros(times[i])),
+                        )
+                    })
+                })
+                .collect();
+            Ok::<_, $crate::ward::WardError>((results, events, pending))
         }
     };
 }
@@ -335,7 +350,9 @@ pub async fn ingest_batch(
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
         let done = async {
-            let (results, events) = ingest_one!(tx, device_id, samples, now).await?;
+            let (results, events, mut pending) = ingest_one!(tx, device_id, samples, now).await?;
+            rollups::settle_keys(&mut pending);
+            mark_pending!(tx, &pending).await?;
             let event_ids = append_events!(tx, postgres, &events).await?;
             Ok::<_, WardError>(IngestReport { results, event_ids })
         }
@@ -579,7 +596,8 @@ pub async fn latest_of_patient(
     rows.into_iter().map(latest_from_row).collect()
 }
 
-/// Deletes raw samples measured before `cutoff` (retention), at most `limit` per call.
+/// Deletes raw samples measured before `cutoff` (retention), at most `limit` per call. Take
+/// the cut-off from [`rollups::hold_raw_from`], which keeps minutes not rolled up yet.
 pub async fn delete_before(
     store: &Store,
     cutoff: DateTime<Utc>,
