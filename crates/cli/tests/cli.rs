@@ -53,6 +53,7 @@ async fn serve_on_port_zero_logs_its_address_serves_and_exits_cleanly_on_sigterm
     let dir = tempfile::tempdir().unwrap();
     let mut child = docde(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", "store"])
+        .env("DOCDE_HTTP_DRAIN_DELAY_MS", "1000")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -87,10 +88,26 @@ async fn serve_on_port_zero_logs_its_address_serves_and_exits_cleanly_on_sigterm
 
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    // SIGTERM drains first: not ready, still serving, for http.drain_delay_ms.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let readyz = reqwest::get(format!("{url}/readyz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(readyz, 503, "not ready while draining");
+    let healthz = reqwest::get(format!("{url}/healthz"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(healthz, 200, "still serving while draining");
     let status =
         wait_with_timeout(&mut child, Duration::from_secs(10)).expect("exits after SIGTERM");
     assert!(status.success(), "clean exit, got {status:?}");
-    assert!(sent.elapsed() < Duration::from_secs(5));
+    let took = sent.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(6),
+        "stopped after the 1 s drain delay, took {took:?}"
+    );
 }
 
 #[test]
