@@ -135,6 +135,22 @@ export class Session {
 
   /// A JSON call with the access token; an expired token is refreshed once and retried.
   async call(method, path, body, headers) {
+    // A request carrying an Idempotency-Key is safe to send again: when the answer is lost
+    // (network error) or the instance was going away (502/503/504), retry it with the same
+    // key a few times; the server answers a retry with the first request's result.
+    const retries = headers && headers["Idempotency-Key"] ? 3 : 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(method, path, body, headers);
+      } catch (e) {
+        const transient = !(e instanceof ApiProblem) || [502, 503, 504].includes(e.status);
+        if (!transient || attempt >= retries) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 300 * 2 ** attempt));
+      }
+    }
+  }
+
+  async once(method, path, body, headers) {
     try {
       return await request(method, path, { body, token: this.token, headers });
     } catch (e) {

@@ -386,7 +386,12 @@ async fn measure(
 
     // Server.
     let mut env = vec![
-        ("DOCDE_LOG_FILTER".to_owned(), "warn".to_owned()),
+        // Quiet unless asked (e.g. `DOCDE_LOG_FILTER=warn,sqlx::query=debug` to see every
+        // statement the server runs); the log is the scenario's server.log.
+        (
+            "DOCDE_LOG_FILTER".to_owned(),
+            std::env::var("DOCDE_LOG_FILTER").unwrap_or_else(|_| "warn".to_owned()),
+        ),
         (
             "DOCDE_AUTH_SIGNING_KEYS".to_owned(),
             format!("[\"bench:{secret}\"]"),

@@ -42,6 +42,12 @@ pub struct ReceptionArgs {
     /// WebSocket clients watching their tickets' positions.
     #[arg(long, default_value_t = 5_000)]
     watchers: usize,
+    /// WebSocket handshakes the watchers have in progress at once (0 = all at once). The
+    /// generator shares the server's two cores: unbounded, its own 5,000 handshakes delay its
+    /// reading of the first messages, which then shows up as delivery lag — and all watchers
+    /// are connected later than with 64 at a time (docs/BENCHMARKS.md).
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
     /// Keep-alive connections sending the check-ins.
     #[arg(long, default_value_t = 256)]
     connections: usize,
@@ -91,10 +97,15 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     let store = docde_server::startup::open_store(&config).await?;
 
     println!(
-        "== reception spike: {} check-ins within {} ms for one department, {} WebSocket watchers · {} · {} connections · capacity {} · {} cores, generator on the same machine",
+        "== reception spike: {} check-ins within {} ms for one department, {} WebSocket watchers ({}) · {} · {} connections · capacity {} · {} cores, generator on the same machine",
         args.check_ins,
         args.spread_ms,
         args.watchers,
+        if args.connect_concurrency == 0 {
+            "all handshakes at once".to_owned()
+        } else {
+            format!("at most {} handshakes at once", args.connect_concurrency)
+        },
         if schema.is_some() {
             "PostgreSQL"
         } else {
@@ -201,6 +212,13 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     let connected = Arc::new(AtomicUsize::new(0));
     let watcher_auth: Vec<hyper::header::HeaderValue> =
         seeded.patients.iter().map(|(_, a)| a.clone()).collect();
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(
+        if args.connect_concurrency == 0 {
+            tokio::sync::Semaphore::MAX_PERMITS
+        } else {
+            args.connect_concurrency
+        },
+    ));
     let spawner = {
         let (open, connected, limit) = (open.clone(), connected.clone(), args.watchers);
         tokio::spawn(async move {
@@ -222,10 +240,14 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
                 if sessions.len() >= limit {
                     continue;
                 }
-                let (auth, open, connected) =
-                    (watcher_auth[i].clone(), open.clone(), connected.clone());
+                let (auth, open, connected, handshakes) = (
+                    watcher_auth[i].clone(),
+                    open.clone(),
+                    connected.clone(),
+                    handshakes.clone(),
+                );
                 sessions.push(tokio::spawn(async move {
-                    watch(addr, &id, auth, open, connected).await
+                    watch(addr, &id, auth, open, connected, &handshakes).await
                 }));
             }
             sessions
@@ -298,6 +320,7 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         answers.extend(w.await??);
     }
     let answered_in = start.elapsed();
+    let answered_at = Instant::now();
     answers.sort_by_key(|(i, _)| *i);
     let created = answers.iter().filter(|(_, a)| a.status == 201).count();
     let queued: Vec<(usize, String)> = answers
@@ -320,6 +343,8 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
 
     let rss_after_spike = rss_kib(pid);
     let mut drain_note = String::new();
+    let mut drain_started = None;
+    let mut all_connected = None;
     let (open_now, rss_watching, rss_base, stats) = if hold {
         let expected = args.watchers.min(queued.len());
         let from = Instant::now();
@@ -328,11 +353,13 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        all_connected = Some(Instant::now());
         tokio::time::sleep(Duration::from_millis(args.hold_ms)).await;
         let open_now = open.load(Ordering::Relaxed);
         let rss_watching = rss_kib(pid);
         // Drain with the worker's own code, from this process.
         let from = Instant::now();
+        drain_started = Some(from);
         let mut served = 0;
         loop {
             let done = docde_store::reception::admission::serve_check_ins(
@@ -375,10 +402,36 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     }
     let ok: Vec<&Watch> = stats.iter().filter_map(|s| s.as_ref().ok()).collect();
     let failed = stats.len() - ok.len();
-    let mut lags: Vec<Duration> = ok.iter().flat_map(|w| w.lags.iter().copied()).collect();
-    lags.sort_unstable();
-    let mut gaps: Vec<Duration> = ok.iter().flat_map(|w| w.gaps.iter().copied()).collect();
-    gaps.sort_unstable();
+    // Position updates while the line stands still, position updates while it moves (in hold
+    // mode the drain runs in this process, on the same two cores), and the results.
+    let lags_where = |keep: &dyn Fn(Instant, bool) -> bool| {
+        let mut v: Vec<Duration> = ok
+            .iter()
+            .flat_map(|w| w.lags.iter())
+            .filter(|(at, _, result)| keep(*at, *result))
+            .map(|(_, lag, _)| *lag)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let moving_from = drain_started.unwrap_or(start);
+    let lags = lags_where(&|_, _| true);
+    let connected_at = all_connected.unwrap_or(start);
+    let connecting = lags_where(&|at, result| !result && at < connected_at.min(moving_from));
+    let standing = lags_where(&|at, result| !result && at >= connected_at && at < moving_from);
+    let moving = lags_where(&|at, result| !result && at >= moving_from);
+    let result_lags = lags_where(&|_, result| result);
+    let gaps_where = |keep: &dyn Fn(Instant) -> bool| {
+        let mut v: Vec<Duration> = ok
+            .iter()
+            .flat_map(|w| w.gaps.iter())
+            .filter(|(at, _)| keep(*at))
+            .map(|(_, gap)| *gap)
+            .collect();
+        v.sort_unstable();
+        v
+    };
+    let gaps = gaps_where(&|_| true);
     let updates: usize = ok.iter().map(|w| w.positions).sum();
     let results = ok.iter().filter(|w| w.result).count();
     let per_conn = if open_now > 0 {
@@ -394,6 +447,43 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         pct(&gaps, 1.0),
         pct(&lags, 0.5),
         pct(&lags, 0.99),
+    );
+    println!(
+        "delivery lag p50 / p99 / max: position updates while the {} watchers connect {:.1} / {:.1} / {:.1} ms (n={}), then while the line stands {:.1} / {:.1} / {:.1} ms (n={}), while it moves {:.1} / {:.1} / {:.1} ms (n={}), results {:.1} / {:.1} / {:.1} ms (n={})",
+        connected.load(Ordering::Relaxed),
+        pct(&connecting, 0.5),
+        pct(&connecting, 0.99),
+        pct(&connecting, 1.0),
+        connecting.len(),
+        pct(&standing, 0.5),
+        pct(&standing, 0.99),
+        pct(&standing, 1.0),
+        standing.len(),
+        pct(&moving, 0.5),
+        pct(&moving, 0.99),
+        pct(&moving, 1.0),
+        moving.len(),
+        pct(&result_lags, 0.5),
+        pct(&result_lags, 0.99),
+        pct(&result_lags, 1.0),
+        result_lags.len(),
+    );
+    let (gaps_connecting, gaps_standing, gaps_moving) = (
+        gaps_where(&|at| at < connected_at.min(moving_from)),
+        gaps_where(&|at| at >= connected_at && at < moving_from),
+        gaps_where(&|at| at >= moving_from),
+    );
+    println!(
+        "gap between updates p99 / max: while the watchers connect {:.0} / {:.0} ms, then while the line stands {:.0} / {:.0} ms, while it moves {:.0} / {:.0} ms; watchers all connected {:.2} s after the spike was answered",
+        pct(&gaps_connecting, 0.99),
+        pct(&gaps_connecting, 1.0),
+        pct(&gaps_standing, 0.99),
+        pct(&gaps_standing, 1.0),
+        pct(&gaps_moving, 0.99),
+        pct(&gaps_moving, 1.0),
+        all_connected.map_or(0.0, |at: Instant| at
+            .duration_since(answered_at)
+            .as_secs_f64()),
     );
     println!(
         "server RSS: {} KiB idle, {} KiB after the spike, {} KiB with {open_now} WebSockets open → {:.1} KiB per connection{}",
@@ -484,10 +574,11 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
 /// What one watcher saw.
 struct Watch {
     positions: usize,
-    /// Receive time minus the server's `sent_at` of each message.
-    lags: Vec<Duration>,
-    /// Time between consecutive messages.
-    gaps: Vec<Duration>,
+    /// Receive time minus the server's `sent_at` of each message, with when it arrived and
+    /// whether it was the result (not a position update).
+    lags: Vec<(Instant, Duration, bool)>,
+    /// Time between consecutive messages, with when the later one arrived.
+    gaps: Vec<(Instant, Duration)>,
     result: bool,
 }
 
@@ -497,13 +588,16 @@ async fn watch(
     auth: hyper::header::HeaderValue,
     open: Arc<AtomicUsize>,
     connected: Arc<AtomicUsize>,
+    handshakes: &tokio::sync::Semaphore,
 ) -> anyhow::Result<Watch> {
+    let permit = handshakes.acquire().await?;
     let mut request =
         format!("ws://{addr}/api/v1/reception/tickets/{ticket}/ws").into_client_request()?;
     request
         .headers_mut()
         .insert("authorization", auth.to_str()?.parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    drop(permit);
     connected.fetch_add(1, Ordering::Relaxed);
     open.fetch_add(1, Ordering::Relaxed);
     let w = read_watch(&mut socket).await;
@@ -533,10 +627,10 @@ where
             .and_then(|s| s.parse::<chrono::DateTime<Utc>>().ok())
         {
             let lag = (Utc::now() - sent).to_std().unwrap_or_default();
-            w.lags.push(lag);
+            w.lags.push((now, lag, body["type"] == "result"));
         }
         if let Some(prev) = last {
-            w.gaps.push(now - prev);
+            w.gaps.push((now, now - prev));
         }
         last = Some(now);
         match body["type"].as_str() {

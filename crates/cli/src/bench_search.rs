@@ -30,6 +30,9 @@ pub struct SearchArgs {
     like_rounds: usize,
 }
 
+/// Broad one- and two-syllable queries whose every match is checked at full size.
+const RECALL_QUERIES: &[&str] = &["내과", "서울", "치과"];
+
 /// Pages per kind the server's search cache keeps (the index's default).
 const DEFAULT_PAGE_CACHE: usize = 256;
 /// Repetitions per query of the index-only and idle HTTP timings.
@@ -190,6 +193,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let mut like = Vec::new();
     let mut like_page = Vec::new();
     let mut per_query = Vec::new();
+    let (mut mix_like, mut mix_paged) = (Vec::new(), Vec::new());
     for (i, q) in QUERIES.iter().enumerate() {
         let pattern = format!("%{q}%");
         let (mut fast, mut paged) = (Vec::new(), Vec::new());
@@ -214,6 +218,8 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             let _ = (rows, counted);
         }
         let (fast_p50, paged_p50) = (median(&mut fast), median(&mut paged));
+        mix_like.push(fast_p50.as_secs_f64());
+        mix_paged.push(paged_p50.as_secs_f64());
         println!(
             "  {q:<14} LIKE {:>8.2} ms · LIKE page+count {:>8.2} ms · search index {:>7.3} ms · search HTTP {:>7.3} ms (cached {:>6.3} ms) · ratio {:>6.0}× / {:>6.0}×",
             fast_p50.as_secs_f64() * 1e3,
@@ -260,6 +266,61 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         open_p50.as_secs_f64() * 1000.0,
         like_p50.as_secs_f64() / open_p50.as_secs_f64()
     );
+
+    let like_mix: f64 = mix_like.iter().sum();
+    let paged_mix: f64 = mix_paged.iter().sum();
+    let search_mix: f64 = http_idle.iter().map(Duration::as_secs_f64).sum();
+    println!(
+        "the whole mix once (sum over the {} queries): LIKE LIMIT 20 {:.0} ms, LIKE page + count {:.0} ms, search over HTTP (idle, page cache off) {:.2} ms = {:.0}× / {:.0}×",
+        QUERIES.len(),
+        like_mix * 1e3,
+        paged_mix * 1e3,
+        search_mix * 1e3,
+        like_mix / search_mix,
+        paged_mix / search_mix,
+    );
+
+    // Recall at full size: paging through every result of the broad one- and two-syllable
+    // queries must reach every hospital that LIKE finds by name, address or doctor name (the
+    // search also matches departments, so it may find more — never fewer).
+    let every = format!("SELECT h.id FROM hospitals h WHERE {MATCH}");
+    for q in RECALL_QUERIES {
+        let mut found = std::collections::HashSet::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = index.search_hospitals(&docde_server::directory_index::HospitalQuery {
+                text: (*q).into(),
+                limit: docde_server::directory_index::MAX_LIMIT,
+                cursor,
+                ..Default::default()
+            })?;
+            pages += 1;
+            found.extend(page.items.iter().map(|h| h.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let rows: Vec<(String,)> = docde_store::with_reader!(state.store, pool => sqlx::query_as(sqlx::AssertSqlSafe(every.clone()))
+            .bind(format!("%{q}%"))
+            .fetch_all(pool)
+            .await)?;
+        let missing = rows
+            .iter()
+            .filter(|(id,)| !id.parse().is_ok_and(|id| found.contains(&id)))
+            .count();
+        println!(
+            "recall {q}: {} hospitals in {pages} pages; LIKE on name, address and doctor names finds {}, of which the search missed {missing} ({} more match by department)",
+            found.len(),
+            rows.len(),
+            found.len().saturating_sub(rows.len() - missing),
+        );
+        anyhow::ensure!(
+            missing == 0,
+            "search missed {missing} hospitals LIKE finds for {q}"
+        );
+    }
 
     shutdown.cancel();
     server.await??;

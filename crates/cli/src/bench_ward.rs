@@ -2,7 +2,10 @@
 //! the database in `DOCDE_DATABASE_URL`): HTTP batches of 100 samples, HTTP one sample per
 //! request, and MQTT messages through the broker, each closed-loop for `--seconds`; then the
 //! database is counted against what was acknowledged (nothing acknowledged may be missing).
-//! Alarm evaluation is on (the values are normal, so it finds nothing to raise).
+//! Alarm evaluation is on (the values are normal, so it finds nothing to raise). The live phase
+//! ([`live`]) measures sample → SSE latency with nurse-station clients following the ward.
+
+mod live;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +38,15 @@ pub struct WardArgs {
     /// Also measure MQTT through this broker (skipped when unreachable).
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
     mqtt_url: String,
+    /// Nurse-station clients following the ward's SSE stream in the live phase.
+    #[arg(long, default_value_t = 500)]
+    sse_clients: usize,
+    /// Seconds of the live phase (every device sends 6 vitals once a second); 0 skips it.
+    #[arg(long, default_value_t = 10)]
+    live_seconds: u64,
+    /// Skip the closed-loop HTTP and MQTT ingest phases (run only the live phase).
+    #[arg(long)]
+    live_only: bool,
 }
 
 const SECRET_PREFIX: &str = "bench-ward-secret-";
@@ -70,7 +82,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
 
-    let devices = seed(&state, args.devices).await?;
+    let (place, devices) = seed(&state, args.devices).await?;
     println!(
         "ward ingest · {} devices · {} · {} cores · alarm evaluation on",
         devices.len(),
@@ -83,7 +95,8 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
     let clock = Arc::new(AtomicU64::new(0));
     let transport = Arc::new(Transport::http(&url)?);
     let mut acknowledged = 0u64;
-    for batch in [100usize, 1] {
+    let batches: &[usize] = if args.live_only { &[] } else { &[100, 1] };
+    for &batch in batches {
         let start = Instant::now();
         let deadline = start + Duration::from_secs(args.seconds);
         let mut workers = Vec::new();
@@ -133,7 +146,39 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         );
     }
 
-    if mqtt.is_some() {
+    if args.live_seconds > 0 {
+        let f = live::run(
+            &state,
+            &url,
+            place,
+            &devices,
+            args.sse_clients,
+            args.live_seconds,
+        )
+        .await?;
+        acknowledged += (f.sent - f.failed) * 6;
+        let pct = |q: f64| {
+            let i = ((f.lags.len().saturating_sub(1)) as f64 * q).round() as usize;
+            f.lags.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+        };
+        println!(
+            "live: {} beds × 6 vitals at 1 Hz for {} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed): sample → SSE event p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms over {} deliveries",
+            devices.len(),
+            args.live_seconds,
+            f.sent,
+            f.failed,
+            (f.sent - f.failed) as f64 * 6.0 / args.live_seconds as f64,
+            f.clients,
+            f.clients_failed,
+            pct(0.5),
+            pct(0.99),
+            pct(0.999),
+            pct(1.0),
+            f.lags.len(),
+        );
+    }
+
+    if mqtt.is_some() && !args.live_only {
         let publisher = Transport::mqtt(&args.mqtt_url, &prefix).await?;
         let before = state.ward.mqtt.handled();
         let start = Instant::now();
@@ -173,7 +218,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             handled as f64 / elapsed.as_secs_f64()
         );
         publisher.close().await;
-    } else {
+    } else if !args.live_only {
         println!("MQTT: no broker at {}; skipped", args.mqtt_url);
     }
 
@@ -213,8 +258,11 @@ async fn count_samples(state: &docde_server::AppState) -> anyhow::Result<u64> {
 }
 
 /// A hospital, a ward and `n` beds, each with a bound device and an admitted patient, all
-/// from two hours back.
-async fn seed(state: &docde_server::AppState, n: usize) -> anyhow::Result<Vec<DeviceCredentials>> {
+/// from two hours back. Returns (hospital, ward) and the devices.
+async fn seed(
+    state: &docde_server::AppState,
+    n: usize,
+) -> anyhow::Result<((Uuid, Uuid), Vec<DeviceCredentials>)> {
     let now = Utc::now();
     let since = now - TimeDelta::hours(2);
     let hospital = hospitals::create_hospital(&state.store, "벤치병원", "Asia/Seoul", now).await?;
@@ -270,5 +318,5 @@ async fn seed(state: &docde_server::AppState, n: usize) -> anyhow::Result<Vec<De
             secret,
         });
     }
-    Ok(out)
+    Ok(((hospital.id, ward.id), out))
 }

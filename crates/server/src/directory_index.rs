@@ -21,7 +21,7 @@ use crate::api::directory::HospitalType;
 use crate::state::AppState;
 
 /// The search types a caller of this index needs (the CLI's benchmark builds queries with them).
-pub use docde_search::{HospitalQuery, TOTAL_CAP};
+pub use docde_search::{HospitalQuery, MAX_LIMIT, TOTAL_CAP};
 
 const TOPIC: &str = "directory";
 

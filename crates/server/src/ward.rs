@@ -12,6 +12,7 @@
 //! alarms already open for it, and `raise` is idempotent, so a restart or a second instance
 //! never opens a second alarm of a kind.
 
+pub mod fanout;
 pub mod ingest;
 pub mod medication;
 pub mod mqtt;
@@ -71,6 +72,8 @@ pub struct Ward {
     restored: Mutex<HashSet<Uuid>>,
     /// MQTT ingest's connection state (readiness).
     pub mqtt: mqtt::MqttStatus,
+    /// One log reader per ward for all of its live streams.
+    pub fanout: fanout::WardFanout,
 }
 
 impl std::fmt::Debug for Ward {
@@ -91,6 +94,7 @@ impl Ward {
             evaluator: Mutex::new(AlarmEvaluator::new()),
             restored: Mutex::new(HashSet::new()),
             mqtt: mqtt::MqttStatus::default(),
+            fanout: fanout::WardFanout::default(),
         })
     }
 

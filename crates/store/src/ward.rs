@@ -173,6 +173,33 @@ pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Sample times are Unix microseconds in the database.
+/// Deletes up to `limit` of the oldest rows of a time-keyed table whose `time` (Unix
+/// microseconds) is before `cutoff`: retention sweeps go in bounded steps so that one sweep
+/// never holds the writer for long. `table`, `key` and `time` are schema names from callers in
+/// this crate, never input.
+pub(crate) async fn delete_oldest(
+    store: &crate::Store,
+    table: &'static str,
+    key: &'static str,
+    time: &'static str,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, crate::StoreError> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE ({key}) IN \
+         (SELECT {key} FROM {table} WHERE {time} < $1 ORDER BY {time} LIMIT $2)"
+    );
+    let n = crate::with_writer!(store, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(micros(cutoff))
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(n)
+}
+
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }

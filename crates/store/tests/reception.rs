@@ -50,6 +50,7 @@ fn visit(hospital: Uuid, patient: Uuid, day: NaiveDate) -> NewVisit {
         doctor_id: None,
         appointment: None,
         by: patient,
+        idempotency_key: None,
         now: Utc::now(),
     }
 }

@@ -217,10 +217,18 @@ pub(crate) async fn prepare(
     schedule
         .check_bookable(&slot, at)
         .map_err(|e| window_error(e, "starts_at"))?;
-    // Shed load: a slot known to be full is refused without the database. A retry with an
-    // idempotency key goes through, so it can get its first answer back.
-    if key.is_none() && view.taken(start.timestamp()) >= slot.capacity {
-        return Err(conflict(BookingConflict::SlotFull));
+    // Shed load: a slot known to be full is refused without the writer. A request with an
+    // idempotency key goes on only if it may be a retry whose first attempt committed (its key
+    // is in the database), so it gets that first answer back. The view counts a seat only
+    // after its commit, so a first attempt that filled the slot is visible to this read.
+    if view.taken(start.timestamp()) >= slot.capacity {
+        let maybe_retry = match &key {
+            None => false,
+            Some(key) => appointments::key_used(&state.store, patient_id, key).await?,
+        };
+        if !maybe_retry {
+            return Err(conflict(BookingConflict::SlotFull));
+        }
     }
     let status = if view.doctor.booking_mode == "doctor_approval" {
         AppointmentStatus::Requested

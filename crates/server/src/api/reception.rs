@@ -135,12 +135,13 @@ pub struct CheckInRequest {
 /// wait in the waiting room — `202` with a ticket to follow (`Location`).
 #[utoipa::path(post, operation_id = "reception_check_in", path = "/api/v1/hospitals/{id}/reception/check-ins", tag = "reception", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Hospital id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried queued check-in return its first ticket")),
+           ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a retry returns the first request's visit (200) or ticket (202)")),
     request_body = CheckInRequest,
     responses((status = 201, description = "Checked in", body = VisitView),
+              (status = 200, description = "A retry: the first request's visit, as it is now", body = VisitView),
               (status = 202, description = "In the waiting room: follow the ticket", body = TicketView),
               (status = 409, description = "`already_checked_in`, `hospital_closed` or `appointment_not_booked`"),
-              (status = 422, description = "`unknown_department`, `unknown_doctor`, `unknown_patient`, `appointment_not_today`")))]
+              (status = 422, description = "`unknown_department`, `unknown_doctor`, `unknown_patient`, `appointment_not_today`, `idempotency_key_reused`")))]
 pub async fn check_in(
     State(state): State<AppState>,
     CurrentUser(me): CurrentUser,
@@ -164,6 +165,12 @@ pub async fn check_in(
         },
     )?;
     let department = department_of(&req.department, &facts)?;
+    // A retry of a check-in answered at once gets that visit back, even after closing time.
+    if let Some(key) = key.as_deref()
+        && let Some(first) = visits::by_key(&state.store, me.id, key).await?
+    {
+        return replayed(&state, first, hospital_id, patient_id, &department, &req).await;
+    }
     let now = state.reception.clock.now();
     if let Some(timetable) = &facts.timetable
         && !accepts_walk_ins(
@@ -269,11 +276,31 @@ pub async fn check_in(
             email: None,
         }),
         by: me.id,
+        idempotency_key: key.clone(),
         now,
     };
-    let done = visits::check_in(&state.store, &new)
-        .await
-        .map_err(reception_error)?;
+    let done = match visits::check_in(&state.store, &new).await {
+        Ok(done) => done,
+        Err(e) => {
+            // Two first attempts with one key raced (on two instances): the unique index
+            // refused the second; answer it with the first's visit.
+            if let Some(key) = key.as_deref()
+                && let Some(first) = visits::by_key(&state.store, me.id, key).await?
+            {
+                drop(slot);
+                return replayed(
+                    &state,
+                    first,
+                    hospital_id,
+                    patient_id,
+                    &new.department,
+                    &req,
+                )
+                .await;
+            }
+            return Err(reception_error(e));
+        }
+    };
     crate::metrics::domain::checked_in("walk_in");
     drop(slot);
     announce(&state, &done.visit);
@@ -285,6 +312,42 @@ pub async fn check_in(
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
+}
+
+/// The answer to a retry whose key already made a visit: that visit (200, as it is now), if
+/// the retry asks for the same check-in; otherwise the key was reused for another request.
+async fn replayed(
+    state: &AppState,
+    first: Visit,
+    hospital_id: Uuid,
+    patient_id: Uuid,
+    department: &str,
+    req: &CheckInRequest,
+) -> Result<Response, ApiError> {
+    if first.hospital_id != hospital_id
+        || first.patient_id != patient_id
+        || first.department != department
+        || first.appointment_id != req.appointment_id
+    {
+        return Err(key_reused());
+    }
+    let mut view = VisitView::of(&first);
+    place(state, &first, &mut view).await?;
+    let location = format!("/api/v1/reception/visits/{}", first.id);
+    let mut response = (StatusCode::OK, Json(view)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    Ok(response)
+}
+
+/// The same Idempotency-Key came with a different check-in.
+pub(crate) fn key_reused() -> ApiError {
+    ApiError::Rejected {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "idempotency_key_reused",
+        detail: Some("this Idempotency-Key was used for a different check-in".into()),
+    }
 }
 
 /// Tells other instances and live views that a department's line changed (in the

@@ -606,17 +606,7 @@ pub async fn live(
 }
 
 async fn last_event_id(state: &AppState, ward_id: Uuid) -> Result<i64, ApiError> {
-    let mut last = 0;
-    loop {
-        let page = events::events_after(&state.store, ward_id, last, 1000).await?;
-        let full = page.len() == 1000;
-        if let Some(e) = page.last() {
-            last = e.id;
-        }
-        if !full {
-            return Ok(last);
-        }
-    }
+    Ok(events::latest_id(&state.store, ward_id).await?)
 }
 
 /// The ward's open alarms, highest priority first, then oldest first (ward staff).
@@ -648,18 +638,8 @@ pub async fn ward_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     load_ward(&state, &principal, Action::ReadWard, id).await?;
     let last = event_log::last_event_id(&headers)?;
-    let wake = state.bus.subscribe(&crate::ward::ward_topic(id));
-    Ok(event_log::serve(
-        state,
-        wake,
-        last,
-        "ward_events",
-        256,
-        move |state, last| async move {
-            let page = events::events_after(&state.store, id, last, event_log::PAGE).await;
-            Some(page.ok()?.iter().map(|e| (e.id, Some(sse(e)))).collect())
-        },
-    ))
+    // One reader of the log per ward for every station following it (ward::fanout).
+    Ok(crate::ward::fanout::serve(state, id, last).await?)
 }
 
 /// A ward event as the streams send it: named by its kind, with its log id.

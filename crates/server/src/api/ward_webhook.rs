@@ -94,7 +94,7 @@ fn view(state: &AppState, ward_id: Uuid, own: Option<WardWebhook>) -> WardWebhoo
     }
 }
 
-/// Hospital admins: the ward's escalation webhook, redacted to scheme and host.
+/// Hospital admins: the ward's escalation webhook, redacted to scheme, host and port.
 #[utoipa::path(get, path = "/api/v1/wards/{id}/escalation-webhook", tag = "ward", security(("bearer" = [])),
     operation_id = "get_ward_escalation_webhook",
     params(("id" = Uuid, Path, description = "Ward id")),

@@ -120,6 +120,24 @@ impl Admission {
     }
 }
 
+/// The answer to a retry whose key already has a ticket: that ticket, if the retry asks for
+/// the same check-in (patient, department, appointment); otherwise the key was reused.
+async fn replay(
+    state: &AppState,
+    (ticket, stored): &(admission::Ticket, String),
+    request: &QueuedCheckIn,
+) -> Result<TicketView, ApiError> {
+    let first: Option<QueuedCheckIn> = serde_json::from_str(stored).ok();
+    if !first.is_some_and(|f| {
+        f.patient_id == request.patient_id
+            && f.department == request.department
+            && f.appointment_id == request.appointment_id
+    }) {
+        return Err(crate::api::reception::key_reused());
+    }
+    ticket_view(state, ticket).await
+}
+
 /// Stores the check-in as a ticket (answered after its commit) and wakes the workers.
 pub async fn enqueue(
     state: &AppState,
@@ -131,7 +149,7 @@ pub async fn enqueue(
     if let Some(key) = idempotency_key
         && let Some(existing) = admission::by_key(&state.store, owner_id, key).await?
     {
-        return ticket_view(state, &existing).await;
+        return replay(state, &existing, request).await;
     }
     let ticket_id = Uuid::now_v7();
     let body = serde_json::to_string(request).map_err(anyhow::Error::from)?;
@@ -152,7 +170,7 @@ pub async fn enqueue(
             let existing = admission::by_key(&state.store, owner_id, idempotency_key.unwrap_or(""))
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            return ticket_view(state, &existing).await;
+            return replay(state, &existing, request).await;
         }
         Err(e) => return Err(e.into()),
     };

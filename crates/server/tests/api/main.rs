@@ -14,6 +14,7 @@ mod operations;
 mod passwords;
 mod people;
 mod reception;
+mod reception_retries;
 mod records;
 mod reviews;
 mod search;
@@ -38,3 +39,4 @@ mod ward_escalation;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;
 mod ward_rollups;
+mod ward_streams;

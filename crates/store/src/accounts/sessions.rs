@@ -196,6 +196,11 @@ pub async fn is_live(store: &Store, session_id: Uuid) -> Result<bool, StoreError
 
 /// Which of `session_ids` still count (as [`is_live`]), in one query: the server checks the
 /// sessions of all requests that arrive together with one read.
+///
+/// The ids go in as one JSON array, so every batch size is the same (prepared, cached)
+/// statement, and the common answer — all of them live — is one counted row: on SQLite every
+/// row returned is a hand-off between the database thread and the async side, which cost
+/// more than the lookups themselves. Only when some are not live are the live ones listed.
 pub async fn live_among(
     store: &Store,
     session_ids: &[Uuid],
@@ -203,18 +208,34 @@ pub async fn live_among(
     if session_ids.is_empty() {
         return Ok(Default::default());
     }
-    let placeholders: Vec<String> = (1..=session_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.revoked_at IS NULL AND u.status = 'active' AND s.id IN ({})",
-        placeholders.join(", ")
-    );
+    let unique: std::collections::HashSet<Uuid> = session_ids.iter().copied().collect();
+    let json = serde_json::to_string(&unique.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let (count_sql, list_sql) = match store.backend() {
+        crate::Backend::Sqlite { .. } => (LIVE_COUNT_SQLITE, LIVE_LIST_SQLITE),
+        crate::Backend::Postgres(_) => (LIVE_COUNT_POSTGRES, LIVE_LIST_POSTGRES),
+    };
+    let live: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar(count_sql).bind(&json).fetch_one(pool).await
+    })?;
+    if usize::try_from(live).is_ok_and(|n| n == unique.len()) {
+        return Ok(unique);
+    }
     let rows: Vec<(String,)> = with_reader!(store, pool => {
-        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
-        for session_id in session_ids {
-            query = query.bind(session_id.to_string());
-        }
-        query.fetch_all(pool).await
+        sqlx::query_as(list_sql).bind(&json).fetch_all(pool).await
     })?;
     rows.into_iter().map(|(raw,)| id(&raw)).collect()
 }
+
+const LIVE_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.revoked_at IS NULL AND u.status = 'active' \
+     AND s.id IN (SELECT value FROM json_each($1))";
+const LIVE_LIST_SQLITE: &str = "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.revoked_at IS NULL AND u.status = 'active' \
+     AND s.id IN (SELECT value FROM json_each($1))";
+const LIVE_COUNT_POSTGRES: &str = "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.revoked_at IS NULL AND u.status = 'active' \
+     AND s.id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+const LIVE_LIST_POSTGRES: &str = "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+     WHERE s.revoked_at IS NULL AND u.status = 'active' \
+     AND s.id IN (SELECT jsonb_array_elements_text($1::jsonb))";

@@ -129,23 +129,31 @@ pub async fn get(store: &Store, ticket_id: Uuid) -> Result<Option<Ticket>, Store
     row.map(Row::into_ticket).transpose()
 }
 
-/// The owner's ticket for an idempotency key, if they already have one.
+/// The owner's ticket for an idempotency key, if they already have one, with the request it
+/// was made for (a retry must be the same request).
 pub async fn by_key(
     store: &Store,
     owner_id: Uuid,
     key: &str,
-) -> Result<Option<Ticket>, StoreError> {
+) -> Result<Option<(Ticket, String)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Keyed {
+        #[sqlx(flatten)]
+        row: Row,
+        request: String,
+    }
     let sql = format!(
-        "SELECT {COLUMNS} FROM admission_tickets WHERE owner_id = $1 AND idempotency_key = $2"
+        "SELECT {COLUMNS}, request FROM admission_tickets WHERE owner_id = $1 AND idempotency_key = $2"
     );
-    let row: Option<Row> = with_reader!(store, pool => {
+    let row: Option<Keyed> = with_reader!(store, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(owner_id.to_string())
             .bind(key)
             .fetch_optional(pool)
             .await?
     });
-    row.map(Row::into_ticket).transpose()
+    row.map(|k| Ok((k.row.into_ticket()?, k.request)))
+        .transpose()
 }
 
 /// The `seq`s of a line's queued tickets, in order (positions are derived from it).
@@ -272,6 +280,8 @@ pub async fn serve_check_ins(
                                 email: None,
                             }),
                             by: q.by,
+                            // The ticket holds the key: a retry finds the ticket first.
+                            idempotency_key: None,
                             now,
                         };
                         sqlx::query("SAVEPOINT ticket").execute(&mut *tx).await?;

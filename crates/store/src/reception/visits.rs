@@ -27,6 +27,8 @@ pub struct NewVisit {
     pub appointment: Option<Transition>,
     /// Who checked the patient in (the patient, or reception staff).
     pub by: Uuid,
+    /// The caller's `Idempotency-Key`: a retry finds this visit by (`by`, key).
+    pub idempotency_key: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -150,8 +152,8 @@ macro_rules! check_in_one {
             let sql = format!(
                 "INSERT INTO reception_visits (id, hospital_id, department, day, number, label, \
                  queue_order, patient_id, doctor_id, appointment_id, status, calls, checked_in_by, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'waiting', \
-                 0, $11, $12, $12) RETURNING {}",
+                 idempotency_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 $9, $10, 'waiting', 0, $11, $12, $13, $13) RETURNING {}",
                 $crate::reception::visits::COLUMNS
             );
             let row: $crate::reception::visits::VisitRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -166,6 +168,7 @@ macro_rules! check_in_one {
                 .bind(new.doctor_id.map(|d| d.to_string()))
                 .bind(new.appointment.as_ref().map(|t| t.appointment_id.to_string()))
                 .bind(new.by.to_string())
+                .bind(new.idempotency_key.as_deref())
                 .bind(new.now)
                 .fetch_one(&mut *$conn)
                 .await?;
@@ -391,6 +394,21 @@ pub async fn get(store: &Store, visit_id: Uuid) -> Result<Option<Visit>, StoreEr
     let row: Option<VisitRow> = with_reader!(store, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(visit_id.to_string())
+            .fetch_optional(pool)
+            .await?
+    });
+    row.map(VisitRow::into_visit).transpose()
+}
+
+/// The visit `by` checked in with this idempotency key, if any.
+pub async fn by_key(store: &Store, by: Uuid, key: &str) -> Result<Option<Visit>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM reception_visits WHERE checked_in_by = $1 AND idempotency_key = $2"
+    );
+    let row: Option<VisitRow> = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(by.to_string())
+            .bind(key)
             .fetch_optional(pool)
             .await?
     });

@@ -175,6 +175,17 @@ pub async fn events_after(
     rows.into_iter().map(from_row).collect()
 }
 
+/// The id of the ward's newest event (0 when it has none): where a live reader starts.
+pub async fn latest_id(store: &Store, ward_id: Uuid) -> Result<i64, StoreError> {
+    let id: Option<i64> = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT MAX(id) FROM ward_events WHERE ward_id = $1")
+            .bind(ward_id.to_string())
+            .fetch_one(pool)
+            .await?
+    });
+    Ok(id.unwrap_or(0))
+}
+
 /// One patient's events after `after` (exclusive), oldest first, at most `limit`.
 pub async fn patient_events_after(
     store: &Store,

@@ -215,19 +215,15 @@ pub async fn delete_before(
     cutoff: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, StoreError> {
-    let n = with_writer!(store, pool => {
-        sqlx::query(
-            "DELETE FROM vital_rollups WHERE (admission_id, kind, minute) IN \
-             (SELECT admission_id, kind, minute FROM vital_rollups WHERE minute < $1 \
-              ORDER BY minute LIMIT $2)",
-        )
-        .bind(micros(cutoff))
-        .bind(i64::from(limit))
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(n)
+    super::delete_oldest(
+        store,
+        "vital_rollups",
+        "admission_id, kind, minute",
+        "minute",
+        cutoff,
+        limit,
+    )
+    .await
 }
 
 /// One stored rollup.

@@ -603,19 +603,15 @@ pub async fn delete_before(
     cutoff: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, StoreError> {
-    let n = with_writer!(store, pool => {
-        sqlx::query(
-            "DELETE FROM vital_samples WHERE (device_id, kind, measured_at) IN \
-             (SELECT device_id, kind, measured_at FROM vital_samples WHERE measured_at < $1 \
-              ORDER BY measured_at LIMIT $2)",
-        )
-        .bind(micros(cutoff))
-        .bind(i64::from(limit))
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(n)
+    super::delete_oldest(
+        store,
+        "vital_samples",
+        "device_id, kind, measured_at",
+        "measured_at",
+        cutoff,
+        limit,
+    )
+    .await
 }
 
 /// How many raw samples are stored (benchmarks check it against what was acknowledged).

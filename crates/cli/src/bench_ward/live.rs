@@ -1,0 +1,227 @@
+//! The live phase of `docde bench ward`: every bed's device sends its vitals once a second
+//! (open loop, measured "now"), while nurse-station clients follow the ward's SSE stream; each
+//! client measures, for every `vitals` event, the time from the sample's measurement (its
+//! send) to the event's arrival — sample accepted → committed → logged → fanned out → read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use docde_domain::account::Role;
+use docde_server::AppState;
+use docde_server::auth::keys::{AccessClaims, ISSUER};
+use docde_store::accounts::hospitals;
+use docde_store::accounts::sessions::{self, NewRefresh};
+use docde_store::accounts::users::{self, NewUser};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::simulate::{DeviceCredentials, Transport};
+
+/// What the live phase measured.
+pub struct LiveFigures {
+    pub sent: u64,
+    pub failed: u64,
+    /// Sample → SSE arrival, per event and client, sorted.
+    pub lags: Vec<Duration>,
+    pub clients: usize,
+    pub clients_failed: usize,
+}
+
+/// A nurse of the ward with a session and a signed access token (`Bearer …`).
+async fn nurse_token(
+    state: &AppState,
+    hospital: Uuid,
+    ward: Uuid,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let id = Uuid::now_v7();
+    let email = format!("bench-nurse-{}@bench.docde.kr", id.simple());
+    let user = NewUser {
+        email: email.clone(),
+        email_key: email,
+        password_hash: None,
+        role: Role::Nurse,
+        hospital_id: Some(hospital),
+        employee_number: None,
+        name: "bench nurse".into(),
+        phone: None,
+        birth_date: None,
+        gender: None,
+        address: None,
+        active: true,
+    };
+    users::create(&state.store, id, &user, None, None, now).await?;
+    hospitals::assign_nurse(&state.store, ward, id).await?;
+    let refresh = NewRefresh {
+        id: Uuid::now_v7(),
+        secret_hash: docde_server::auth::secrets::sha256_hex(&Uuid::now_v7().to_string()),
+        expires_at: now + TimeDelta::hours(12),
+    };
+    let session = sessions::start(&state.store, id, &refresh, now).await?;
+    let claims = AccessClaims {
+        sub: id,
+        sid: session,
+        role: Role::Nurse,
+        hid: Some(hospital),
+        typ: "access".into(),
+        iss: ISSUER.into(),
+        iat: now.timestamp(),
+        exp: now.timestamp() + 12 * 3600,
+    };
+    Ok(format!("Bearer {}", state.auth.keys.sign(&claims)?))
+}
+
+/// Six vitals of a stable adult, measured `at`.
+fn vitals(at: DateTime<Utc>, n: u64) -> Vec<Value> {
+    let at = at.to_rfc3339_opts(SecondsFormat::Micros, true);
+    let r = |kind: &str, value: f64, unit: &str| json!({"measured_at": at, "kind": kind, "value": value, "unit": unit});
+    vec![
+        r("heart_rate", 70.0 + (n % 7) as f64, "/min"),
+        r("respiratory_rate", 14.0 + (n % 3) as f64, "/min"),
+        r("spo2", 97.0 + (n % 2) as f64, "%"),
+        r("body_temperature", 36.8, "Cel"),
+        r("systolic_bp", 120.0 + (n % 5) as f64, "mm[Hg]"),
+        r("diastolic_bp", 78.0, "mm[Hg]"),
+    ]
+}
+
+/// Follows the ward stream until `until`, recording each `vitals` event's lag.
+async fn follow(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    until: Instant,
+) -> anyhow::Result<Vec<Duration>> {
+    let response = client
+        .get(&url)
+        .header("authorization", token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "ward stream answered {}",
+        response.status()
+    );
+    let mut body = response.bytes_stream();
+    let mut buffer = Vec::<u8>::new();
+    let mut lags = Vec::new();
+    let mut event = String::new();
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        let chunk = match tokio::time::timeout(left, body.next()).await {
+            Err(_) | Ok(None) => break,
+            Ok(Some(chunk)) => chunk?,
+        };
+        buffer.extend_from_slice(&chunk);
+        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end();
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data:")
+                && event == "vitals"
+            {
+                let arrived = Utc::now();
+                let payload: Value = serde_json::from_str(data.trim())?;
+                if let Some(at) = payload["samples"][0]["measured_at"]
+                    .as_str()
+                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                {
+                    lags.push((arrived - at).to_std().unwrap_or_default());
+                }
+            } else if line.is_empty() {
+                event.clear();
+            }
+        }
+    }
+    Ok(lags)
+}
+
+/// Runs the live phase for `seconds`: `clients` stream followers, every device at 1 Hz.
+pub async fn run(
+    state: &AppState,
+    url: &str,
+    (hospital, ward): (Uuid, Uuid),
+    devices: &[DeviceCredentials],
+    clients: usize,
+    seconds: u64,
+) -> anyhow::Result<LiveFigures> {
+    let token = nurse_token(state, hospital, ward, Utc::now()).await?;
+    let stream_url = format!("{url}/api/v1/wards/{ward}/events");
+    // One connection per follower, as separate nurse stations would have.
+    let warmup = Duration::from_secs(1);
+    let until = Instant::now() + warmup + Duration::from_secs(seconds) + Duration::from_secs(1);
+    let mut followers = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .build()?;
+        followers.push(tokio::spawn(follow(
+            client,
+            stream_url.clone(),
+            token.clone(),
+            until,
+        )));
+    }
+    tokio::time::sleep(warmup).await;
+
+    // Every device once a second, spread evenly over the second (open loop).
+    let transport = Arc::new(Transport::http(url)?);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut senders = Vec::with_capacity(devices.len());
+    for (i, device) in devices.iter().enumerate() {
+        let (transport, device) = (transport.clone(), device.clone());
+        let offset = Duration::from_secs(1).mul_f64(i as f64 / devices.len() as f64);
+        senders.push(tokio::spawn(async move {
+            let (mut sent, mut failed) = (0u64, 0u64);
+            let mut tick =
+                tokio::time::interval_at((start + offset).into(), Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            loop {
+                tick.tick().await;
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let ok = matches!(
+                    transport.send(&device, vitals(Utc::now(), sent)).await,
+                    Ok(o) if o.stored == 6
+                );
+                sent += 1;
+                failed += u64::from(!ok);
+            }
+            (sent, failed)
+        }));
+    }
+    let (mut sent, mut failed) = (0, 0);
+    for s in senders {
+        let (n, f) = s.await?;
+        sent += n;
+        failed += f;
+    }
+    let mut lags = Vec::new();
+    let mut clients_failed = 0;
+    for f in followers {
+        match f.await? {
+            Ok(l) => lags.extend(l),
+            Err(e) => {
+                clients_failed += 1;
+                if clients_failed == 1 {
+                    eprintln!("a stream follower failed: {e:#}");
+                }
+            }
+        }
+    }
+    lags.sort_unstable();
+    Ok(LiveFigures {
+        sent,
+        failed,
+        lags,
+        clients,
+        clients_failed,
+    })
+}
