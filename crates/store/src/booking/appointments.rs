@@ -370,16 +370,17 @@ pub async fn reschedule(
 /// Whether the patient already has an appointment made with this idempotency key (a read on
 /// a reader connection: the writer is not involved).
 pub async fn key_used(store: &Store, patient_id: Uuid, key: &str) -> Result<bool, StoreError> {
-    let found: Option<i64> = with_reader!(store, pool => {
+    // COUNT(*): a BIGINT on both backends (a bare `1` is an INT4 on PostgreSQL).
+    let found: i64 = with_reader!(store, pool => {
         sqlx::query_scalar(
-            "SELECT 1 FROM appointments WHERE patient_id = $1 AND idempotency_key = $2",
+            "SELECT COUNT(*) FROM appointments WHERE patient_id = $1 AND idempotency_key = $2",
         )
         .bind(patient_id.to_string())
         .bind(key)
-        .fetch_optional(pool)
+        .fetch_one(pool)
         .await?
     });
-    Ok(found.is_some())
+    Ok(found > 0)
 }
 
 pub async fn get(store: &Store, appointment_id: Uuid) -> Result<Option<Appointment>, StoreError> {
