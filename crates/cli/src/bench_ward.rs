@@ -59,6 +59,12 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         ..Config::default()
     };
     config.log.filter = "warn".into();
+    // The server runs in this process: its log goes to stderr only when asked for (e.g.
+    // `DOCDE_LOG_FILTER=warn,sqlx::query=debug` shows every statement).
+    if let Ok(filter) = std::env::var("DOCDE_LOG_FILTER") {
+        config.log.filter = filter;
+        docde_server::telemetry::init(&config.log);
+    }
     config.http.body_limit_bytes = 4 * 1024 * 1024;
     if let Ok(url) = std::env::var("DOCDE_DATABASE_URL") {
         config.database.url = Some(url);

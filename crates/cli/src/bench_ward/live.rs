@@ -87,6 +87,14 @@ fn vitals(at: DateTime<Utc>, n: u64) -> Vec<Value> {
     ]
 }
 
+/// `"measured_at":"…"` of the first sample in a `vitals` payload.
+fn first_measured_at(data: &str) -> Option<DateTime<Utc>> {
+    const KEY: &str = "\"measured_at\":\"";
+    let start = data.find(KEY)? + KEY.len();
+    let end = start + data[start..].find('"')?;
+    data[start..end].parse().ok()
+}
+
 /// Follows the ward stream until `until`, recording each `vitals` event's lag.
 async fn follow(
     client: reqwest::Client,
@@ -126,11 +134,9 @@ async fn follow(
                 && event == "vitals"
             {
                 let arrived = Utc::now();
-                let payload: Value = serde_json::from_str(data.trim())?;
-                if let Some(at) = payload["samples"][0]["measured_at"]
-                    .as_str()
-                    .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                {
+                // The first sample's time, found without parsing the whole payload: 500
+                // clients parsing every event would spend the shared cores on the generator.
+                if let Some(at) = first_measured_at(data) {
                     lags.push((arrived - at).to_std().unwrap_or_default());
                 }
             } else if line.is_empty() {
@@ -224,4 +230,20 @@ pub async fn run(
         clients,
         clients_failed,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_samples_time_is_read_from_a_vitals_payload() {
+        let data = r#"{"admission_id":null,"samples":[{"kind":"heart_rate","measured_at":"2026-12-02T16:56:31.123456Z","unit":"/min","value":71.0},{"kind":"spo2","measured_at":"2026-12-02T16:56:32Z"}]}"#;
+        assert_eq!(
+            first_measured_at(data),
+            Some("2026-12-02T16:56:31.123456Z".parse().unwrap())
+        );
+        assert_eq!(first_measured_at(r#"{"samples":[]}"#), None);
+        assert_eq!(first_measured_at(r#"{"measured_at":"soon"}"#), None);
+    }
 }

@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use docde_domain::ward::legacy::LegacyReading;
 use docde_domain::ward::{RawSample, Sample};
+use docde_store::ward::WardError;
 use docde_store::ward::samples::Stored;
-use docde_store::ward::{WardError, beds};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -146,20 +146,28 @@ async fn store_samples(
     }
     metrics::counter!("ward_samples_stored_total").increment(inserted.len() as u64);
     crate::metrics::domain::ingested(&inserted);
+    // The vitals events are committed: wake their wards' streams now, not after the alarm
+    // evaluation below (its reads would otherwise delay every bedside update on the screens).
+    let mut wards = report.wards;
+    wards.sort_unstable();
+    wards.dedup();
+    for ward in &wards {
+        wake(state, *ward).await;
+    }
     // The samples are durable from here on: a failing evaluation or lookup must not turn the
     // answer into an error (the device would resend what is stored), so it is logged instead.
-    if !inserted.is_empty()
-        && let Err(e) = evaluate(state, device_id, &inserted, at).await
-    {
-        tracing::error!(error = %e, %device_id, "alarm evaluation failed");
-    }
-    if report.event_ids.is_empty() && inserted.is_empty() {
-        return Ok(());
-    }
-    match beds::bed_of_device(&state.store, device_id).await {
-        Ok(Some(bed)) => wake(state, bed.ward_id).await,
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, %device_id, "could not find the device's ward"),
+    if !inserted.is_empty() {
+        match evaluate(state, device_id, &inserted, at).await {
+            // Alarms or a new NEWS2 were written: wake again (the device's bed is in one of
+            // these wards; a device without a bed is not evaluated).
+            Ok(true) => {
+                for ward in &wards {
+                    wake(state, *ward).await;
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, %device_id, "alarm evaluation failed"),
+        }
     }
     Ok(())
 }

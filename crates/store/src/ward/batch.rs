@@ -139,10 +139,12 @@ async fn run_group(store: &Store, group: &mut Vec<Job>) {
     match committed {
         Ok(()) => {
             let mut ids = event_ids.into_iter();
+            let mut wards = events.iter().map(|e| e.ward_id);
             for (job, outcome) in group.drain(..).zip(outcomes) {
                 let answer = outcome.map(|(results, n)| IngestReport {
                     results,
                     event_ids: ids.by_ref().take(n).collect(),
+                    wards: wards.by_ref().take(n).collect(),
                 });
                 let _ = job.reply.send(answer);
             }

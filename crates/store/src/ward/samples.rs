@@ -42,6 +42,8 @@ pub struct IngestReport {
     pub results: Vec<Stored>,
     /// Ids of the `vitals` events written (one per bed that got new samples).
     pub event_ids: Vec<i64>,
+    /// The ward of each of those events (whose streams to wake).
+    pub wards: Vec<Uuid>,
 }
 
 impl IngestReport {
@@ -218,19 +220,26 @@ macro_rules! ingest_one {
                     }
                 }
             }
-            for ((patient, kind), i) in newest {
-                let s = &samples[i];
-                sqlx::query($crate::ward::samples::UPSERT_LATEST_SQL)
-                    .bind(patient)
-                    .bind(kind.code())
-                    .bind($crate::ward::micros(times[i]))
-                    .bind(s.value().as_f64())
-                    .bind(s.unit().map(docde_domain::ward::Unit::code))
-                    .bind(&device)
-                    .bind(placed[i].admission_id.clone())
-                    .bind(placed[i].bed_id.clone())
-                    .execute(&mut *$conn)
-                    .await?;
+            // One statement for all of them (each statement is a round trip to the database
+            // thread), in key order so concurrent writers lock rows in the same order.
+            let mut newest: Vec<_> = newest.into_iter().collect();
+            newest.sort_unstable_by_key(|((patient, kind), _)| (*patient, kind.code()));
+            for chunk in newest.chunks($crate::ward::samples::LATEST_PER_STATEMENT) {
+                let sql = $crate::ward::samples::upsert_latest_sql(chunk.len());
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for ((patient, kind), i) in chunk {
+                    let s = &samples[*i];
+                    q = q
+                        .bind(*patient)
+                        .bind(kind.code())
+                        .bind($crate::ward::micros(times[*i]))
+                        .bind(s.value().as_f64())
+                        .bind(s.unit().map(docde_domain::ward::Unit::code))
+                        .bind(&device)
+                        .bind(placed[*i].admission_id.clone())
+                        .bind(placed[*i].bed_id.clone());
+                }
+                q.execute(&mut *$conn).await?;
             }
             let events = $crate::ward::samples::vitals_events(
                 device_id, samples, &times, &placed, &fresh, now,
@@ -254,12 +263,38 @@ macro_rules! ingest_one {
 }
 pub(crate) use ingest_one;
 
-pub(crate) const UPSERT_LATEST_SQL: &str = "INSERT INTO latest_vitals \
-     (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (patient_id, kind) DO UPDATE SET \
-     measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
-     device_id = excluded.device_id, admission_id = excluded.admission_id, \
-     bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at";
+/// Rows of `latest_vitals` per upsert statement (8 parameters each).
+pub(crate) const LATEST_PER_STATEMENT: usize = 100;
+
+/// Moves `latest_vitals` forward for `rows` distinct (patient, kind) pairs at once; an older
+/// measurement than the stored one changes nothing.
+pub(crate) fn upsert_latest_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p = r * 8;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7,
+                p + 8
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO latest_vitals \
+         (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
+         VALUES {} ON CONFLICT (patient_id, kind) DO UPDATE SET \
+         measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
+         device_id = excluded.device_id, admission_id = excluded.admission_id, \
+         bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at",
+        values.join(", ")
+    )
+}
 
 /// `INSERT … VALUES ($1, …), … ON CONFLICT DO NOTHING RETURNING kind, measured_at` for `rows`
 /// samples of one device ($1).
@@ -354,7 +389,12 @@ pub async fn ingest_batch(
             rollups::settle_keys(&mut pending);
             mark_pending!(tx, &pending).await?;
             let event_ids = append_events!(tx, postgres, &events).await?;
-            Ok::<_, WardError>(IngestReport { results, event_ids })
+            let wards = events.iter().map(|e| e.ward_id).collect();
+            Ok::<_, WardError>(IngestReport {
+                results,
+                event_ids,
+                wards,
+            })
         }
         .await;
         finish!(tx, done)
