@@ -474,13 +474,15 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
         gaps_where(&|at| at >= moving_from),
     );
     println!(
-        "gap between updates p99 / max: while the watchers connect {:.0} / {:.0} ms, then while the line stands {:.0} / {:.0} ms, while it moves {:.0} / {:.0} ms; watchers all connected {:.2} s after the spike was answered",
+        "gap between updates p99 / max: while the watchers connect {:.0} / {:.0} ms, then while the line stands {:.0} / {:.0} ms, while it moves {:.0} / {:.0} ms; {} of {} gaps over 1000 ms; watchers all connected {:.2} s after the spike was answered",
         pct(&gaps_connecting, 0.99),
         pct(&gaps_connecting, 1.0),
         pct(&gaps_standing, 0.99),
         pct(&gaps_standing, 1.0),
         pct(&gaps_moving, 0.99),
         pct(&gaps_moving, 1.0),
+        gaps.iter().filter(|g| **g > Duration::from_secs(1)).count(),
+        gaps.len(),
         all_connected.map_or(0.0, |at: Instant| at
             .duration_since(answered_at)
             .as_secs_f64()),

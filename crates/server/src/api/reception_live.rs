@@ -30,8 +30,9 @@ use crate::state::AppState;
 
 /// A live view repeats its state this often. The waiting room promises at least once a
 /// second; a 1 s cadence arrives every 1,000–1,005 ms once timer and network jitter are added,
-/// so the cadence keeps a tenth of a second in hand.
-const EVERY: Duration = Duration::from_millis(900);
+/// and while the line moves fast (hundreds of tickets done per second) a tick can be late by
+/// up to ~250 ms, so the cadence keeps a fifth of a second in hand (docs/BENCHMARKS.md).
+const EVERY: Duration = Duration::from_millis(800);
 
 type EventStream =
     Sse<axum::response::sse::KeepAliveStream<ReceiverStream<Result<Event, Infallible>>>>;
