@@ -27,6 +27,12 @@ async fn keyed_check_in(
         .unwrap()
 }
 
+/// A check-in refused because its key came with another request (and nothing written).
+async fn assert_key_reused(r: reqwest::Response) {
+    assert_eq!(r.status(), 422);
+    assert_eq!(problem(r).await["code"], "idempotency_key_reused");
+}
+
 async fn line_numbers(app: &TestApp, h: uuid::Uuid, who: &Person) -> Vec<String> {
     let r = app
         .client
@@ -86,8 +92,7 @@ async fn a_retried_check_in_gets_its_first_visit_back() {
         json!({"department": "general_surgery"}),
     )
     .await;
-    assert_eq!(other.status(), 422);
-    assert_eq!(problem(other).await["code"], "idempotency_key_reused");
+    assert_key_reused(other).await;
 
     assert_eq!(line_numbers(&app, p.h1, &p.reception).await.len(), 1);
 }
@@ -115,8 +120,7 @@ async fn reception_staff_retrying_for_a_patient_get_the_same_visit_and_keys_are_
         json!({"department": IM, "patient_id": someone.id}),
     )
     .await;
-    assert_eq!(reused.status(), 422);
-    assert_eq!(problem(reused).await["code"], "idempotency_key_reused");
+    assert_key_reused(reused).await;
 
     // Keys belong to their caller: the patient's own "desk-1" is a fresh check-in.
     let own = keyed_check_in(&app, p.h1, &someone, "desk-1", json!({"department": IM})).await;
@@ -189,6 +193,5 @@ async fn a_retried_queued_check_in_gets_its_ticket_and_a_reused_key_is_refused()
         json!({"department": "general_surgery"}),
     )
     .await;
-    assert_eq!(other.status(), 422);
-    assert_eq!(problem(other).await["code"], "idempotency_key_reused");
+    assert_key_reused(other).await;
 }
