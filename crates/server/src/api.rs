@@ -22,6 +22,7 @@ pub mod users;
 pub mod ward;
 // Ward alarm limits and one patient's live view (branch `ward`).
 pub mod ward_admission_live;
+pub mod ward_escalation;
 pub mod ward_patient;
 pub mod ward_thresholds;
 pub mod ward_webhook;

@@ -18,7 +18,7 @@ use crate::api::{
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
 // Ward alarm limits and one patient's live view (branch `ward`).
-use crate::api::{ward_admission_live, ward_thresholds, ward_webhook};
+use crate::api::{ward_admission_live, ward_escalation, ward_thresholds, ward_webhook};
 // Web pages and the nurse station's per-admission reads.
 use crate::api::ward_patient;
 use crate::extract::BodyLimit;
@@ -117,6 +117,11 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             ward_webhook::get_escalation_webhook,
             ward_webhook::put_escalation_webhook,
             ward_webhook::delete_escalation_webhook
+        ))
+        .routes(routes!(
+            ward_escalation::get_escalation_policy,
+            ward_escalation::put_escalation_policy,
+            ward_escalation::delete_escalation_policy
         ))
         .routes(routes!(records::create))
         .routes(routes!(records::create_for_walk_in))

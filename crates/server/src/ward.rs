@@ -23,21 +23,21 @@ pub mod technical;
 pub mod thresholds;
 pub mod webhook;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use docde_domain::ward::alarm::{
-    AlarmEvaluator, AlarmKind, Decision, EscalationLevel, EscalationPolicy, Thresholds,
-    escalation_due, next_escalation_at,
+    AlarmEvaluator, AlarmKind, Decision, EscalationPolicy, Thresholds, escalation_due,
+    next_escalation_at,
 };
 use docde_domain::ward::news2::{News2, Observations, Spo2Scale};
 use docde_domain::ward::{Acvpu, IvLevel, Sample, SampleValue, Unit, VitalKind};
-use docde_store::Store;
 use docde_store::ward::alarms::{self, NewAlarm, Raised};
 use docde_store::ward::samples::LatestSample;
-use docde_store::ward::{SampleWriter, WardError, admissions, beds, samples};
+use docde_store::ward::{SampleWriter, WardError, admissions, beds, escalation, samples};
+use docde_store::{Store, StoreError};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -186,6 +186,8 @@ pub async fn evaluate(
     if let (Some(a), Some(score)) = (&admission, &news2) {
         wrote |= news2::announce(state, a, score, now).await?;
     }
+    // Read when an alarm is raised (rare), not per sample.
+    let mut policy: Option<EscalationPolicy> = None;
     for decision in decisions {
         match decision {
             Decision::Raise {
@@ -197,6 +199,9 @@ pub async fn evaluate(
             } => {
                 if let Some(lower) = replaces {
                     wrote |= clear(store, bed.ward_id, key, lower, now).await?;
+                }
+                if policy.is_none() {
+                    policy = Some(escalation_policy(state, bed.ward_id).await?);
                 }
                 let new = NewAlarm {
                     bed_id: bed.id,
@@ -211,7 +216,7 @@ pub async fn evaluate(
                         at,
                         false,
                         None,
-                        &ward.escalation,
+                        policy.as_ref().unwrap_or(&ward.escalation),
                     ),
                 };
                 match alarms::raise(store, &new).await? {
@@ -261,6 +266,19 @@ pub async fn wake(state: &AppState, ward_id: Uuid) {
 /// instances may run it), moves each to the level due, and wakes the ward's streams where the
 /// charge nurse sees the `alarm_update`. Each level is also queued, in the same transaction,
 /// for the ward's outgoing webhook, which [`webhook`]'s worker posts.
+/// The escalation delays in force for a ward: its own (`ward_escalation_policies`), else the
+/// installation's. Read from the database each time it is needed — when an alarm is raised,
+/// once per ward per escalation round, and when the policy changes — so every instance uses
+/// a change at once.
+pub async fn escalation_policy(
+    state: &AppState,
+    ward_id: Uuid,
+) -> Result<EscalationPolicy, StoreError> {
+    Ok(escalation::of_ward(&state.store, ward_id)
+        .await?
+        .map_or_else(|| state.ward.escalation.clone(), |p| p.policy))
+}
+
 pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -278,17 +296,27 @@ pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {
 /// One escalation round at `now`; returns how many alarms went up a level.
 pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize, WardError> {
     let claims = alarms::due_for_escalation(&state.store, now, ESCALATION_LEASE, 100).await?;
-    let policy = &state.ward.escalation;
+    let mut policies: HashMap<Uuid, EscalationPolicy> = HashMap::new();
     // With a default URL every ward's escalations are posted; otherwise wards with their own.
     let default_webhook = state.config.ward.escalation_webhook_url.is_some();
     let mut done = 0;
     let mut woken: HashSet<Uuid> = HashSet::new();
     for claim in claims {
         let a = &claim.alarm;
-        let due = escalation_due(a.priority, a.raised_at, a.acknowledged_at, now, policy);
-        let level = match due {
+        if let std::collections::hash_map::Entry::Vacant(e) = policies.entry(a.ward_id) {
+            e.insert(escalation_policy(state, a.ward_id).await?);
+        }
+        let policy = &policies[&a.ward_id];
+        let level = match escalation_due(a.priority, a.raised_at, a.acknowledged_at, now, policy) {
             Some(level) if level > a.escalation_level => level,
-            _ => EscalationLevel(a.escalation_level.get().saturating_add(1)),
+            // The ward's delays changed after this escalation was scheduled: not due after
+            // all, so it waits for the next level the current delays name.
+            _ => {
+                let reached = (a.escalation_level.get() > 0).then_some(a.escalation_level);
+                let next = next_escalation_at(a.priority, a.raised_at, false, reached, policy);
+                alarms::postpone_escalation(&state.store, &claim, next).await?;
+                continue;
+            }
         };
         let next = next_escalation_at(a.priority, a.raised_at, false, Some(level), policy);
         match alarms::escalate(&state.store, &claim, level, next, now, default_webhook).await {

@@ -35,6 +35,7 @@ pub mod admissions;
 pub mod alarms;
 mod batch;
 pub mod beds;
+pub mod escalation;
 pub mod events;
 pub mod medication;
 pub mod news2;

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use docde_domain::ward::alarm::technical::{Newest, sensor_back, sensor_off, silent_for};
-use docde_domain::ward::alarm::{AlarmKind, next_escalation_at};
+use docde_domain::ward::alarm::{AlarmKind, EscalationPolicy, next_escalation_at};
 use docde_store::ward::admissions::Admission;
 use docde_store::ward::alarms::{self, Alarm, NewAlarm, Raised};
 use docde_store::ward::beds::{self, BoundDevice};
@@ -87,6 +87,7 @@ async fn check_ward(
         .filter_map(|b| Some((b.bed.id, b.admission.as_ref()?)))
         .collect();
     let mut done = Checked::default();
+    let policy = super::escalation_policy(state, ward_id).await?;
 
     // Silent devices: raise where nothing is open yet for the bed's patient (or empty bed).
     for device in devices {
@@ -103,7 +104,7 @@ async fn check_ward(
             continue;
         }
         let new = new_alarm(
-            state,
+            &policy,
             device.bed_id,
             admission,
             device.device_id,
@@ -172,7 +173,7 @@ async fn check_ward(
                     continue;
                 };
                 let new = new_alarm(
-                    state,
+                    &policy,
                     bed.bed.id,
                     Some(admission),
                     device,
@@ -198,7 +199,7 @@ async fn check_ward(
 
 #[allow(clippy::too_many_arguments)]
 fn new_alarm(
-    state: &AppState,
+    policy: &EscalationPolicy,
     bed_id: Uuid,
     admission: Option<&Admission>,
     device_id: Uuid,
@@ -215,7 +216,7 @@ fn new_alarm(
         priority,
         value: Some(value),
         raised_at: now,
-        next_escalation_at: next_escalation_at(priority, now, false, None, &state.ward.escalation),
+        next_escalation_at: next_escalation_at(priority, now, false, None, policy),
     }
 }
 

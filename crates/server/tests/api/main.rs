@@ -36,6 +36,7 @@ mod ward_technical;
 mod ward_thresholds;
 // The outgoing escalation webhook (branch `escalation`).
 mod ward_escalation;
+mod ward_escalation_policy;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;
 mod ward_rollups;

@@ -547,6 +547,29 @@ pub async fn due_for_escalation(
     Ok(claims)
 }
 
+/// Gives back a claimed alarm that is not due after all (its ward's delays changed after the
+/// claim was taken): its next escalation moves to `next`, the level stays. Only under the
+/// claim's token; whether it applied.
+pub async fn postpone_escalation(
+    store: &Store,
+    claim: &EscalationClaim,
+    next: Option<DateTime<Utc>>,
+) -> Result<bool, StoreError> {
+    let n = with_writer!(store, pool => {
+        sqlx::query(
+            "UPDATE alarms SET next_escalation_at = $3, escalation_claim = NULL, \
+             escalation_claimed_until = NULL WHERE id = $1 AND escalation_claim = $2",
+        )
+        .bind(claim.alarm.id.to_string())
+        .bind(claim.token.to_string())
+        .bind(next.map(stored))
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(n == 1)
+}
+
 /// Moves a claimed alarm to escalation `level` (higher than its current one) and schedules
 /// the next step (`None`: no further step), releasing the claim. Refused with
 /// [`WardConflict::EscalationClaimLost`] if the claim is no longer this worker's, or the
