@@ -18,16 +18,17 @@ use clap::Args;
 use docde_server::Config;
 use docde_server::auth::SigningKeys;
 use docde_store::directory::{self, HospitalFacts, Hours};
-use futures::StreamExt;
 use hyper::Method;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use uuid::Uuid;
+
+#[path = "bench_reception/watchers.rs"]
+mod watchers;
 
 use super::bench_booking::http::{Connection, Prepared};
 use super::bench_booking::seed;
 use super::bench_booking::server::{Server, ServerSpec, free_addr};
+use watchers::{pct, watch};
 
 const DEPARTMENT: &str = "internal_medicine";
 
@@ -400,93 +401,22 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     if !drain_note.is_empty() {
         println!("{drain_note}");
     }
-    let ok: Vec<&Watch> = stats.iter().filter_map(|s| s.as_ref().ok()).collect();
-    let failed = stats.len() - ok.len();
-    // Position updates while the line stands still, position updates while it moves (in hold
-    // mode the drain runs in this process, on the same two cores), and the results.
-    let lags_where = |keep: &dyn Fn(Instant, bool) -> bool| {
-        let mut v: Vec<Duration> = ok
-            .iter()
-            .flat_map(|w| w.lags.iter())
-            .filter(|(at, _, result)| keep(*at, *result))
-            .map(|(_, lag, _)| *lag)
-            .collect();
-        v.sort_unstable();
-        v
-    };
-    let moving_from = drain_started.unwrap_or(start);
-    let lags = lags_where(&|_, _| true);
-    let connected_at = all_connected.unwrap_or(start);
-    let connecting = lags_where(&|at, result| !result && at < connected_at.min(moving_from));
-    let standing = lags_where(&|at, result| !result && at >= connected_at && at < moving_from);
-    let moving = lags_where(&|at, result| !result && at >= moving_from);
-    let result_lags = lags_where(&|_, result| result);
-    let gaps_where = |keep: &dyn Fn(Instant) -> bool| {
-        let mut v: Vec<Duration> = ok
-            .iter()
-            .flat_map(|w| w.gaps.iter())
-            .filter(|(at, _)| keep(*at))
-            .map(|(_, gap)| *gap)
-            .collect();
-        v.sort_unstable();
-        v
-    };
-    let gaps = gaps_where(&|_| true);
-    let updates: usize = ok.iter().map(|w| w.positions).sum();
-    let results = ok.iter().filter(|w| w.result).count();
+    let failed = watchers::report(
+        &stats,
+        connected.load(Ordering::Relaxed),
+        open_now,
+        watchers::Moments {
+            start,
+            answered_at,
+            all_connected,
+            drain_started,
+        },
+    );
     let per_conn = if open_now > 0 {
         (rss_watching.saturating_sub(rss_base)) as f64 / open_now as f64
     } else {
         0.0
     };
-    println!(
-        "watchers: {} connected ({failed} failed), at most {open_now} open at once, {results} got their result; {updates} position updates; gap between updates p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (≥ 1 Hz means ≤ 1000 ms); delivery lag p50 {:.1} ms, p99 {:.1} ms",
-        connected.load(Ordering::Relaxed),
-        pct(&gaps, 0.5),
-        pct(&gaps, 0.99),
-        pct(&gaps, 1.0),
-        pct(&lags, 0.5),
-        pct(&lags, 0.99),
-    );
-    println!(
-        "delivery lag p50 / p99 / max: position updates while the {} watchers connect {:.1} / {:.1} / {:.1} ms (n={}), then while the line stands {:.1} / {:.1} / {:.1} ms (n={}), while it moves {:.1} / {:.1} / {:.1} ms (n={}), results {:.1} / {:.1} / {:.1} ms (n={})",
-        connected.load(Ordering::Relaxed),
-        pct(&connecting, 0.5),
-        pct(&connecting, 0.99),
-        pct(&connecting, 1.0),
-        connecting.len(),
-        pct(&standing, 0.5),
-        pct(&standing, 0.99),
-        pct(&standing, 1.0),
-        standing.len(),
-        pct(&moving, 0.5),
-        pct(&moving, 0.99),
-        pct(&moving, 1.0),
-        moving.len(),
-        pct(&result_lags, 0.5),
-        pct(&result_lags, 0.99),
-        pct(&result_lags, 1.0),
-        result_lags.len(),
-    );
-    let (gaps_connecting, gaps_standing, gaps_moving) = (
-        gaps_where(&|at| at < connected_at.min(moving_from)),
-        gaps_where(&|at| at >= connected_at && at < moving_from),
-        gaps_where(&|at| at >= moving_from),
-    );
-    println!(
-        "gap between updates p99 / max: while the watchers connect {:.0} / {:.0} ms, then while the line stands {:.0} / {:.0} ms, while it moves {:.0} / {:.0} ms; {} of {} gaps over 1000 ms; watchers all connected {:.2} s after the spike was answered",
-        pct(&gaps_connecting, 0.99),
-        pct(&gaps_connecting, 1.0),
-        pct(&gaps_standing, 0.99),
-        pct(&gaps_standing, 1.0),
-        pct(&gaps_moving, 0.99),
-        pct(&gaps_moving, 1.0),
-        gaps.iter().filter(|g| **g > Duration::from_secs(1)).count(),
-        gaps.len(),
-        all_connected.map_or(0.0, |at: Instant| at
-            .duration_since(answered_at)
-            .as_secs_f64()),
-    );
     println!(
         "server RSS: {} KiB idle, {} KiB after the spike, {} KiB with {open_now} WebSockets open → {:.1} KiB per connection{}",
         rss_idle,
@@ -571,88 +501,6 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("the reception spike broke an invariant (see above)")
     }
-}
-
-/// What one watcher saw.
-struct Watch {
-    positions: usize,
-    /// Receive time minus the server's `sent_at` of each message, with when it arrived and
-    /// whether it was the result (not a position update).
-    lags: Vec<(Instant, Duration, bool)>,
-    /// Time between consecutive messages, with when the later one arrived.
-    gaps: Vec<(Instant, Duration)>,
-    result: bool,
-}
-
-async fn watch(
-    addr: std::net::SocketAddr,
-    ticket: &str,
-    auth: hyper::header::HeaderValue,
-    open: Arc<AtomicUsize>,
-    connected: Arc<AtomicUsize>,
-    handshakes: &tokio::sync::Semaphore,
-) -> anyhow::Result<Watch> {
-    let permit = handshakes.acquire().await?;
-    let mut request =
-        format!("ws://{addr}/api/v1/reception/tickets/{ticket}/ws").into_client_request()?;
-    request
-        .headers_mut()
-        .insert("authorization", auth.to_str()?.parse()?);
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    drop(permit);
-    connected.fetch_add(1, Ordering::Relaxed);
-    open.fetch_add(1, Ordering::Relaxed);
-    let w = read_watch(&mut socket).await;
-    open.fetch_sub(1, Ordering::Relaxed);
-    w
-}
-
-async fn read_watch<S>(socket: &mut S) -> anyhow::Result<Watch>
-where
-    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    let mut w = Watch {
-        positions: 0,
-        lags: Vec::new(),
-        gaps: Vec::new(),
-        result: false,
-    };
-    let mut last: Option<Instant> = None;
-    while let Some(message) = tokio::time::timeout(Duration::from_secs(30), socket.next()).await? {
-        let Message::Text(text) = message? else {
-            continue;
-        };
-        let now = Instant::now();
-        let body: Value = serde_json::from_str(&text)?;
-        if let Some(sent) = body["sent_at"]
-            .as_str()
-            .and_then(|s| s.parse::<chrono::DateTime<Utc>>().ok())
-        {
-            let lag = (Utc::now() - sent).to_std().unwrap_or_default();
-            w.lags.push((now, lag, body["type"] == "result"));
-        }
-        if let Some(prev) = last {
-            w.gaps.push((now, now - prev));
-        }
-        last = Some(now);
-        match body["type"].as_str() {
-            Some("position") => w.positions += 1,
-            Some("result") => {
-                w.result = true;
-                break;
-            }
-            _ => {}
-        }
-    }
-    Ok(w)
-}
-
-fn pct(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
 }
 
 /// Resident memory of a process in KiB (Linux `/proc`), 0 if unreadable.
