@@ -21,6 +21,7 @@ pub mod tickets;
 pub mod users;
 pub mod ward;
 // Ward alarm limits and one patient's live view (branch `ward`).
+pub mod push;
 pub mod ward_admission_live;
 pub mod ward_escalation;
 pub mod ward_patient;

@@ -90,6 +90,8 @@ pub enum Action {
     /// Set one patient's alarm threshold overrides (the ward's nurses, hospital admins); the
     /// ward's own overrides are `ManageWards`.
     SetPatientThresholds,
+    /// Subscribe one's own browser to web push for one's wards' alarms (nurses).
+    SubscribePush,
 }
 
 impl Action {
@@ -103,6 +105,7 @@ impl Action {
                 | Action::AmendRecord
                 | Action::WriteReview
                 | Action::EditReview
+                | Action::SubscribePush
         )
     }
 }
@@ -327,6 +330,9 @@ fn user_allowed(user: &UserPrincipal, action: Action, target: Target<'_>) -> boo
             }
             _ => false,
         },
+        Action::SubscribePush => {
+            user.role == Role::Nurse && matches!(target, Target::User { id, .. } if id == user.id)
+        }
         Action::ReportAsDevice | Action::DeliverMedication => false,
     }
 }

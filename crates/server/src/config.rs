@@ -11,6 +11,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod push;
+
+pub use push::PushSettings;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -38,6 +42,7 @@ pub struct Config {
     pub outbound: OutboundSettings,
     // Ward monitoring (branch `ward`).
     pub ward: WardSettings,
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -433,6 +438,7 @@ impl Default for Config {
             reports: ReportSettings::default(),
             outbound: OutboundSettings::default(),
             ward: WardSettings::default(),
+            push: PushSettings::default(),
         }
     }
 }
@@ -634,6 +640,16 @@ impl Config {
         if let Some(url) = &self.mqtt.url {
             parse_mqtt_url(url).map_err(|e| ConfigError(format!("mqtt.url: {e}")))?;
         }
+        if let Some(key) = &self.push.vapid_private_key {
+            crate::ward::push::keys::parse_private_key(key)
+                .map_err(|e| ConfigError(format!("push.vapid_private_key: {e}")))?;
+        }
+        if !(self.push.contact.starts_with("mailto:") || self.push.contact.starts_with("https://"))
+        {
+            return Err(ConfigError(
+                "push.contact: must start with mailto: or https://".into(),
+            ));
+        }
         if self.mqtt.connections == 0 {
             return Err(ConfigError("mqtt.connections: must be at least 1".into()));
         }
@@ -742,6 +758,7 @@ impl Config {
             .escalation_webhook_url
             .as_deref()
             .map(crate::ward::webhook::redact);
+        copy.push.vapid_private_key = copy.push.vapid_private_key.map(|_| "***".into());
         copy.auth.signing_keys = copy
             .auth
             .signing_keys

@@ -18,7 +18,7 @@ use crate::api::{
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
 };
 // Ward alarm limits and one patient's live view (branch `ward`).
-use crate::api::{ward_admission_live, ward_escalation, ward_thresholds, ward_webhook};
+use crate::api::{push, ward_admission_live, ward_escalation, ward_thresholds, ward_webhook};
 // Web pages and the nurse station's per-admission reads.
 use crate::api::ward_patient;
 use crate::extract::BodyLimit;
@@ -123,6 +123,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             ward_escalation::put_escalation_policy,
             ward_escalation::delete_escalation_policy
         ))
+        // Web push to nurses' browsers.
+        .routes(routes!(push::vapid_public_key))
+        .routes(routes!(push::subscribe, push::list_subscriptions))
+        .routes(routes!(push::unsubscribe))
         .routes(routes!(records::create))
         .routes(routes!(records::create_for_walk_in))
         .routes(routes!(records::get, records::amend))

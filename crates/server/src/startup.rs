@@ -111,6 +111,10 @@ impl Application {
         if state.config.ward.webhook_worker {
             workers.push(crate::ward::webhook::spawn(state.clone()));
         }
+        // Web push to nurses' browsers (crates/server/src/ward/push/worker.rs).
+        if state.config.push.worker {
+            workers.push(crate::ward::push::worker::spawn(state.clone()));
+        }
         if state.config.medication.reset_worker {
             workers.push(crate::ward::medication::spawn_reset(state.clone()));
         }

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod medication;
 pub mod mqtt;
 pub mod news2;
+pub mod push;
 pub mod retention;
 pub mod rollup;
 pub mod technical;
@@ -34,7 +35,7 @@ use docde_domain::ward::alarm::{
 };
 use docde_domain::ward::news2::{News2, Observations, Spo2Scale};
 use docde_domain::ward::{Acvpu, IvLevel, Sample, SampleValue, Unit, VitalKind};
-use docde_store::ward::alarms::{self, NewAlarm, Raised};
+use docde_store::ward::alarms::{self, NewAlarm};
 use docde_store::ward::samples::LatestSample;
 use docde_store::ward::{SampleWriter, WardError, admissions, beds, escalation, samples};
 use docde_store::{Store, StoreError};
@@ -74,6 +75,8 @@ pub struct Ward {
     pub mqtt: mqtt::MqttStatus,
     /// One log reader per ward for all of its live streams.
     pub fanout: fanout::WardFanout,
+    /// The VAPID key pair web push messages are signed with.
+    pub push: push::keys::PushKeys,
 }
 
 impl std::fmt::Debug for Ward {
@@ -95,6 +98,7 @@ impl Ward {
             restored: Mutex::new(HashSet::new()),
             mqtt: mqtt::MqttStatus::default(),
             fanout: fanout::WardFanout::default(),
+            push: push::keys::PushKeys::default(),
         })
     }
 
@@ -219,10 +223,8 @@ pub async fn evaluate(
                         policy.as_ref().unwrap_or(&ward.escalation),
                     ),
                 };
-                match alarms::raise(store, &new).await? {
-                    Raised::New { .. } | Raised::PriorityRaised { .. } => wrote = true,
-                    Raised::AlreadyOpen(_) => {}
-                }
+                let raised = alarms::raise(store, &new).await?;
+                wrote |= push::wake_if_queued(state, &raised).await;
             }
             Decision::Clear { kind, .. } => {
                 wrote |= clear(store, bed.ward_id, key, kind, now).await?;
@@ -335,6 +337,8 @@ pub async fn escalate_due(state: &AppState, now: DateTime<Utc>) -> Result<usize,
         // Their webhook posts are queued (if the ward has a URL); the delivery workers send
         // them, so a slow receiver never holds this loop up.
         webhook::wake(state).await;
+        // High-priority escalations also queued web push messages.
+        push::worker::wake(state).await;
     }
     Ok(done)
 }

@@ -112,7 +112,9 @@ async fn check_ward(
             quiet.num_seconds() as f64,
             now,
         );
-        if let Raised::New { alarm, .. } = alarms::raise(store, &new).await? {
+        let raised = alarms::raise(store, &new).await?;
+        crate::ward::push::wake_if_queued(state, &raised).await;
+        if let Raised::New { alarm, .. } = raised {
             device_event(state, &alarm, device, "offline", now).await;
             done.raised += 1;
         }
@@ -181,7 +183,9 @@ async fn check_ward(
                     missing.num_seconds() as f64,
                     now,
                 );
-                if let Raised::New { .. } = alarms::raise(store, &new).await? {
+                let raised = alarms::raise(store, &new).await?;
+                crate::ward::push::wake_if_queued(state, &raised).await;
+                if let Raised::New { .. } = raised {
                     done.raised += 1;
                 }
             }

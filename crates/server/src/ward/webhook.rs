@@ -335,21 +335,33 @@ async fn run(state: AppState, wakeups: Subscription) {
         "ward_webhook_pending",
         "Escalation webhook deliveries waiting (neither delivered nor given up)"
     );
+    drain(state, wakeups, "escalation webhook", |state| async move {
+        let round = deliver_due(&state, Utc::now()).await?;
+        if let Ok(pending) = webhooks::pending_count(&state.store).await {
+            metrics::gauge!("ward_webhook_pending").set(pending as f64);
+        }
+        Ok(round.claimed >= BATCH as usize)
+    })
+    .await
+}
+
+/// A delivery worker's loop, shared with [`super::push::worker`]: runs `round` (which
+/// answers whether it took a full batch, so more may be due) until `state.shutdown` fires,
+/// at once again after a full batch, otherwise at the next wake-up or poll.
+pub(crate) async fn drain<F, Fut>(state: AppState, wakeups: Subscription, what: &str, mut round: F)
+where
+    F: FnMut(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
     let mut wakeups = Some(wakeups);
     loop {
         let full = tokio::select! {
             () = state.shutdown.cancelled() => return,
-            round = deliver_due(&state, Utc::now()) => match round {
-                Ok(round) => round.claimed >= BATCH as usize,
-                Err(error) => {
-                    tracing::warn!(%error, "escalation webhook round failed; retrying at the next poll");
-                    false
-                }
-            },
+            done = round(state.clone()) => done.unwrap_or_else(|error| {
+                tracing::warn!(%error, "{what} delivery round failed; retrying at the next poll");
+                false
+            }),
         };
-        if let Ok(pending) = webhooks::pending_count(&state.store).await {
-            metrics::gauge!("ward_webhook_pending").set(pending as f64);
-        }
         if full {
             continue;
         }

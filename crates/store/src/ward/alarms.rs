@@ -174,6 +174,18 @@ impl Raised {
     }
 }
 
+/// Queues the alarm's Web Push messages (see [`super::push`]) in the alarm's transaction.
+macro_rules! push {
+    ($tx:ident, $alarm:expr, $reason:expr, $now:expr) => {
+        sqlx::query(super::push::ENQUEUE_SQL)
+            .bind($alarm.id.to_string())
+            .bind($reason)
+            .bind($now)
+            .bind($alarm.ward_id.to_string())
+            .execute(&mut *$tx)
+    };
+}
+
 /// Raises an alarm unless one of its kind is already open for the admission (or, with no
 /// admission, the bed). Safe to call repeatedly and concurrently: exactly one row is ever
 /// open, and every caller learns which.
@@ -226,6 +238,9 @@ pub async fn raise(store: &Store, new: &NewAlarm) -> Result<Raised, WardError> {
                     let alarm = Alarm::try_from(row)?;
                     let e = event(&alarm, EventKind::Alarm, "raised", raised_at);
                     let ids = append_events!(tx, postgres, std::slice::from_ref(&e)).await?;
+                    if alarm.priority == Priority::High {
+                        push!(tx, &alarm, "high", raised_at).await?;
+                    }
                     return Ok(Raised::New { alarm, event_id: ids[0] });
                 }
                 let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(open.as_str()))
@@ -280,6 +295,9 @@ pub async fn raise(store: &Store, new: &NewAlarm) -> Result<Raised, WardError> {
                 let alarm = Alarm::try_from(row)?;
                 let e = event(&alarm, EventKind::AlarmUpdate, "priority_raised", raised_at);
                 let ids = append_events!(tx, postgres, std::slice::from_ref(&e)).await?;
+                if alarm.priority == Priority::High {
+                    push!(tx, &alarm, "high", raised_at).await?;
+                }
                 return Ok(Raised::PriorityRaised { alarm, event_id: ids[0] });
             }
             Err(WardError::Conflict(WardConflict::IllegalAlarmTransition))
@@ -356,6 +374,10 @@ async fn change(
                     .bind(default_url)
                     .execute(&mut *tx)
                     .await?;
+                if alarm.priority == Priority::High {
+                    let reason = format!("escalated:{}", alarm.escalation_level.get());
+                    push!(tx, &alarm, &reason, now).await?;
+                }
             }
             Ok((alarm, ids[0]))
         }

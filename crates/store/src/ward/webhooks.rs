@@ -17,6 +17,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use docde_domain::ward::alarm::{AlarmKind, AlarmStatus, EscalationLevel, Priority};
 use uuid::Uuid;
 
+use super::leased::{self, Mark};
 use super::stored;
 use crate::accounts::{id, opt_id};
 use crate::{Store, StoreError, with_reader, with_writer};
@@ -111,6 +112,8 @@ pub async fn clear(store: &Store, ward_id: Uuid) -> Result<bool, StoreError> {
 /// ward id, `$3` alarm id, `$4` level, `$5` now (escalation time, first due), `$6` whether a
 /// default URL is configured (else only wards with their own URL get a row). A level already
 /// queued is not queued again.
+const TABLE: &str = "ward_webhook_deliveries";
+
 pub(crate) const ENQUEUE_SQL: &str = "INSERT INTO ward_webhook_deliveries \
      (id, ward_id, alarm_id, escalation_level, escalated_at, status, attempts, next_attempt_at, \
       created_at) \
@@ -203,25 +206,6 @@ impl DeliveryRow {
     }
 }
 
-// One statement, so atomic on its own. On PostgreSQL `SKIP LOCKED` makes concurrent claimers
-// take disjoint rows, and a row unlocked after our snapshot is re-checked against the lease
-// before it is updated; SQLite's single writer runs claims one at a time.
-fn claim_sql(postgres: bool) -> String {
-    let lock = if postgres {
-        "FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    format!(
-        "UPDATE ward_webhook_deliveries SET claim = $1, claimed_until = $2 \
-         WHERE id IN (SELECT id FROM ward_webhook_deliveries \
-             WHERE status = 'pending' AND next_attempt_at <= $3 \
-               AND (claimed_until IS NULL OR claimed_until <= $3) \
-             ORDER BY next_attempt_at, id LIMIT $4 {lock}) \
-         RETURNING id"
-    )
-}
-
 const CLAIMED_SQL: &str = "SELECT d.id, d.ward_id, w.name AS ward_name, d.alarm_id, \
      b.label AS bed_label, a.kind, a.priority, d.escalation_level, a.raised_at, d.escalated_at, \
      a.status AS alarm_status, d.attempts, d.created_at, h.url \
@@ -241,19 +225,8 @@ pub async fn claim_due(
     lease: TimeDelta,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let now = stored(now);
-    let until = stored(now + lease);
     let token = Uuid::now_v7();
-    let claim = claim_sql(store.dialect() == "postgres");
-    let claimed: Vec<(String,)> = with_writer!(store, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(claim))
-            .bind(token.to_string())
-            .bind(until)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
-    });
+    let claimed = leased::claim(store, TABLE, token, limit, now + lease, now).await?;
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
@@ -278,20 +251,14 @@ pub async fn mark_delivered(
     delivery: &Delivery,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let changed = with_writer!(store, pool => {
-        sqlx::query(
-            "UPDATE ward_webhook_deliveries SET status = 'delivered', delivered_at = $3, \
-             attempts = attempts + 1, claim = NULL, claimed_until = NULL, last_error = NULL \
-             WHERE id = $1 AND claim = $2 AND status = 'pending'",
-        )
-        .bind(delivery.id.to_string())
-        .bind(delivery.token.to_string())
-        .bind(stored(now))
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(changed == 1)
+    leased::mark(
+        store,
+        TABLE,
+        &delivery.id.to_string(),
+        delivery.token,
+        Mark::Delivered(now),
+    )
+    .await
 }
 
 /// Records a failed attempt (`error_kind` is a category such as `"connect"` or `"status_500"`,
@@ -303,21 +270,14 @@ pub async fn mark_retry(
     error_kind: &str,
     next: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let changed = with_writer!(store, pool => {
-        sqlx::query(
-            "UPDATE ward_webhook_deliveries SET attempts = attempts + 1, last_error = $3, \
-             next_attempt_at = $4, claim = NULL, claimed_until = NULL \
-             WHERE id = $1 AND claim = $2 AND status = 'pending'",
-        )
-        .bind(delivery.id.to_string())
-        .bind(delivery.token.to_string())
-        .bind(error_kind)
-        .bind(stored(next))
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(changed == 1)
+    leased::mark(
+        store,
+        TABLE,
+        &delivery.id.to_string(),
+        delivery.token,
+        Mark::Retry(error_kind, next),
+    )
+    .await
 }
 
 /// Gives the delivery up (too old, too many attempts, or nowhere to send it). Returns whether
@@ -327,20 +287,14 @@ pub async fn mark_failed(
     delivery: &Delivery,
     error_kind: &str,
 ) -> Result<bool, StoreError> {
-    let changed = with_writer!(store, pool => {
-        sqlx::query(
-            "UPDATE ward_webhook_deliveries SET status = 'failed', attempts = attempts + 1, \
-             last_error = $3, claim = NULL, claimed_until = NULL \
-             WHERE id = $1 AND claim = $2 AND status = 'pending'",
-        )
-        .bind(delivery.id.to_string())
-        .bind(delivery.token.to_string())
-        .bind(error_kind)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(changed == 1)
+    leased::mark(
+        store,
+        TABLE,
+        &delivery.id.to_string(),
+        delivery.token,
+        Mark::Failed(error_kind),
+    )
+    .await
 }
 
 /// Deliveries neither delivered nor given up, for the metrics gauge.
