@@ -62,32 +62,7 @@ fn hook(fail_first: usize, hang: bool) -> (axum::Router, Received, Arc<AtomicUsi
 /// The same webhook over https with a certificate for 127.0.0.1 from a throwaway authority,
 /// as a hospital's internal Mattermost would be. Returns it and the authority's PEM.
 async fn tls_receiver() -> (Receiver, String) {
-    let authority_key = rcgen::KeyPair::generate().unwrap();
-    let mut authority = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    authority.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    authority
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "DocDe test authority");
-    let authority = rcgen::CertifiedIssuer::self_signed(authority, authority_key).unwrap();
-    let server_key = rcgen::KeyPair::generate().unwrap();
-    let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&server_key, &authority)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![server.der().clone()],
-            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
-        )
-        .unwrap();
-    let listener = TlsListener {
-        tcp: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
-        tls: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
-    };
+    let (listener, authority) = TlsListener::bind().await;
     let address = listener.tcp.local_addr().unwrap();
     let (app, received, attempts) = hook(0, false);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -96,12 +71,47 @@ async fn tls_receiver() -> (Receiver, String) {
         received,
         attempts,
     };
-    (receiver, authority.pem())
+    (receiver, authority)
 }
 
-struct TlsListener {
+/// A TLS listener on 127.0.0.1:0 whose certificate (for 127.0.0.1) a throwaway authority
+/// signed; serve an axum app on it. Also used for the fake push service of `ward_push`.
+pub(crate) struct TlsListener {
     tcp: tokio::net::TcpListener,
     tls: tokio_rustls::TlsAcceptor,
+}
+
+impl TlsListener {
+    /// The listener and its authority's PEM (for `outbound.ca_file`).
+    pub(crate) async fn bind() -> (Self, String) {
+        let authority_key = rcgen::KeyPair::generate().unwrap();
+        let mut authority = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        authority.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        authority
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "DocDe test authority");
+        let authority = rcgen::CertifiedIssuer::self_signed(authority, authority_key).unwrap();
+        let server_key = rcgen::KeyPair::generate().unwrap();
+        let server = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&server_key, &authority)
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![server.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+            )
+            .unwrap();
+        let listener = Self {
+            tcp: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            tls: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        (listener, authority.pem())
+    }
 }
 
 impl axum::serve::Listener for TlsListener {

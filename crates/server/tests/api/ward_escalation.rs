@@ -115,10 +115,11 @@ fn free_addr() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-async fn quiet_app() -> TestApp {
+pub(crate) async fn quiet_app() -> TestApp {
     spawn_app_with(|c| {
         c.ward.technical_worker = false;
         c.ward.webhook_worker = false;
+        c.push.worker = false;
     })
     .await
 }
@@ -127,7 +128,7 @@ fn webhook_path(ward: Uuid) -> String {
     format!("/api/v1/wards/{ward}/escalation-webhook")
 }
 
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
+pub(crate) async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
     app.client
         .put(app.url(path))
         .bearer_auth(token)
@@ -137,7 +138,7 @@ async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Response {
         .unwrap()
 }
 
-async fn delete(app: &TestApp, path: &str, token: &str) -> Response {
+pub(crate) async fn delete(app: &TestApp, path: &str, token: &str) -> Response {
     app.client
         .delete(app.url(path))
         .bearer_auth(token)
@@ -158,7 +159,7 @@ async fn set_webhook(app: &TestApp, s: &Setup, url: &str) {
 }
 
 /// Presses the nurse call: a high-priority alarm.
-async fn nurse_call(app: &TestApp, s: &Setup) {
+pub(crate) async fn nurse_call(app: &TestApp, s: &Setup) {
     let r = report(
         app,
         &s.device,
@@ -169,7 +170,7 @@ async fn nurse_call(app: &TestApp, s: &Setup) {
 }
 
 /// High priority: the charge nurse after 60 s, the next level after 180 s.
-fn level_1_due() -> DateTime<Utc> {
+pub(crate) fn level_1_due() -> DateTime<Utc> {
     Utc::now() + TimeDelta::seconds(90)
 }
 

@@ -8,50 +8,21 @@ use reqwest::Response;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, problem, spawn_app_with};
+use crate::helpers::{TestApp, problem};
 use crate::people::get;
-use crate::ward::{Setup, ago, report, setup};
-
-async fn quiet_app() -> TestApp {
-    spawn_app_with(|c| {
-        c.ward.technical_worker = false;
-        c.ward.webhook_worker = false;
-    })
-    .await
-}
+use crate::ward::{Setup, setup};
+use crate::ward_escalation::{delete, nurse_call, put, quiet_app};
 
 fn policy_path(ward: Uuid) -> String {
     format!("/api/v1/wards/{ward}/escalation-policy")
 }
 
 async fn put_policy(app: &TestApp, ward: Uuid, token: &str, body: Value) -> Response {
-    app.client
-        .put(app.url(&policy_path(ward)))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+    put(app, &policy_path(ward), token, body).await
 }
 
 async fn delete_policy(app: &TestApp, ward: Uuid, token: &str) -> Response {
-    app.client
-        .delete(app.url(&policy_path(ward)))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Presses the nurse call: a high-priority alarm.
-async fn nurse_call(app: &TestApp, s: &Setup) {
-    let r = report(
-        app,
-        &s.device,
-        json!([{"measured_at": ago(1), "kind": "nurse_call", "value": "pressed"}]),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    delete(app, &policy_path(ward), token).await
 }
 
 /// The escalation level of the ward's one open alarm.
