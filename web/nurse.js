@@ -6,6 +6,7 @@
 import {
   Session, Stream, ApiProblem, age, el, languageToggle, t, texts, translatePage,
 } from "/web/common.js";
+import { setUpPush } from "/web/push.js";
 
 texts({
   "nurse.title": ["간호 스테이션", "Nurse station"],
@@ -171,6 +172,9 @@ function showSignIn() {
 
 async function enter() {
   const { items: wards } = await session.call("GET", "/api/v1/me/wards");
+  // Not awaited: the ward must not wait for the browser's push service.
+  setUpPush(session, $("push"), (err) => window.alert(err.message))
+    .catch(() => { $("push").hidden = true; });
   $("signin-view").hidden = true;
   $("station").hidden = false;
   $("signout").hidden = false;

@@ -153,6 +153,9 @@ async fn a_nurse_sees_vitals_live_and_acknowledges_and_resolves_a_new_high_prior
     .await;
     sign_in(&b, &app.address, &w).await;
     wait_text(&b.client, &tile(&w, "heart_rate"), "72").await;
+    // A nurse is offered web push on this device: the service worker registered and the
+    // server let them list their subscriptions.
+    wait_text(&b.client, "#push", "🔔").await;
 
     // A new value reaches the tile within 2 s of being stored.
     report(
