@@ -171,6 +171,16 @@ pub(crate) fn classify(e: StoreError) -> WardError {
 
 /// Stored timestamps keep microseconds (PostgreSQL's precision), so values read back equal
 /// the values written on both backends.
+/// A stored code (`"nurse_call"`, `"high"`, …) parsed back into its domain type; a code the
+/// type does not know is a decode error (the schema's CHECKs keep them out).
+pub(crate) fn decode<T: std::str::FromStr>(code: &str) -> Result<T, StoreError>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    code.parse()
+        .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
+}
+
 pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }

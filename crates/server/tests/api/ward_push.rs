@@ -208,6 +208,18 @@ async fn open_alarm(app: &TestApp, s: &Setup) -> Value {
     alarms[0].clone()
 }
 
+async fn acknowledge(app: &TestApp, s: &Setup, alarm_id: &str) {
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/alarms/{alarm_id}/acknowledge")))
+        .bearer_auth(&s.p.nurse.token)
+        .json(&json!({"note": "환자 확인"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 fn header<'a>(p: &'a Pushed, name: &str) -> &'a str {
     p.headers
         .get(name)
@@ -388,18 +400,7 @@ async fn an_escalation_pages_again_and_an_alarm_acknowledged_meanwhile_is_not_pa
 
     // Acknowledged: no further escalation, so no further page.
     let alarm = open_alarm(&app, &s).await;
-    let r = app
-        .client
-        .post(app.url(&format!(
-            "/api/v1/alarms/{}/acknowledge",
-            alarm["id"].as_str().unwrap()
-        )))
-        .bearer_auth(&s.p.nurse.token)
-        .json(&json!({"note": "환자 확인"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    acknowledge(&app, &s, alarm["id"].as_str().unwrap()).await;
     // The acknowledged alarm does not escalate, so nothing new is queued.
     let later = Utc::now() + TimeDelta::hours(1);
     assert_eq!(escalate_due(&app.state, later).await.unwrap(), 0);
@@ -417,15 +418,7 @@ async fn a_page_queued_for_an_alarm_acknowledged_before_it_was_sent_is_given_up(
     nurse_call(&app, &s).await;
     let alarm = open_alarm(&app, &s).await;
     let alarm_id = alarm["id"].as_str().unwrap();
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/alarms/{alarm_id}/acknowledge")))
-        .bearer_auth(&s.p.nurse.token)
-        .json(&json!({"note": "on my way"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    acknowledge(&app, &s, alarm_id).await;
     let round = deliver_due(&app.state, Utc::now()).await.unwrap();
     assert_eq!((round.claimed, round.failed), (1, 1));
     assert!(service.got().is_empty());

@@ -18,7 +18,7 @@ use docde_domain::ward::alarm::{AlarmKind, AlarmStatus, EscalationLevel, Priorit
 use uuid::Uuid;
 
 use super::events::{EventKind, NewEvent, append_events};
-use super::{WardConflict, WardError, stored};
+use super::{WardConflict, WardError, decode, stored};
 use crate::accounts::{id, opt_id};
 use crate::{Store, StoreError, with_reader, with_writer};
 
@@ -75,14 +75,6 @@ struct Row {
     escalation_level: i32,
     next_escalation_at: Option<DateTime<Utc>>,
     updated_at: DateTime<Utc>,
-}
-
-fn decode<T: std::str::FromStr>(code: &str) -> Result<T, StoreError>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    code.parse()
-        .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
 }
 
 impl TryFrom<Row> for Alarm {

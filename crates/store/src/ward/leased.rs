@@ -10,7 +10,7 @@
 //!
 //! Table names come from this crate, never from input.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::stored;
@@ -22,7 +22,7 @@ use crate::{Store, StoreError, with_writer};
 /// One statement, so atomic on its own. On PostgreSQL `SKIP LOCKED` makes concurrent
 /// claimers take disjoint rows, and a row unlocked after our snapshot is re-checked against
 /// the lease before it is updated; SQLite's single writer runs claims one at a time.
-pub(crate) async fn claim(
+async fn claim(
     store: &Store,
     table: &'static str,
     token: Uuid,
@@ -53,6 +53,38 @@ pub(crate) async fn claim(
             .await?
     });
     Ok(ids.into_iter().map(|(id,)| id).collect())
+}
+
+/// [`claim`]s up to `limit` rows of `table` due at `now` for `lease` under a new token, then
+/// reads them with `claimed_sql` (which selects what the sender needs, binding the token as
+/// `$1`). Returns the token with the rows; none claimed reads nothing.
+pub(crate) async fn claim_and_read<R>(
+    store: &Store,
+    table: &'static str,
+    claimed_sql: &'static str,
+    limit: u32,
+    lease: TimeDelta,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, Vec<R>), StoreError>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let token = Uuid::now_v7();
+    let claimed = claim(store, table, token, limit, now + lease, now).await?;
+    if claimed.is_empty() {
+        return Ok((token, Vec::new()));
+    }
+    // The claim is committed; read what the messages need by its token.
+    let rows: Vec<R> = with_writer!(store, pool => {
+        sqlx::query_as(claimed_sql)
+            .bind(token.to_string())
+            .fetch_all(pool)
+            .await?
+    });
+    Ok((token, rows))
 }
 
 /// What became of one attempt.

@@ -17,7 +17,7 @@ use docde_domain::ward::alarm::{AlarmKind, AlarmStatus, EscalationLevel, Priorit
 use uuid::Uuid;
 
 use super::leased::{self, Mark};
-use super::stored;
+use super::{decode, stored};
 use crate::accounts::id;
 use crate::{Store, StoreError, with_reader, with_writer};
 
@@ -172,39 +172,35 @@ pub async fn of_user(store: &Store, user_id: Uuid) -> Result<Vec<Subscription>, 
 /// Removes the user's subscription `id` (and its unsent messages). Returns whether there was
 /// one of theirs.
 pub async fn unsubscribe(store: &Store, user_id: Uuid, sid: Uuid) -> Result<bool, StoreError> {
-    let deleted = with_writer!(store, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM push_deliveries WHERE subscription_id = $1 AND subscription_id IN \
-                     (SELECT id FROM push_subscriptions WHERE user_id = $2)")
-            .bind(sid.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2")
-            .bind(sid.to_string())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        n
-    });
-    Ok(deleted > 0)
+    remove(store, sid, Some(user_id)).await
 }
 
 /// Drops a subscription its push service no longer knows (404/410), with its messages.
 pub async fn drop_subscription(store: &Store, sid: Uuid) -> Result<bool, StoreError> {
+    remove(store, sid, None).await
+}
+
+/// Deletes subscription `sid` (only if `owner` holds it, when given) and its messages, in one
+/// transaction.
+async fn remove(store: &Store, sid: Uuid, owner: Option<Uuid>) -> Result<bool, StoreError> {
+    let owner = owner.map(|o| o.to_string());
     let deleted = with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM push_deliveries WHERE subscription_id = $1")
-            .bind(sid.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("DELETE FROM push_subscriptions WHERE id = $1")
-            .bind(sid.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let n = sqlx::query(
+            "DELETE FROM push_subscriptions WHERE id = $1 AND ($2 IS NULL OR user_id = $2)",
+        )
+        .bind(sid.to_string())
+        .bind(&owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n > 0 {
+            // Also without foreign-key enforcement (SQLite's is per connection).
+            sqlx::query("DELETE FROM push_deliveries WHERE subscription_id = $1")
+                .bind(sid.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         n
     });
@@ -280,14 +276,6 @@ struct DeliveryRow {
     alarm_status: String,
 }
 
-fn decode<T: std::str::FromStr>(code: &str) -> Result<T, StoreError>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    code.parse()
-        .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
-}
-
 impl DeliveryRow {
     fn into_delivery(self, token: Uuid) -> Result<Delivery, StoreError> {
         Ok(Delivery {
@@ -337,17 +325,8 @@ pub async fn claim_due(
     lease: TimeDelta,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let token = Uuid::now_v7();
-    let claimed = leased::claim(store, TABLE, token, limit, now + lease, now).await?;
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<DeliveryRow> = with_writer!(store, pool => {
-        sqlx::query_as(CLAIMED_SQL)
-            .bind(token.to_string())
-            .fetch_all(pool)
-            .await?
-    });
+    let (token, rows): (Uuid, Vec<DeliveryRow>) =
+        leased::claim_and_read(store, TABLE, CLAIMED_SQL, limit, lease, now).await?;
     let mut deliveries = rows
         .into_iter()
         .map(|r| r.into_delivery(token))

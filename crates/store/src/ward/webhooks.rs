@@ -18,7 +18,7 @@ use docde_domain::ward::alarm::{AlarmKind, AlarmStatus, EscalationLevel, Priorit
 use uuid::Uuid;
 
 use super::leased::{self, Mark};
-use super::stored;
+use super::{decode, stored};
 use crate::accounts::{id, opt_id};
 use crate::{Store, StoreError, with_reader, with_writer};
 
@@ -176,14 +176,6 @@ struct DeliveryRow {
     url: Option<String>,
 }
 
-fn decode<T: std::str::FromStr>(code: &str) -> Result<T, StoreError>
-where
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    code.parse()
-        .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
-}
-
 impl DeliveryRow {
     fn into_delivery(self, token: Uuid) -> Result<Delivery, StoreError> {
         Ok(Delivery {
@@ -225,18 +217,8 @@ pub async fn claim_due(
     lease: TimeDelta,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let token = Uuid::now_v7();
-    let claimed = leased::claim(store, TABLE, token, limit, now + lease, now).await?;
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    // The claim is committed; read what the messages need by its token.
-    let rows: Vec<DeliveryRow> = with_writer!(store, pool => {
-        sqlx::query_as(CLAIMED_SQL)
-            .bind(token.to_string())
-            .fetch_all(pool)
-            .await?
-    });
+    let (token, rows): (Uuid, Vec<DeliveryRow>) =
+        leased::claim_and_read(store, TABLE, CLAIMED_SQL, limit, lease, now).await?;
     let mut deliveries = rows
         .into_iter()
         .map(|r| r.into_delivery(token))
