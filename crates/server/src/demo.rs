@@ -97,18 +97,10 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
     for (role, email, name, number) in people {
         let id = Uuid::now_v7();
         let user = NewUser {
-            email: email.into(),
-            email_key: email.into(),
             password_hash: Some(password_hash.clone()),
-            role,
-            hospital_id: role.is_staff().then_some(hospital.id),
             employee_number: number.map(str::to_owned),
-            name: name.into(),
             phone: (role == Role::Patient).then(|| "010-1234-5678".into()),
-            birth_date: None,
-            gender: None,
-            address: None,
-            active: true,
+            ..NewUser::active(email, role, role.is_staff().then_some(hospital.id), name)
         };
         users::create(&state.store, id, &user, None, None, now).await?;
         if role == Role::Doctor {
@@ -205,18 +197,8 @@ async fn live_ward(
                 let id = Uuid::now_v7();
                 let email = format!("patient{i}@demo.docde.kr");
                 let user = NewUser {
-                    email: email.clone(),
-                    email_key: email,
                     password_hash: Some(password_hash.to_owned()),
-                    role: Role::Patient,
-                    hospital_id: None,
-                    employee_number: None,
-                    name: (*name).into(),
-                    phone: None,
-                    birth_date: None,
-                    gender: None,
-                    address: None,
-                    active: true,
+                    ..NewUser::active(&email, Role::Patient, None, name)
                 };
                 users::create(&state.store, id, &user, None, None, now).await?;
                 id

@@ -278,7 +278,7 @@ pub async fn escalation_policy(
 ) -> Result<EscalationPolicy, StoreError> {
     Ok(escalation::of_ward(&state.store, ward_id)
         .await?
-        .map_or_else(|| state.ward.escalation.clone(), |p| p.policy))
+        .map_or_else(|| state.ward.escalation.clone(), |p| p.value))
 }
 
 pub fn spawn_escalation(state: AppState) -> JoinHandle<()> {

@@ -43,6 +43,7 @@ pub mod news2;
 pub mod push;
 pub mod rollups;
 pub mod samples;
+mod setting;
 pub mod thresholds;
 pub mod webhooks;
 

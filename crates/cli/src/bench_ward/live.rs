@@ -38,20 +38,7 @@ async fn nurse_token(
 ) -> anyhow::Result<String> {
     let id = Uuid::now_v7();
     let email = format!("bench-nurse-{}@bench.docde.kr", id.simple());
-    let user = NewUser {
-        email: email.clone(),
-        email_key: email,
-        password_hash: None,
-        role: Role::Nurse,
-        hospital_id: Some(hospital),
-        employee_number: None,
-        name: "bench nurse".into(),
-        phone: None,
-        birth_date: None,
-        gender: None,
-        address: None,
-        active: true,
-    };
+    let user = NewUser::active(&email, Role::Nurse, Some(hospital), "bench nurse");
     users::create(&state.store, id, &user, None, None, now).await?;
     hospitals::assign_nurse(&state.store, ward, id).await?;
     let refresh = NewRefresh {

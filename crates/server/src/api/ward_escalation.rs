@@ -63,7 +63,7 @@ fn view(state: &AppState, ward_id: Uuid, own: Option<StoredPolicy>) -> WardEscal
         Some(own) => WardEscalationView {
             ward_id,
             source: "ward".into(),
-            delays: (&own.policy).into(),
+            delays: (&own.value).into(),
             updated_at: Some(own.updated_at),
             updated_by: own.updated_by,
         },

@@ -84,7 +84,7 @@ fn refused(problem: ThresholdProblem, context: Option<Uuid>) -> ApiError {
 async fn ward_overrides(state: &AppState, ward_id: Uuid) -> Result<ThresholdOverrides, ApiError> {
     Ok(stored::of_ward(&state.store, ward_id)
         .await?
-        .map(|s| s.overrides)
+        .map(|s| s.value)
         .unwrap_or_default())
 }
 
@@ -94,7 +94,7 @@ fn ward_view(
     row: Option<StoredOverrides>,
 ) -> WardThresholdsView {
     let (overrides, updated_at, updated_by) = match row {
-        Some(s) => (s.overrides, Some(s.updated_at), s.updated_by),
+        Some(s) => (s.value, Some(s.updated_at), s.updated_by),
         None => (ThresholdOverrides::default(), None, None),
     };
     WardThresholdsView {
@@ -174,7 +174,7 @@ async fn admission_view(
 ) -> Result<AdmissionThresholdsView, ApiError> {
     let ward_overrides = ward_overrides(state, admission.ward_id).await?;
     let (overrides, updated_at, updated_by) = match row {
-        Some(s) => (s.overrides, Some(s.updated_at), s.updated_by),
+        Some(s) => (s.value, Some(s.updated_at), s.updated_by),
         None => (ThresholdOverrides::default(), None, None),
     };
     let defaults = &state.ward.thresholds;

@@ -87,7 +87,9 @@ async fn check_ward(
         .filter_map(|b| Some((b.bed.id, b.admission.as_ref()?)))
         .collect();
     let mut done = Checked::default();
-    let policy = super::escalation_policy(state, ward_id).await?;
+    // The ward's escalation delays, read only if this round raises something.
+    let policy = tokio::sync::OnceCell::new();
+    let policy = || policy.get_or_try_init(|| super::escalation_policy(state, ward_id));
 
     // Silent devices: raise where nothing is open yet for the bed's patient (or empty bed).
     for device in devices {
@@ -104,7 +106,7 @@ async fn check_ward(
             continue;
         }
         let new = new_alarm(
-            &policy,
+            policy().await?,
             device.bed_id,
             admission,
             device.device_id,
@@ -175,7 +177,7 @@ async fn check_ward(
                     continue;
                 };
                 let new = new_alarm(
-                    &policy,
+                    policy().await?,
                     bed.bed.id,
                     Some(admission),
                     device,

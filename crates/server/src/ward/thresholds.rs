@@ -68,7 +68,7 @@ impl ThresholdCache {
         }
         let overrides = stored::of_ward(store, ward_id)
             .await?
-            .map(|s| s.overrides)
+            .map(|s| s.value)
             .unwrap_or_default();
         self.keep(ward_id, overrides.clone());
         Ok(overrides)
@@ -84,7 +84,7 @@ impl ThresholdCache {
         }
         let overrides = stored::of_admission(store, admission_id)
             .await?
-            .map(|s| s.overrides)
+            .map(|s| s.value)
             .unwrap_or_default();
         self.keep(admission_id, overrides.clone());
         Ok(overrides)

@@ -108,6 +108,27 @@ pub struct NewUser {
     pub active: bool,
 }
 
+impl NewUser {
+    /// An account active at once (seeded: the demo's people, a benchmark's staff), with only
+    /// what every account has; set the rest with struct update syntax.
+    pub fn active(email: &str, role: Role, hospital_id: Option<Uuid>, name: &str) -> Self {
+        Self {
+            email: email.to_owned(),
+            email_key: email.to_lowercase(),
+            password_hash: None,
+            role,
+            hospital_id,
+            employee_number: None,
+            name: name.to_owned(),
+            phone: None,
+            birth_date: None,
+            gender: None,
+            address: None,
+            active: true,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     #[error("e-mail address already in use")]

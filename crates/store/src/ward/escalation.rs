@@ -10,41 +10,21 @@ use chrono::{DateTime, Utc};
 use docde_domain::ward::alarm::{EscalationPolicy, next_escalation_at};
 use uuid::Uuid;
 
+use super::setting::{self, Place, Setting};
 use super::stored;
-use crate::accounts::opt_id;
-use crate::{Store, StoreError, with_reader, with_writer};
+use crate::{Store, StoreError, with_writer};
 
 /// A ward's policy, with who set it last and when.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredPolicy {
-    pub policy: EscalationPolicy,
-    pub updated_at: DateTime<Utc>,
-    pub updated_by: Option<Uuid>,
-}
+pub type StoredPolicy = Setting<EscalationPolicy>;
 
-type Row = (String, DateTime<Utc>, Option<String>);
-
-fn from_row((json, updated_at, by): Row) -> Result<StoredPolicy, StoreError> {
-    Ok(StoredPolicy {
-        policy: serde_json::from_str(&json)
-            .map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))?,
-        updated_at,
-        updated_by: opt_id(by.as_deref())?,
-    })
-}
+const PLACE: Place = Place {
+    table: "ward_escalation_policies",
+    column: "policy",
+};
 
 /// The ward's own policy, if it has one.
 pub async fn of_ward(store: &Store, ward_id: Uuid) -> Result<Option<StoredPolicy>, StoreError> {
-    let row: Option<Row> = with_reader!(store, pool => {
-        sqlx::query_as(
-            "SELECT policy, updated_at, updated_by FROM ward_escalation_policies \
-             WHERE ward_id = $1",
-        )
-        .bind(ward_id.to_string())
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(from_row).transpose()
+    setting::of_ward(store, PLACE, ward_id).await
 }
 
 /// Replaces the ward's policy. The ward must exist (the caller loaded it).
@@ -55,36 +35,12 @@ pub async fn set_ward(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<StoredPolicy, StoreError> {
-    let json = serde_json::to_string(policy)
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(Box::new(e))))?;
-    let row: Row = with_writer!(store, pool => {
-        sqlx::query_as(
-            "INSERT INTO ward_escalation_policies (ward_id, policy, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (ward_id) DO UPDATE SET policy = excluded.policy, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by \
-             RETURNING policy, updated_at, updated_by",
-        )
-        .bind(ward_id.to_string())
-        .bind(&json)
-        .bind(stored(now))
-        .bind(by.map(|b| b.to_string()))
-        .fetch_one(pool)
-        .await?
-    });
-    from_row(row)
+    setting::set_ward(store, PLACE, ward_id, policy, by, now).await
 }
 
 /// Removes the ward's own policy (it goes back to the defaults); whether it had one.
 pub async fn clear_ward(store: &Store, ward_id: Uuid) -> Result<bool, StoreError> {
-    let n = with_writer!(store, pool => {
-        sqlx::query("DELETE FROM ward_escalation_policies WHERE ward_id = $1")
-            .bind(ward_id.to_string())
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
-    Ok(n > 0)
+    setting::clear_ward(store, PLACE, ward_id).await
 }
 
 /// Moves the next escalation of each of the ward's unacknowledged alarms to what `policy`

@@ -11,48 +11,22 @@ use chrono::{DateTime, Utc};
 use docde_domain::ward::alarm::ThresholdOverrides;
 use uuid::Uuid;
 
+use super::setting::{self, Place, Row, Setting, from_json, from_row, to_json};
 use super::{WardConflict, WardError, stored};
-use crate::accounts::{id, opt_id};
+use crate::accounts::id;
 use crate::{Store, StoreError, with_reader, with_writer};
 
 /// One ward's or admission's overrides, with who set them last and when.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredOverrides {
-    pub overrides: ThresholdOverrides,
-    pub updated_at: DateTime<Utc>,
-    pub updated_by: Option<Uuid>,
-}
+pub type StoredOverrides = Setting<ThresholdOverrides>;
 
-type Row = (String, DateTime<Utc>, Option<String>);
-
-fn decode(json: &str) -> Result<ThresholdOverrides, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Other(sqlx::Error::Decode(Box::new(e))))
-}
-
-fn from_row((json, updated_at, by): Row) -> Result<StoredOverrides, StoreError> {
-    Ok(StoredOverrides {
-        overrides: decode(&json)?,
-        updated_at,
-        updated_by: opt_id(by.as_deref())?,
-    })
-}
-
-fn encode(overrides: &ThresholdOverrides) -> Result<String, StoreError> {
-    serde_json::to_string(overrides)
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(Box::new(e))))
-}
+const WARD: Place = Place {
+    table: "ward_thresholds",
+    column: "overrides",
+};
 
 /// The ward's overrides, if any were ever set.
 pub async fn of_ward(store: &Store, ward_id: Uuid) -> Result<Option<StoredOverrides>, StoreError> {
-    let row: Option<Row> = with_reader!(store, pool => {
-        sqlx::query_as(
-            "SELECT overrides, updated_at, updated_by FROM ward_thresholds WHERE ward_id = $1",
-        )
-        .bind(ward_id.to_string())
-        .fetch_optional(pool)
-        .await?
-    });
-    row.map(from_row).transpose()
+    setting::of_ward(store, WARD, ward_id).await
 }
 
 /// Replaces the ward's overrides. The ward must exist (the caller loaded it).
@@ -63,23 +37,7 @@ pub async fn set_ward(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<StoredOverrides, WardError> {
-    let json = encode(overrides)?;
-    let row: Row = with_writer!(store, pool => {
-        sqlx::query_as(
-            "INSERT INTO ward_thresholds (ward_id, overrides, updated_at, updated_by) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (ward_id) DO UPDATE SET overrides = excluded.overrides, \
-             updated_at = excluded.updated_at, updated_by = excluded.updated_by \
-             RETURNING overrides, updated_at, updated_by",
-        )
-        .bind(ward_id.to_string())
-        .bind(&json)
-        .bind(stored(now))
-        .bind(by.map(|b| b.to_string()))
-        .fetch_one(pool)
-        .await?
-    });
-    Ok(from_row(row)?)
+    Ok(setting::set_ward(store, WARD, ward_id, overrides, by, now).await?)
 }
 
 /// The admission's (patient's) overrides, if any were set.
@@ -108,7 +66,7 @@ pub async fn set_admission(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<StoredOverrides, WardError> {
-    let json = encode(overrides)?;
+    let json = to_json(overrides)?;
     let row: Option<Row> = with_writer!(store, pool => {
         sqlx::query_as(
             "INSERT INTO admission_thresholds (admission_id, overrides, updated_at, updated_by) \
@@ -150,7 +108,7 @@ pub async fn of_open_admissions_in_ward(
         .await?
     });
     rows.into_iter()
-        .map(|(a, json)| Ok((id(&a)?, decode(&json)?)))
+        .map(|(a, json)| Ok((id(&a)?, from_json(&json)?)))
         .collect()
 }
 
