@@ -88,6 +88,42 @@ pub(crate) fn attribute(at: DateTime<Utc>, bindings: &[Binding], stays: &[Stay])
     }
 }
 
+/// A binding of the device (bed, ward, bound, unbound) with one stay in that bed overlapping
+/// the batch, if any (admission, patient, admitted, discharged).
+pub(crate) type PlacementRow = (
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// The distinct bindings and stays of the joined rows, for [`attribute`].
+pub(crate) fn split_placements(rows: Vec<PlacementRow>) -> (Vec<Binding>, Vec<Stay>) {
+    let mut bindings: Vec<Binding> = Vec::new();
+    let mut stays: Vec<Stay> = Vec::new();
+    for (bed, ward, bound, unbound, admission, patient, admitted, discharged) in rows {
+        if let (Some(admission), Some(patient), Some(admitted)) = (admission, patient, admitted) {
+            if !stays.iter().any(|s| s.0 == admission) {
+                stays.push((admission, bed.clone(), patient, admitted, discharged));
+            }
+        }
+        let binding = (bed, ward, bound, unbound);
+        if !bindings.contains(&binding) {
+            bindings.push(binding);
+        }
+    }
+    (bindings, stays)
+}
+
+/// [`super::beds::MARK_SEEN_SQL`] for a device that must exist and not be revoked.
+pub(crate) const MARK_LIVE_SEEN_SQL: &str = "UPDATE devices SET \
+     last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < $2 THEN $2 ELSE last_seen_at END, \
+     battery_percent = COALESCE($3, battery_percent) WHERE id = $1 AND revoked_at IS NULL";
+
 /// Stores one device's batch on `$conn` inside a transaction; evaluates to
 /// `Result<(Vec<Stored>, Vec<NewEvent>, Vec<PendingKey>), WardError>`. The events and the
 /// minutes to roll up again are returned, not written, so a group commit can write all of its
@@ -100,25 +136,23 @@ macro_rules! ingest_one {
             let samples: &[docde_domain::ward::Sample] = $samples;
             let now: chrono::DateTime<chrono::Utc> = $crate::ward::stored($now);
             let device = device_id.to_string();
-            let live: Option<i32> =
-                sqlx::query_scalar("SELECT 1 FROM devices WHERE id = $1 AND revoked_at IS NULL")
-                    .bind(&device)
-                    .fetch_optional(&mut *$conn)
-                    .await?;
-            if live.is_none() {
-                return Err($crate::ward::WardError::NotFound("device"));
-            }
             let battery = samples
                 .iter()
                 .filter(|s| s.kind() == docde_domain::ward::VitalKind::Battery)
                 .max_by_key(|s| s.measured_at())
                 .map(|s| s.value().as_f64().round().clamp(0.0, 100.0) as i32);
-            sqlx::query($crate::ward::beds::MARK_SEEN_SQL)
+            // Marking the device seen is also the check that it exists and is not revoked
+            // (one statement: each is a round trip to the database thread).
+            let seen = sqlx::query($crate::ward::samples::MARK_LIVE_SEEN_SQL)
                 .bind(&device)
                 .bind(now)
                 .bind(battery)
                 .execute(&mut *$conn)
-                .await?;
+                .await?
+                .rows_affected();
+            if seen == 0 {
+                return Err($crate::ward::WardError::NotFound("device"));
+            }
             if samples.is_empty() {
                 return Ok((Vec::new(), Vec::new(), Vec::new()));
             }
@@ -128,14 +162,15 @@ macro_rules! ingest_one {
                 .collect();
             let first = *times.iter().min().unwrap_or(&now);
             let last = *times.iter().max().unwrap_or(&now);
-            let bindings: Vec<(
-                String,
-                String,
-                chrono::DateTime<chrono::Utc>,
-                Option<chrono::DateTime<chrono::Utc>>,
-            )> = sqlx::query_as(
-                "SELECT db.bed_id, b.ward_id, db.bound_at, db.unbound_at FROM device_beds db \
-                     JOIN beds b ON b.id = db.bed_id WHERE db.device_id = $1 \
+            // The device's beds over the batch's span, each with the stays in it then: one
+            // statement for both.
+            let rows: Vec<$crate::ward::samples::PlacementRow> = sqlx::query_as(
+                "SELECT db.bed_id, b.ward_id, db.bound_at, db.unbound_at, \
+                     a.id, a.patient_id, a.admitted_at, a.discharged_at \
+                     FROM device_beds db JOIN beds b ON b.id = db.bed_id \
+                     LEFT JOIN admissions a ON a.bed_id = db.bed_id AND a.admitted_at <= $3 \
+                     AND (a.discharged_at IS NULL OR a.discharged_at > $2) \
+                     WHERE db.device_id = $1 \
                      AND db.bound_at <= $3 AND (db.unbound_at IS NULL OR db.unbound_at > $2)",
             )
             .bind(&device)
@@ -143,35 +178,7 @@ macro_rules! ingest_one {
             .bind(last)
             .fetch_all(&mut *$conn)
             .await?;
-            let mut stays: Vec<(
-                String,
-                String,
-                String,
-                chrono::DateTime<chrono::Utc>,
-                Option<chrono::DateTime<chrono::Utc>>,
-            )> = Vec::new();
-            let mut beds: Vec<&String> = bindings.iter().map(|b| &b.0).collect();
-            beds.sort();
-            beds.dedup();
-            for bed in beds {
-                let found: Vec<(
-                    String,
-                    String,
-                    String,
-                    chrono::DateTime<chrono::Utc>,
-                    Option<chrono::DateTime<chrono::Utc>>,
-                )> = sqlx::query_as(
-                    "SELECT id, bed_id, patient_id, admitted_at, discharged_at FROM admissions \
-                         WHERE bed_id = $1 AND admitted_at <= $3 \
-                         AND (discharged_at IS NULL OR discharged_at > $2)",
-                )
-                .bind(bed)
-                .bind(first)
-                .bind(last)
-                .fetch_all(&mut *$conn)
-                .await?;
-                stays.extend(found);
-            }
+            let (bindings, stays) = $crate::ward::samples::split_placements(rows);
             let placed: Vec<Attribution> = times
                 .iter()
                 .map(|t| $crate::ward::samples::attribute(*t, &bindings, &stays))
