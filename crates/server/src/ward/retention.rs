@@ -1,8 +1,9 @@
 //! Retention of ward data: raw vital samples are kept `ward.raw_retention_days` (default 7),
 //! their 1-minute rollups `ward.rollup_retention_days` (default 365) and the ward event log
 //! `ward.event_retention_days` (default 30, never less than a day, so a reconnecting nurse
-//! station can always replay the last 24 h). Alarms, their lifecycle notes and admissions are
-//! the clinical record and are never swept.
+//! station can always replay the last 24 h); escalation-webhook posts and web push messages
+//! that were delivered or given up go with the events. Alarms, their lifecycle notes and
+//! admissions are the clinical record and are never swept.
 //!
 //! Raw samples are only deleted below the store's raw boundary (`rollups::hold_raw_from`),
 //! which never passes a minute still waiting for its rollup: a stopped rollup worker delays
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use docde_store::StoreError;
-use docde_store::ward::{events, rollups, samples};
+use docde_store::ward::{events, push, rollups, samples, webhooks};
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
@@ -35,6 +36,7 @@ pub fn spawn(state: AppState, every: Duration) -> JoinHandle<()> {
                         samples = swept.samples,
                         rollups = swept.rollups,
                         events = swept.events,
+                        deliveries = swept.deliveries,
                         "ward retention sweep"
                     );
                 }
@@ -55,6 +57,8 @@ pub struct Swept {
     pub samples: u64,
     pub rollups: u64,
     pub events: u64,
+    /// Escalation-webhook posts and web push messages delivered or given up.
+    pub deliveries: u64,
 }
 
 /// Deletes, as of `now`, every raw sample (whose minute is rolled up), rollup and ward event
@@ -89,6 +93,15 @@ pub async fn sweep(state: &AppState, now: DateTime<Utc>) -> Result<Swept, StoreE
     loop {
         let n = events::delete_before(&state.store, event_cutoff, CHUNK).await?;
         swept.events += n;
+        if n < u64::from(CHUNK) || state.shutdown.is_cancelled() {
+            break;
+        }
+    }
+    // Outgoing deliveries are kept as long as the events they announced; pending ones stay.
+    loop {
+        let n = webhooks::delete_settled_before(&state.store, event_cutoff, CHUNK).await?
+            + push::delete_settled_before(&state.store, event_cutoff, CHUNK).await?;
+        swept.deliveries += n;
         if n < u64::from(CHUNK) || state.shutdown.is_cancelled() {
             break;
         }

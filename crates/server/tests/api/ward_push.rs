@@ -15,6 +15,7 @@ use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{TimeDelta, Utc};
+use docde_server::config::Config;
 use docde_server::ward::escalate_due;
 use docde_server::ward::push::worker::deliver_due;
 use docde_store::ward::push::deliveries_of_alarm;
@@ -163,15 +164,21 @@ impl Browser {
 /// An app that trusts the fake push service's authority and sends to 127.0.0.1; the worker
 /// runs only if `worker` (otherwise tests drive `deliver_due` with an explicit clock).
 async fn app_pushing_to(service: &PushService, worker: bool) -> TestApp {
+    app_pushing_to_with(service, |c| c.push.worker = worker).await
+}
+
+/// [`app_pushing_to`] with the worker off and `tweak` applied last.
+async fn app_pushing_to_with(service: &PushService, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("push-ca.pem");
     std::fs::write(&ca, &service.authority).unwrap();
     let app = spawn_app_with(|c| {
         c.ward.technical_worker = false;
         c.ward.webhook_worker = false;
-        c.push.worker = worker;
+        c.push.worker = false;
         c.push.endpoint_hosts = vec!["127.0.0.1".into()];
         c.outbound.ca_file = Some(ca.clone());
+        tweak(c);
     })
     .await;
     // The file is read at start-up; keep the directory alive no longer than needed.
@@ -544,4 +551,45 @@ async fn every_instance_signs_with_the_same_vapid_key() {
     // Both ask at once: whichever stores its pair first, both answer with that one.
     let (ka, kb) = tokio::join!(public_key(&a, &s.p.nurse), public_key(&b, &s.p.nurse));
     assert_eq!(ka, kb);
+}
+
+#[tokio::test]
+async fn the_retention_sweep_deletes_settled_pages_with_the_events_and_keeps_pending_ones() {
+    let service = PushService::start(&[("down", &[503; 10])]).await;
+    let app = app_pushing_to_with(&service, |c| {
+        c.ward.retention_worker = false;
+        c.ward.rollup_worker = false;
+    })
+    .await;
+    let s = setup(&app).await;
+    let up = Browser::new(&service, "up");
+    let down = Browser::new(&service, "down");
+    for b in [&up, &down] {
+        assert_eq!(subscribe(&app, &s.p.nurse, b).await.status(), 201);
+    }
+    nurse_call(&app, &s).await;
+    let alarm_id: Uuid = open_alarm(&app, &s).await["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let round = deliver_due(&app.state, Utc::now()).await.unwrap();
+    assert_eq!((round.delivered, round.retried), (1, 1));
+
+    // Within the event retention nothing goes; past it the delivered page goes and the one
+    // still being retried stays.
+    let now = Utc::now();
+    let swept = docde_server::ward::retention::sweep(&app.state, now + TimeDelta::days(29))
+        .await
+        .unwrap();
+    assert_eq!(swept.deliveries, 0);
+    let swept = docde_server::ward::retention::sweep(&app.state, now + TimeDelta::days(31))
+        .await
+        .unwrap();
+    assert_eq!(swept.deliveries, 1);
+    let left = deliveries_of_alarm(&app.state.store, alarm_id)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].status, "pending");
 }

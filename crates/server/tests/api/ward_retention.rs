@@ -59,7 +59,8 @@ async fn the_retention_sweep_deletes_only_what_is_past_its_age_and_keeps_the_ala
         Swept {
             samples: 1,
             rollups: 0,
-            events: 0
+            events: 0,
+            deliveries: 0
         }
     );
     assert_eq!(samples::count_all(store).await.unwrap(), 4);

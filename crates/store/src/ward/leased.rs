@@ -141,3 +141,25 @@ pub(crate) async fn mark(
     });
     Ok(changed == 1)
 }
+
+/// Deletes up to `limit` rows of `table` settled (delivered or given up) and created before
+/// `cutoff`, oldest first; rows still pending are kept whatever their age. Returns how many.
+pub(crate) async fn delete_settled_before(
+    store: &Store,
+    table: &'static str,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} \
+         WHERE status <> 'pending' AND created_at < $1 ORDER BY created_at LIMIT $2)"
+    );
+    Ok(with_writer!(store, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(stored(cutoff))
+            .bind(i64::from(limit))
+            .execute(pool)
+            .await?
+            .rows_affected()
+    }))
+}

@@ -393,6 +393,16 @@ pub async fn mark_failed(
     .await
 }
 
+/// Deletes up to `limit` web push messages delivered or given up before `cutoff` (retention);
+/// pending ones are kept. Returns how many.
+pub async fn delete_settled_before(
+    store: &Store,
+    cutoff: DateTime<Utc>,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    leased::delete_settled_before(store, TABLE, cutoff, limit).await
+}
+
 /// Messages neither delivered nor given up, for the metrics gauge.
 pub async fn pending_count(store: &Store) -> Result<i64, StoreError> {
     Ok(with_reader!(store, pool => {

@@ -106,10 +106,10 @@ pub(crate) fn split_placements(rows: Vec<PlacementRow>) -> (Vec<Binding>, Vec<St
     let mut bindings: Vec<Binding> = Vec::new();
     let mut stays: Vec<Stay> = Vec::new();
     for (bed, ward, bound, unbound, admission, patient, admitted, discharged) in rows {
-        if let (Some(admission), Some(patient), Some(admitted)) = (admission, patient, admitted) {
-            if !stays.iter().any(|s| s.0 == admission) {
-                stays.push((admission, bed.clone(), patient, admitted, discharged));
-            }
+        if let (Some(admission), Some(patient), Some(admitted)) = (admission, patient, admitted)
+            && !stays.iter().any(|s| s.0 == admission)
+        {
+            stays.push((admission, bed.clone(), patient, admitted, discharged));
         }
         let binding = (bed, ward, bound, unbound);
         if !bindings.contains(&binding) {
