@@ -37,6 +37,7 @@ mod batch;
 pub mod beds;
 pub mod escalation;
 pub mod events;
+mod ingest;
 mod leased;
 pub mod medication;
 pub mod news2;

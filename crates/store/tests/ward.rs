@@ -749,3 +749,137 @@ async fn the_group_commit_writer_answers_every_batch_after_its_commit() {
     .unwrap();
     assert_eq!(stored.len(), 20);
 }
+
+async fn second_device(store: &Store, w: &Ward, bed: Uuid) -> Uuid {
+    let device = devices::create(
+        store,
+        &NewDevice {
+            hospital_id: w.hospital,
+            ward_id: None,
+            name: "monitor 2".into(),
+            kind: "bedside_monitor".into(),
+            secret_hash: "y".into(),
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+    .id;
+    beds::bind_device(store, device, bed, t0()).await.unwrap();
+    device
+}
+
+fn battery(percent: f64, when: DateTime<Utc>) -> Sample {
+    Sample::new(VitalKind::Battery, SampleValue::Number(percent), when).unwrap()
+}
+
+#[tokio::test]
+async fn one_group_stores_every_live_devices_batch_and_refuses_only_the_unknown_and_revoked() {
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let (ann, bo) = (
+        user(&store, Role::Patient, None).await,
+        user(&store, Role::Patient, None).await,
+    );
+    let stay_a = admit(&store, ann, w.bed_a, at(0)).await;
+    admit(&store, bo, w.bed_b, at(0)).await;
+    let other = second_device(&store, &w, w.bed_b).await;
+    let revoked = second_device(&store, &w, w.bed_b).await;
+    assert!(devices::revoke(&store, revoked, at(1)).await.unwrap());
+
+    // Batches in an order unlike the devices' (the group sorts nothing for its answers).
+    let first = [heart_rate(80.0, at(10)), battery(60.0, at(10))];
+    let unknown = [heart_rate(90.0, at(10))];
+    let second = [heart_rate(70.0, at(12)), temperature(37.1, at(12))];
+    // The same device again: one sample already in `first` (a duplicate), one newer, and an
+    // older battery level that must not overwrite the newer one.
+    let again = [
+        heart_rate(80.0, at(10)),
+        heart_rate(82.0, at(11)),
+        battery(75.0, at(5)),
+    ];
+    let gone = [heart_rate(60.0, at(10))];
+    let batches = [
+        samples::Batch {
+            device_id: w.device,
+            samples: &first,
+            now: at(20),
+        },
+        samples::Batch {
+            device_id: Uuid::now_v7(),
+            samples: &unknown,
+            now: at(20),
+        },
+        samples::Batch {
+            device_id: other,
+            samples: &second,
+            now: at(21),
+        },
+        samples::Batch {
+            device_id: w.device,
+            samples: &again,
+            now: at(22),
+        },
+        samples::Batch {
+            device_id: revoked,
+            samples: &gone,
+            now: at(22),
+        },
+    ];
+    let answers = samples::ingest_group(&store, &batches).await.unwrap();
+    assert_eq!(answers.len(), 5);
+    let ok = |i: usize| answers[i].as_ref().unwrap();
+    assert_eq!(ok(0).results, vec![Stored::Inserted, Stored::Inserted]);
+    assert!(matches!(answers[1], Err(WardError::NotFound("device"))));
+    assert_eq!(ok(2).results, vec![Stored::Inserted, Stored::Inserted]);
+    assert_eq!(
+        ok(3).results,
+        vec![Stored::Duplicate, Stored::Inserted, Stored::Inserted]
+    );
+    assert!(matches!(answers[4], Err(WardError::NotFound("device"))));
+
+    // Each stored batch got its own `vitals` event, in batch order, with only its new samples.
+    let ids: Vec<i64> = [0, 2, 3].iter().flat_map(|&i| ok(i).event_ids.clone()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
+    assert!(ok(0).wards.iter().chain(&ok(2).wards).all(|x| *x == w.ward));
+    let log = events::events_after(&store, w.ward, 0, 100).await.unwrap();
+    let payload = |id: i64| -> serde_json::Value {
+        let e = log.iter().find(|e| e.id == id).unwrap();
+        assert_eq!(e.kind, EventKind::Vitals);
+        serde_json::from_str(&e.payload).unwrap()
+    };
+    let third = payload(ok(3).event_ids[0]);
+    assert_eq!(third["samples"].as_array().unwrap().len(), 2, "{third}");
+    assert_eq!(payload(ok(2).event_ids[0])["bed_id"], w.bed_b.to_string());
+
+    // Samples follow the bed's patient; the newest per kind is the latest; nothing of the
+    // unknown or revoked device was stored.
+    let ann_hr = samples::history(
+        &store,
+        Subject::Admission(stay_a),
+        VitalKind::HeartRate,
+        at(0),
+        at(100),
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ann_hr.iter().map(|s| s.value).collect::<Vec<_>>(),
+        vec![80.0, 82.0]
+    );
+    let latest = samples::latest_of_patient(&store, ann).await.unwrap();
+    let hr = latest.iter().find(|l| l.kind == VitalKind::HeartRate).unwrap();
+    assert_eq!((hr.value, hr.measured_at), (82.0, at(11)));
+    let bo_hr = samples::latest_of_patient(&store, bo).await.unwrap();
+    let hr = bo_hr.iter().find(|l| l.kind == VitalKind::HeartRate).unwrap();
+    assert_eq!((hr.value, hr.device_id), (70.0, other));
+
+    // Last seen and battery: the device's newest battery sample, its latest answer time.
+    let device = devices::get(&store, w.device).await.unwrap().unwrap();
+    assert_eq!(device.battery_percent, Some(60));
+    assert_eq!(device.last_seen_at, Some(at(22)));
+    let gone = devices::get(&store, revoked).await.unwrap().unwrap();
+    assert_eq!(gone.last_seen_at, None);
+}

@@ -2,10 +2,10 @@
 //!
 //! Bedside devices send many small batches (often one sample each); a durable commit per batch
 //! would cap ingest at the disk's fsync rate. [`SampleWriter`] takes every batch waiting at
-//! that moment (up to [`MAX_JOBS`]), stores each inside its own savepoint (an unknown device
-//! fails alone), marks the minutes their new samples touched for the rollup worker (one sorted
-//! pass, see `rollups`), appends all their `vitals` events last (taking the wards' locks in one
-//! sorted pass, see `events`), commits once, and only then answers each caller. Nothing is
+//! that moment (up to [`MAX_JOBS`]), stores them together set by set (see `ingest`: an unknown
+//! device fails alone), marks the minutes their new samples touched for the rollup worker (one
+//! sorted pass, see `rollups`), appends all their `vitals` events last (taking the wards' locks
+//! in one sorted pass, see `events`), commits once, and only then answers each caller. Nothing is
 //! acknowledged before its commit; if the commit fails, every batch of the group gets the error.
 
 use std::sync::Arc;
@@ -16,10 +16,8 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::WardError;
-use super::events::{NewEvent, append_events};
-use super::rollups::{self, PendingKey, mark_pending};
-use super::samples::{IngestReport, ingest_one};
-use crate::{Store, StoreError, with_writer};
+use super::samples::{self, Batch, IngestReport};
+use crate::{Store, StoreError};
 
 /// The most device batches one commit carries.
 pub const MAX_JOBS: usize = 256;
@@ -100,52 +98,21 @@ impl SampleWriter {
 }
 
 async fn run_group(store: &Store, group: &mut Vec<Job>) {
-    let postgres = store.dialect() == "postgres";
-    // Each batch locks its device's row first (last-seen): in device order, two PostgreSQL
-    // writers whose groups share devices lock them in the same order and cannot deadlock
-    // (they did, once MQTT delivered many devices' messages at once). Answers follow the
-    // jobs, so the order is free to choose.
-    group.sort_by_key(|job| job.device_id);
-    // Per job: its outcome, and how many of the group's events are its (in job order).
-    let mut outcomes: Vec<Result<(Vec<super::samples::Stored>, usize), WardError>> =
-        Vec::with_capacity(group.len());
-    let mut events: Vec<NewEvent> = Vec::new();
-    let mut pending: Vec<PendingKey> = Vec::new();
-    let mut event_ids: Vec<i64> = Vec::new();
-    let committed: Result<(), WardError> = with_writer!(store, pool => async {
-        let mut tx = pool.begin().await?;
-        for job in group.iter() {
-            sqlx::query("SAVEPOINT ingest").execute(&mut *tx).await?;
-            let outcome = ingest_one!(tx, job.device_id, &job.samples, job.now).await;
-            match outcome {
-                Ok((results, mut new_events, mut new_pending)) => {
-                    outcomes.push(Ok((results, new_events.len())));
-                    events.append(&mut new_events);
-                    pending.append(&mut new_pending);
-                }
-                Err(e) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT ingest").execute(&mut *tx).await?;
-                    outcomes.push(Err(e));
-                }
-            }
-            sqlx::query("RELEASE SAVEPOINT ingest").execute(&mut *tx).await?;
-        }
-        rollups::settle_keys(&mut pending);
-        mark_pending!(tx, &pending).await?;
-        event_ids = append_events!(tx, postgres, &events).await?;
-        tx.commit().await?;
-        Ok(())
-    }.await);
-    match committed {
-        Ok(()) => {
-            let mut ids = event_ids.into_iter();
-            let mut wards = events.iter().map(|e| e.ward_id);
-            for (job, outcome) in group.drain(..).zip(outcomes) {
-                let answer = outcome.map(|(results, n)| IngestReport {
-                    results,
-                    event_ids: ids.by_ref().take(n).collect(),
-                    wards: wards.by_ref().take(n).collect(),
-                });
+    // Devices are locked in id order whatever the jobs' order (see `ingest`); answers follow
+    // the jobs.
+    let batches: Vec<Batch> = group
+        .iter()
+        .map(|job| Batch {
+            device_id: job.device_id,
+            samples: &job.samples,
+            now: job.now,
+        })
+        .collect();
+    let stored = samples::ingest_group(store, &batches).await;
+    drop(batches);
+    match stored {
+        Ok(answers) => {
+            for (job, answer) in group.drain(..).zip(answers) {
                 let _ = job.reply.send(answer);
             }
         }

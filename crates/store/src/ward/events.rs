@@ -117,25 +117,45 @@ macro_rules! append_events {
                 }
             }
             let mut ids = Vec::with_capacity(events.len());
-            for e in events {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO ward_events (ward_id, patient_id, kind, payload, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                )
-                .bind(e.ward_id.to_string())
-                .bind(e.patient_id.map(|p| p.to_string()))
-                .bind(e.kind.code())
-                .bind(e.payload.to_string())
-                .bind($crate::ward::stored(e.at))
-                .fetch_one(&mut *$conn)
-                .await?;
-                ids.push(id);
+            for chunk in events.chunks($crate::ward::events::EVENTS_PER_STATEMENT) {
+                let sql = $crate::ward::events::insert_events_sql(chunk.len());
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for e in chunk {
+                    q = q
+                        .bind(e.ward_id.to_string())
+                        .bind(e.patient_id.map(|p| p.to_string()))
+                        .bind(e.kind.code())
+                        .bind(e.payload.to_string())
+                        .bind($crate::ward::stored(e.at));
+                }
+                let mut got = q.fetch_all(&mut *$conn).await?;
+                // RETURNING's row order is not promised, but ids are taken in VALUES order
+                // (AUTOINCREMENT, a sequence), so ascending ids are the events in order.
+                got.sort_unstable();
+                ids.extend(got);
             }
             Ok::<Vec<i64>, sqlx::Error>(ids)
         }
     };
 }
 pub(crate) use append_events;
+
+/// Events per INSERT (5 parameters each).
+pub(crate) const EVENTS_PER_STATEMENT: usize = 1000;
+
+pub(crate) fn insert_events_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let p = r * 5;
+            format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+        })
+        .collect();
+    format!(
+        "INSERT INTO ward_events (ward_id, patient_id, kind, payload, created_at) VALUES {} \
+         RETURNING id",
+        values.join(", ")
+    )
+}
 
 type Row = (i64, String, Option<String>, String, String, DateTime<Utc>);
 

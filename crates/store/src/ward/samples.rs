@@ -20,6 +20,8 @@ use uuid::Uuid;
 use super::admissions::Admission;
 use super::beds::Bed;
 use super::events::{EventKind, NewEvent, append_events};
+pub use super::ingest::Batch;
+use super::ingest::ingest_group;
 use super::rollups::{self, mark_pending};
 use super::{WardError, from_micros, micros};
 use crate::accounts::{id, opt_id};
@@ -54,9 +56,6 @@ impl IngestReport {
             .count()
     }
 }
-
-/// Rows per INSERT statement: 7 parameters each stays far below both backends' limits.
-pub(crate) const CHUNK_ROWS: usize = 400;
 
 /// Where a sample goes: the bed, ward, admission and patient at its measurement time.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -119,157 +118,6 @@ pub(crate) fn split_placements(rows: Vec<PlacementRow>) -> (Vec<Binding>, Vec<St
     (bindings, stays)
 }
 
-/// [`super::beds::MARK_SEEN_SQL`] for a device that must exist and not be revoked.
-pub(crate) const MARK_LIVE_SEEN_SQL: &str = "UPDATE devices SET \
-     last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < $2 THEN $2 ELSE last_seen_at END, \
-     battery_percent = COALESCE($3, battery_percent) WHERE id = $1 AND revoked_at IS NULL";
-
-/// Stores one device's batch on `$conn` inside a transaction; evaluates to
-/// `Result<(Vec<Stored>, Vec<NewEvent>, Vec<PendingKey>), WardError>`. The events and the
-/// minutes to roll up again are returned, not written, so a group commit can write all of its
-/// batches' in one sorted pass last, in lock order.
-macro_rules! ingest_one {
-    ($conn:expr, $device:expr, $samples:expr, $now:expr) => {
-        async {
-            use $crate::ward::samples::{Attribution, Stored};
-            let device_id: uuid::Uuid = $device;
-            let samples: &[docde_domain::ward::Sample] = $samples;
-            let now: chrono::DateTime<chrono::Utc> = $crate::ward::stored($now);
-            let device = device_id.to_string();
-            let battery = samples
-                .iter()
-                .filter(|s| s.kind() == docde_domain::ward::VitalKind::Battery)
-                .max_by_key(|s| s.measured_at())
-                .map(|s| s.value().as_f64().round().clamp(0.0, 100.0) as i32);
-            // Marking the device seen is also the check that it exists and is not revoked
-            // (one statement: each is a round trip to the database thread).
-            let seen = sqlx::query($crate::ward::samples::MARK_LIVE_SEEN_SQL)
-                .bind(&device)
-                .bind(now)
-                .bind(battery)
-                .execute(&mut *$conn)
-                .await?
-                .rows_affected();
-            if seen == 0 {
-                return Err($crate::ward::WardError::NotFound("device"));
-            }
-            if samples.is_empty() {
-                return Ok((Vec::new(), Vec::new(), Vec::new()));
-            }
-            let times: Vec<chrono::DateTime<chrono::Utc>> = samples
-                .iter()
-                .map(|s| $crate::ward::stored(s.measured_at()))
-                .collect();
-            let first = *times.iter().min().unwrap_or(&now);
-            let last = *times.iter().max().unwrap_or(&now);
-            // The device's beds over the batch's span, each with the stays in it then: one
-            // statement for both.
-            let rows: Vec<$crate::ward::samples::PlacementRow> = sqlx::query_as(
-                "SELECT db.bed_id, b.ward_id, db.bound_at, db.unbound_at, \
-                     a.id, a.patient_id, a.admitted_at, a.discharged_at \
-                     FROM device_beds db JOIN beds b ON b.id = db.bed_id \
-                     LEFT JOIN admissions a ON a.bed_id = db.bed_id AND a.admitted_at <= $3 \
-                     AND (a.discharged_at IS NULL OR a.discharged_at > $2) \
-                     WHERE db.device_id = $1 \
-                     AND db.bound_at <= $3 AND (db.unbound_at IS NULL OR db.unbound_at > $2)",
-            )
-            .bind(&device)
-            .bind(first)
-            .bind(last)
-            .fetch_all(&mut *$conn)
-            .await?;
-            let (bindings, stays) = $crate::ward::samples::split_placements(rows);
-            let placed: Vec<Attribution> = times
-                .iter()
-                .map(|t| $crate::ward::samples::attribute(*t, &bindings, &stays))
-                .collect();
-            let mut inserted: std::collections::HashSet<(String, i64)> =
-                std::collections::HashSet::new();
-            let indices: Vec<usize> = (0..samples.len()).collect();
-            for chunk in indices.chunks($crate::ward::samples::CHUNK_ROWS) {
-                let sql = $crate::ward::samples::insert_sql(chunk.len());
-                let mut q =
-                    sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql)).bind(&device);
-                for &i in chunk {
-                    let s = &samples[i];
-                    q = q
-                        .bind(s.kind().code())
-                        .bind($crate::ward::micros(times[i]))
-                        .bind(s.value().as_f64())
-                        .bind(s.unit().map(docde_domain::ward::Unit::code))
-                        .bind(placed[i].bed_id.clone())
-                        .bind(placed[i].admission_id.clone())
-                        .bind(placed[i].patient_id.clone());
-                }
-                inserted.extend(q.fetch_all(&mut *$conn).await?);
-            }
-            let mut results = Vec::with_capacity(samples.len());
-            let mut fresh = Vec::new();
-            for (i, s) in samples.iter().enumerate() {
-                let key = (s.kind().code().to_owned(), $crate::ward::micros(times[i]));
-                if inserted.remove(&key) {
-                    results.push(Stored::Inserted);
-                    fresh.push(i);
-                } else {
-                    results.push(Stored::Duplicate);
-                }
-            }
-            // The newest new sample per (patient, kind) moves `latest_vitals` forward.
-            let mut newest: std::collections::HashMap<
-                (&str, docde_domain::ward::VitalKind),
-                usize,
-            > = std::collections::HashMap::new();
-            for &i in &fresh {
-                if let Some(patient) = placed[i].patient_id.as_deref() {
-                    let slot = newest.entry((patient, samples[i].kind())).or_insert(i);
-                    if times[i] > times[*slot] {
-                        *slot = i;
-                    }
-                }
-            }
-            // One statement for all of them (each statement is a round trip to the database
-            // thread), in key order so concurrent writers lock rows in the same order.
-            let mut newest: Vec<_> = newest.into_iter().collect();
-            newest.sort_unstable_by_key(|((patient, kind), _)| (*patient, kind.code()));
-            for chunk in newest.chunks($crate::ward::samples::LATEST_PER_STATEMENT) {
-                let sql = $crate::ward::samples::upsert_latest_sql(chunk.len());
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for ((patient, kind), i) in chunk {
-                    let s = &samples[*i];
-                    q = q
-                        .bind(*patient)
-                        .bind(kind.code())
-                        .bind($crate::ward::micros(times[*i]))
-                        .bind(s.value().as_f64())
-                        .bind(s.unit().map(docde_domain::ward::Unit::code))
-                        .bind(&device)
-                        .bind(placed[*i].admission_id.clone())
-                        .bind(placed[*i].bed_id.clone());
-                }
-                q.execute(&mut *$conn).await?;
-            }
-            let events = $crate::ward::samples::vitals_events(
-                device_id, samples, &times, &placed, &fresh, now,
-            )?;
-            // Every new sample of an admission makes its minute's rollup out of date.
-            let pending: Vec<$crate::ward::rollups::PendingKey> = fresh
-                .iter()
-                .filter_map(|&i| {
-                    placed[i].admission_id.clone().map(|admission| {
-                        (
-                            admission,
-                            samples[i].kind().code().to_owned(),
-                            $crate::ward::rollups::minute_of($crate::ward::micros(times[i])),
-                        )
-                    })
-                })
-                .collect();
-            Ok::<_, $crate::ward::WardError>((results, events, pending))
-        }
-    };
-}
-pub(crate) use ingest_one;
-
 /// Rows of `latest_vitals` per upsert statement (8 parameters each).
 pub(crate) const LATEST_PER_STATEMENT: usize = 100;
 
@@ -301,33 +149,6 @@ pub(crate) fn upsert_latest_sql(rows: usize) -> String {
          bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at",
         values.join(", ")
     )
-}
-
-/// `INSERT … VALUES ($1, …), … ON CONFLICT DO NOTHING RETURNING kind, measured_at` for `rows`
-/// samples of one device ($1).
-pub(crate) fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO vital_samples (device_id, kind, measured_at, value, unit, bed_id, \
-         admission_id, patient_id) VALUES ",
-    );
-    for r in 0..rows {
-        let p = 2 + r * 7;
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            p,
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6
-        ));
-    }
-    sql.push_str(" ON CONFLICT DO NOTHING RETURNING kind, measured_at");
-    sql
 }
 
 /// One `vitals` event per (ward, bed) with the batch's new samples there.
@@ -388,24 +209,55 @@ pub async fn ingest_batch(
     samples: &[Sample],
     now: DateTime<Utc>,
 ) -> Result<IngestReport, WardError> {
+    let batch = Batch {
+        device_id,
+        samples,
+        now,
+    };
+    ingest_group(store, std::slice::from_ref(&batch))
+        .await?
+        .pop()
+        .unwrap_or(Err(WardError::NotFound("device")))
+}
+
+/// Stores many devices' batches in one transaction and one commit, set by set (see
+/// `ingest`); returns, after the commit, one answer per batch in order. A batch of an unknown
+/// or revoked device gets `NotFound("device")` and the others are stored; any other failure
+/// fails the whole group and stores nothing.
+pub async fn ingest_group(
+    store: &Store,
+    batches: &[Batch<'_>],
+) -> Result<Vec<Result<IngestReport, WardError>>, WardError> {
     let postgres = store.dialect() == "postgres";
-    with_writer!(store, pool => {
+    let (outcomes, events, event_ids) = with_writer!(store, pool => {
         let mut tx = pool.begin().await?;
         let done = async {
-            let (results, events, mut pending) = ingest_one!(tx, device_id, samples, now).await?;
+            let (outcomes, mut pending) = ingest_group!(tx, postgres, batches).await?;
+            let events: Vec<NewEvent> = outcomes
+                .iter()
+                .flat_map(|o| o.as_ref().map_or(&[][..], |(_, events)| events.as_slice()))
+                .cloned()
+                .collect();
             rollups::settle_keys(&mut pending);
             mark_pending!(tx, &pending).await?;
             let event_ids = append_events!(tx, postgres, &events).await?;
-            let wards = events.iter().map(|e| e.ward_id).collect();
-            Ok::<_, WardError>(IngestReport {
-                results,
-                event_ids,
-                wards,
-            })
+            Ok::<_, WardError>((outcomes, events, event_ids))
         }
         .await;
         finish!(tx, done)
-    })
+    })?;
+    let mut ids = event_ids.into_iter();
+    let mut wards = events.iter().map(|e| e.ward_id);
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.map(|(results, events)| IngestReport {
+                results,
+                event_ids: ids.by_ref().take(events.len()).collect(),
+                wards: wards.by_ref().take(events.len()).collect(),
+            })
+        })
+        .collect())
 }
 
 /// Whose samples to read.
