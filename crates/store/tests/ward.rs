@@ -839,7 +839,10 @@ async fn one_group_stores_every_live_devices_batch_and_refuses_only_the_unknown_
     assert!(matches!(answers[4], Err(WardError::NotFound("device"))));
 
     // Each stored batch got its own `vitals` event, in batch order, with only its new samples.
-    let ids: Vec<i64> = [0, 2, 3].iter().flat_map(|&i| ok(i).event_ids.clone()).collect();
+    let ids: Vec<i64> = [0, 2, 3]
+        .iter()
+        .flat_map(|&i| ok(i).event_ids.clone())
+        .collect();
     assert_eq!(ids.len(), 3);
     assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
     assert!(ok(0).wards.iter().chain(&ok(2).wards).all(|x| *x == w.ward));
@@ -870,10 +873,16 @@ async fn one_group_stores_every_live_devices_batch_and_refuses_only_the_unknown_
         vec![80.0, 82.0]
     );
     let latest = samples::latest_of_patient(&store, ann).await.unwrap();
-    let hr = latest.iter().find(|l| l.kind == VitalKind::HeartRate).unwrap();
+    let hr = latest
+        .iter()
+        .find(|l| l.kind == VitalKind::HeartRate)
+        .unwrap();
     assert_eq!((hr.value, hr.measured_at), (82.0, at(11)));
     let bo_hr = samples::latest_of_patient(&store, bo).await.unwrap();
-    let hr = bo_hr.iter().find(|l| l.kind == VitalKind::HeartRate).unwrap();
+    let hr = bo_hr
+        .iter()
+        .find(|l| l.kind == VitalKind::HeartRate)
+        .unwrap();
     assert_eq!((hr.value, hr.device_id), (70.0, other));
 
     // Last seen and battery: the device's newest battery sample, its latest answer time.

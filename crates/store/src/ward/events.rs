@@ -117,7 +117,9 @@ macro_rules! append_events {
                 }
             }
             let mut ids = Vec::with_capacity(events.len());
-            for chunk in events.chunks($crate::ward::events::EVENTS_PER_STATEMENT) {
+            for chunk in
+                $crate::ward::sized_chunks(events, $crate::ward::events::EVENTS_PER_STATEMENT)
+            {
                 let sql = $crate::ward::events::insert_events_sql(chunk.len());
                 let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
                 for e in chunk {
@@ -141,13 +143,20 @@ macro_rules! append_events {
 pub(crate) use append_events;
 
 /// Events per INSERT (5 parameters each).
-pub(crate) const EVENTS_PER_STATEMENT: usize = 1000;
+pub(crate) const EVENTS_PER_STATEMENT: usize = 64;
 
 pub(crate) fn insert_events_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
             let p = r * 5;
-            format!("(${}, ${}, ${}, ${}, ${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
         })
         .collect();
     format!(

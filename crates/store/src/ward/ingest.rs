@@ -40,7 +40,10 @@ pub struct Batch<'a> {
 pub(crate) type Outcome = Result<(Vec<Stored>, Vec<NewEvent>), WardError>;
 
 /// Rows per sample INSERT: 8 parameters each stays far below both backends' limits.
-pub(crate) const CHUNK_ROWS: usize = 400;
+pub(crate) const CHUNK_ROWS: usize = 32;
+
+/// Devices per mark-seen or placement statement.
+pub(crate) const DEVICES_PER_STATEMENT: usize = 128;
 
 /// Per device of the group, in device order: when it was last seen and the level of its
 /// newest battery sample, if any.
@@ -67,9 +70,7 @@ pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, DateTime<Utc>, Option
     }
     by_device
         .into_iter()
-        .map(|(device, (seen, battery))| {
-            (device.to_string(), stored(seen), battery.map(|b| b.1))
-        })
+        .map(|(device, (seen, battery))| (device.to_string(), stored(seen), battery.map(|b| b.1)))
         .collect()
 }
 
@@ -208,45 +209,49 @@ macro_rules! ingest_group {
             if seen.is_empty() {
                 return Ok((Vec::new(), Vec::new()));
             }
-            if $postgres {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(lock_devices_sql(seen.len())));
-                for (device, _, _) in &seen {
-                    q = q.bind(device);
-                }
-                q.execute(&mut *$conn).await?;
-            }
-            let mut q =
-                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(mark_seen_sql(seen.len())));
-            for (device, at, battery) in &seen {
-                q = q.bind(device).bind(*at).bind(*battery);
-            }
-            let live: std::collections::HashSet<String> =
-                q.fetch_all(&mut *$conn).await?.into_iter().collect();
-            let rows: Vec<DevicePlacementRow> = match span(batches, &live) {
-                None => Vec::new(),
-                Some((first, last)) => {
-                    let devices: Vec<&String> = live.iter().collect();
-                    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(placements_sql(
-                        devices.len(),
-                    )))
-                    .bind(first)
-                    .bind(last);
-                    for device in devices {
+            let mut live: std::collections::HashSet<String> = std::collections::HashSet::new();
+            for chunk in $crate::ward::sized_chunks(&seen, DEVICES_PER_STATEMENT) {
+                if $postgres {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(lock_devices_sql(chunk.len())));
+                    for (device, _, _) in chunk {
                         q = q.bind(device);
                     }
-                    q.fetch_all(&mut *$conn).await?
+                    q.execute(&mut *$conn).await?;
                 }
-            };
+                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(mark_seen_sql(
+                    chunk.len(),
+                )));
+                for (device, at, battery) in chunk {
+                    q = q.bind(device).bind(*at).bind(*battery);
+                }
+                live.extend(q.fetch_all(&mut *$conn).await?);
+            }
+            let mut rows: Vec<DevicePlacementRow> = Vec::new();
+            if let Some((first, last)) = span(batches, &live) {
+                let mut devices: Vec<&String> = live.iter().collect();
+                devices.sort_unstable();
+                for chunk in $crate::ward::sized_chunks(&devices, DEVICES_PER_STATEMENT) {
+                    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(placements_sql(chunk.len())))
+                        .bind(first)
+                        .bind(last);
+                    for device in chunk {
+                        q = q.bind(*device);
+                    }
+                    rows.extend(q.fetch_all(&mut *$conn).await?);
+                }
+            }
             let placed = attribute_all(batches, &live, rows);
             // Every live batch's samples, in batch order.
             let all: Vec<(usize, usize)> = batches
                 .iter()
                 .enumerate()
-                .flat_map(|(b, batch)| (0..placed[b].len().min(batch.samples.len())).map(move |i| (b, i)))
+                .flat_map(|(b, batch)| {
+                    (0..placed[b].len().min(batch.samples.len())).map(move |i| (b, i))
+                })
                 .collect();
             let mut inserted: std::collections::HashSet<(String, String, i64)> =
                 std::collections::HashSet::new();
-            for chunk in all.chunks(CHUNK_ROWS) {
+            for chunk in $crate::ward::sized_chunks(&all, CHUNK_ROWS) {
                 let mut q = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(
                     insert_sql(chunk.len()),
                 ));
@@ -274,7 +279,11 @@ macro_rules! ingest_group {
             for &(b, i) in &all {
                 let s = &batches[b].samples[i];
                 let at = $crate::ward::micros($crate::ward::stored(s.measured_at()));
-                let key = (batches[b].device_id.to_string(), s.kind().code().to_owned(), at);
+                let key = (
+                    batches[b].device_id.to_string(),
+                    s.kind().code().to_owned(),
+                    at,
+                );
                 if !inserted.remove(&key) {
                     results[b].push(Stored::Duplicate);
                     continue;
@@ -282,7 +291,9 @@ macro_rules! ingest_group {
                 results[b].push(Stored::Inserted);
                 fresh[b].push(i);
                 if let Some(patient) = placed[b][i].patient_id.as_deref() {
-                    let slot = newest.entry((patient, s.kind().code())).or_insert((b, i, at));
+                    let slot = newest
+                        .entry((patient, s.kind().code()))
+                        .or_insert((b, i, at));
                     if at > slot.2 {
                         *slot = (b, i, at);
                     }
@@ -291,7 +302,9 @@ macro_rules! ingest_group {
             // One statement for all of them, in key order so concurrent writers lock rows in
             // the same order.
             let newest: Vec<_> = newest.into_iter().collect();
-            for chunk in newest.chunks($crate::ward::samples::LATEST_PER_STATEMENT) {
+            for chunk in
+                $crate::ward::sized_chunks(&newest, $crate::ward::samples::LATEST_PER_STATEMENT)
+            {
                 let sql = $crate::ward::samples::upsert_latest_sql(chunk.len());
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for ((patient, kind), (b, i, at)) in chunk {

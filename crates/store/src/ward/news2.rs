@@ -34,9 +34,10 @@ pub struct Score {
 pub async fn announce(store: &Store, score: &Score) -> Result<Option<i64>, WardError> {
     // Equal to what is stored: nothing to announce, whatever else is in flight (a concurrent
     // change is announced by whoever computed it).
-    if announced(store, score.admission_id).await?.is_some_and(|(total, band)| {
-        total == i32::from(score.total) && band == score.band
-    }) {
+    if announced(store, score.admission_id)
+        .await?
+        .is_some_and(|(total, band)| total == i32::from(score.total) && band == score.band)
+    {
         return Ok(None);
     }
     let postgres = store.dialect() == "postgres";

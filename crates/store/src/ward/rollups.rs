@@ -41,7 +41,7 @@ pub(crate) fn minute_of(us: i64) -> i64 {
 pub(crate) type PendingKey = (String, String, i64);
 
 /// Rows per INSERT statement (3 parameters each).
-const PENDING_CHUNK: usize = 400;
+const PENDING_CHUNK: usize = 128;
 
 /// Marks `keys` pending on `$conn`, inside the ingest transaction; call it once per commit
 /// with every batch's keys, sorted (PostgreSQL writers then lock pending rows in one order
@@ -54,7 +54,7 @@ macro_rules! mark_pending {
     ($conn:expr, $keys:expr) => {
         async {
             let keys: &[$crate::ward::rollups::PendingKey] = $keys;
-            for chunk in keys.chunks($crate::ward::rollups::pending_chunk()) {
+            for chunk in $crate::ward::sized_chunks(keys, $crate::ward::rollups::pending_chunk()) {
                 let sql = $crate::ward::rollups::mark_pending_sql(chunk.len());
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (admission, kind, minute) in chunk {

@@ -119,7 +119,7 @@ pub(crate) fn split_placements(rows: Vec<PlacementRow>) -> (Vec<Binding>, Vec<St
 }
 
 /// Rows of `latest_vitals` per upsert statement (8 parameters each).
-pub(crate) const LATEST_PER_STATEMENT: usize = 100;
+pub(crate) const LATEST_PER_STATEMENT: usize = 64;
 
 /// Moves `latest_vitals` forward for `rows` distinct (patient, kind) pairs at once; an older
 /// measurement than the stored one changes nothing.
