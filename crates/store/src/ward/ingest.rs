@@ -48,8 +48,9 @@ pub(crate) const DEVICES_PER_STATEMENT: usize = 128;
 /// Per device of the group, in device order: when it was last seen and the level of its
 /// newest battery sample, if any.
 pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, DateTime<Utc>, Option<i32>)> {
-    let mut by_device: BTreeMap<Uuid, (DateTime<Utc>, Option<(DateTime<Utc>, i32)>)> =
-        BTreeMap::new();
+    // Per device: the latest answer time, and (measured at, level) of the newest battery sample.
+    type Seen = (DateTime<Utc>, Option<(DateTime<Utc>, i32)>);
+    let mut by_device: BTreeMap<Uuid, Seen> = BTreeMap::new();
     for b in batches {
         let battery = b
             .samples
