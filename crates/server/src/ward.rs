@@ -37,7 +37,7 @@ use docde_domain::ward::news2::{News2, Observations, Spo2Scale};
 use docde_domain::ward::{Acvpu, IvLevel, Sample, SampleValue, Unit, VitalKind};
 use docde_store::ward::alarms::{self, NewAlarm};
 use docde_store::ward::samples::LatestSample;
-use docde_store::ward::{SampleWriter, WardError, admissions, beds, escalation, samples};
+use docde_store::ward::{SampleWriter, WardError, context, escalation};
 use docde_store::{Store, StoreError};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -146,10 +146,15 @@ pub async fn evaluate(
 ) -> Result<bool, WardError> {
     let store = &state.store;
     let ward = &state.ward;
-    let Some(bed) = beds::bed_of_device(store, device_id).await? else {
+    // Bed, stay and the patient's latest values: one read.
+    let Some(context::DeviceContext {
+        bed,
+        admission,
+        latest,
+    }) = context::of_device(store, device_id, now).await?
+    else {
         return Ok(false);
     };
-    let admission = admissions::in_bed_at(store, bed.id, now).await?;
     let key = admission.as_ref().map_or(bed.id, |a| a.id);
     let first_sight = ward.restored.lock().is_ok_and(|mut r| r.insert(key));
     if first_sight {
@@ -164,7 +169,7 @@ pub async fn evaluate(
     }
     let limits = thresholds::limits(state, bed.ward_id, admission.as_ref().map(|a| a.id)).await?;
     let news2 = match &admission {
-        Some(a) => news2_of(&samples::latest_of_patient(store, a.patient_id).await?, now),
+        Some(_) => news2_of(&latest, now),
         None => None,
     };
     // Only what was measured during this stay is about this patient (the store attributes

@@ -35,6 +35,7 @@ pub mod admissions;
 pub mod alarms;
 mod batch;
 pub mod beds;
+pub mod context;
 pub mod escalation;
 pub mod events;
 mod ingest;

@@ -892,3 +892,61 @@ async fn one_group_stores_every_live_devices_batch_and_refuses_only_the_unknown_
     let gone = devices::get(&store, revoked).await.unwrap().unwrap();
     assert_eq!(gone.last_seen_at, None);
 }
+
+#[tokio::test]
+async fn a_devices_context_is_its_bed_the_stay_then_and_that_patients_latest_values() {
+    use docde_store::ward::context;
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let patient = user(&store, Role::Patient, None).await;
+
+    // Bound, nobody admitted yet: the bed alone.
+    let c = context::of_device(&store, w.device, at(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.bed.id, w.bed_a);
+    assert!(c.admission.is_none() && c.latest.is_empty());
+
+    let stay = admit(&store, patient, w.bed_a, at(10)).await;
+    let batch = [heart_rate(88.0, at(20)), temperature(38.2, at(21))];
+    samples::ingest_batch(&store, w.device, &batch, at(22))
+        .await
+        .unwrap();
+    let c = context::of_device(&store, w.device, at(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let a = c.admission.unwrap();
+    assert_eq!((a.id, a.patient_id, a.bed_id), (stay, patient, w.bed_a));
+    let mut latest: Vec<(VitalKind, f64)> = c.latest.iter().map(|l| (l.kind, l.value)).collect();
+    latest.sort_by_key(|(k, _)| k.code());
+    let mut expected = vec![
+        (VitalKind::HeartRate, 88.0),
+        (VitalKind::BodyTemperature, 38.2),
+    ];
+    expected.sort_by_key(|(k, _)| k.code());
+    assert_eq!(latest, expected);
+
+    // Before the stay began: the bed, no stay, no values.
+    let c = context::of_device(&store, w.device, at(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(c.admission.is_none() && c.latest.is_empty());
+
+    // After discharge: no stay. Unbound: no context at all.
+    admissions::discharge(&store, stay, at(40)).await.unwrap();
+    let c = context::of_device(&store, w.device, at(50))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(c.admission.is_none());
+    assert!(beds::unbind_device(&store, w.device, at(60)).await.unwrap());
+    assert!(
+        context::of_device(&store, w.device, at(70))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

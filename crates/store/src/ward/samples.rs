@@ -425,7 +425,7 @@ pub struct BedVitals {
 
 type LatestRow = (String, String, i64, f64, Option<String>, String);
 
-fn latest_from_row(
+pub(crate) fn latest_from_row(
     (_, kind, at, value, unit, device): LatestRow,
 ) -> Result<LatestSample, StoreError> {
     Ok(LatestSample {
