@@ -188,6 +188,22 @@ pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
+/// `$first, …` for `n` parameters.
+pub(crate) fn params(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|p| format!("${p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The row values `($1, …), (…)` of a multi-row statement: `rows` rows of `width` parameters.
+pub(crate) fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", params(1 + r * width, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Splits `items` into runs of power-of-two lengths (at most `max`, itself a power of two),
 /// longest first: 300 rows at most 256 go as 256 + 32 + 8 + 4.
 ///

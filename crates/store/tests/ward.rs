@@ -89,21 +89,7 @@ async fn ward(store: &Store) -> Ward {
         .await
         .unwrap()
         .id;
-    let device = devices::create(
-        store,
-        &NewDevice {
-            hospital_id: hospital,
-            ward_id: None,
-            name: "monitor 1".into(),
-            kind: "bedside_monitor".into(),
-            secret_hash: "x".into(),
-        },
-        t0(),
-    )
-    .await
-    .unwrap()
-    .id;
-    beds::bind_device(store, device, bed_a, t0()).await.unwrap();
+    let device = bound_device(store, hospital, bed_a).await;
     let nurse = user(store, Role::Nurse, Some(hospital)).await;
     Ward {
         hospital,
@@ -750,15 +736,16 @@ async fn the_group_commit_writer_answers_every_batch_after_its_commit() {
     assert_eq!(stored.len(), 20);
 }
 
-async fn second_device(store: &Store, w: &Ward, bed: Uuid) -> Uuid {
+/// A new bedside monitor of `hospital`, bound to `bed` since t0.
+async fn bound_device(store: &Store, hospital: Uuid, bed: Uuid) -> Uuid {
     let device = devices::create(
         store,
         &NewDevice {
-            hospital_id: w.hospital,
+            hospital_id: hospital,
             ward_id: None,
-            name: "monitor 2".into(),
+            name: "bedside monitor".into(),
             kind: "bedside_monitor".into(),
-            secret_hash: "y".into(),
+            secret_hash: "x".into(),
         },
         t0(),
     )
@@ -783,8 +770,8 @@ async fn one_group_stores_every_live_devices_batch_and_refuses_only_the_unknown_
     );
     let stay_a = admit(&store, ann, w.bed_a, at(0)).await;
     admit(&store, bo, w.bed_b, at(0)).await;
-    let other = second_device(&store, &w, w.bed_b).await;
-    let revoked = second_device(&store, &w, w.bed_b).await;
+    let other = bound_device(&store, w.hospital, w.bed_b).await;
+    let revoked = bound_device(&store, w.hospital, w.bed_b).await;
     assert!(devices::revoke(&store, revoked, at(1)).await.unwrap());
 
     // Batches in an order unlike the devices' (the group sorts nothing for its answers).

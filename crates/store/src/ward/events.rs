@@ -146,23 +146,10 @@ pub(crate) use append_events;
 pub(crate) const EVENTS_PER_STATEMENT: usize = 64;
 
 pub(crate) fn insert_events_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let p = r * 5;
-            format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            )
-        })
-        .collect();
     format!(
         "INSERT INTO ward_events (ward_id, patient_id, kind, payload, created_at) VALUES {} \
          RETURNING id",
-        values.join(", ")
+        super::value_rows(rows, 5)
     )
 }
 

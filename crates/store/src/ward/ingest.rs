@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::WardError;
 use super::events::NewEvent;
 use super::samples::{Attribution, PlacementRow, Stored, attribute, split_placements};
-use super::stored;
+use super::{params, stored, value_rows as rows};
 
 /// One device's batch in a group.
 #[derive(Debug, Clone, Copy)]
@@ -73,22 +73,6 @@ pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, DateTime<Utc>, Option
         .into_iter()
         .map(|(device, (seen, battery))| (device.to_string(), stored(seen), battery.map(|b| b.1)))
         .collect()
-}
-
-/// `$1, $2, …` from `first` for `n` parameters.
-fn params(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|p| format!("${p}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Row-value groups `(…), (…)` of `width` parameters for `rows` rows, from `$1`.
-fn rows(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", params(1 + r * width, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// PostgreSQL: locks the devices' rows in id order before the set-based update (whose own

@@ -73,20 +73,12 @@ pub(crate) const fn pending_chunk() -> usize {
 }
 
 pub(crate) fn mark_pending_sql(rows: usize) -> String {
-    let mut sql =
-        String::from("INSERT INTO vital_rollup_pending (admission_id, kind, minute) VALUES ");
-    for r in 0..rows {
-        let p = 1 + r * 3;
-        if r > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${}, ${})", p, p + 1, p + 2));
-    }
-    sql.push_str(
-        " ON CONFLICT (admission_id, kind, minute) DO UPDATE SET minute = excluded.minute \
+    format!(
+        "INSERT INTO vital_rollup_pending (admission_id, kind, minute) VALUES {} \
+         ON CONFLICT (admission_id, kind, minute) DO UPDATE SET minute = excluded.minute \
          WHERE false",
-    );
-    sql
+        super::value_rows(rows, 3)
+    )
 }
 
 /// Sorts and de-duplicates pending keys (the lock order of [`mark_pending`]).

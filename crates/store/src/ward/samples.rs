@@ -124,22 +124,6 @@ pub(crate) const LATEST_PER_STATEMENT: usize = 64;
 /// Moves `latest_vitals` forward for `rows` distinct (patient, kind) pairs at once; an older
 /// measurement than the stored one changes nothing.
 pub(crate) fn upsert_latest_sql(rows: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let p = r * 8;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7,
-                p + 8
-            )
-        })
-        .collect();
     format!(
         "INSERT INTO latest_vitals \
          (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
@@ -147,7 +131,7 @@ pub(crate) fn upsert_latest_sql(rows: usize) -> String {
          measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
          device_id = excluded.device_id, admission_id = excluded.admission_id, \
          bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at",
-        values.join(", ")
+        super::value_rows(rows, 8)
     )
 }
 
