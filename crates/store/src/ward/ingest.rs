@@ -17,7 +17,7 @@
 //! The `vitals` events and the minutes to roll up again are returned, not written, so the
 //! caller writes all of them last in one sorted pass (lock order, see `events`, `rollups`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use docde_domain::ward::{Sample, VitalKind};
@@ -137,7 +137,8 @@ pub(crate) type DevicePlacementRow = (
 /// Per device, where each of its batches' samples goes (by measurement time).
 pub(crate) fn attribute_all(
     batches: &[Batch],
-    live: &HashSet<String>,
+    ids: &[String],
+    live: &[bool],
     rows: Vec<DevicePlacementRow>,
 ) -> Vec<Vec<Attribution>> {
     let mut per_device: HashMap<String, Vec<PlacementRow>> = HashMap::new();
@@ -153,12 +154,12 @@ pub(crate) fn attribute_all(
     let none = (Vec::new(), Vec::new());
     batches
         .iter()
-        .map(|b| {
-            let device = b.device_id.to_string();
-            if !live.contains(&device) {
+        .zip(ids.iter().zip(live))
+        .map(|(b, (device, live))| {
+            if !live {
                 return Vec::new();
             }
-            let (bindings, stays) = placements.get(&device).unwrap_or(&none);
+            let (bindings, stays) = placements.get(device).unwrap_or(&none);
             b.samples
                 .iter()
                 .map(|s| attribute(stored(s.measured_at()), bindings, stays))
@@ -168,14 +169,12 @@ pub(crate) fn attribute_all(
 }
 
 /// The group's span of (stored) measurement times over live batches, if any sample.
-pub(crate) fn span(
-    batches: &[Batch],
-    live: &HashSet<String>,
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+pub(crate) fn span(batches: &[Batch], live: &[bool]) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let times = batches
         .iter()
-        .filter(|b| live.contains(&b.device_id.to_string()))
-        .flat_map(|b| b.samples.iter().map(|s| stored(s.measured_at())));
+        .zip(live)
+        .filter(|(_, live)| **live)
+        .flat_map(|(b, _)| b.samples.iter().map(|s| stored(s.measured_at())));
     times.fold(None, |span, t| match span {
         None => Some((t, t)),
         Some((first, last)) => Some((first.min(t), last.max(t))),
@@ -211,8 +210,11 @@ macro_rules! ingest_group {
                 }
                 live.extend(q.fetch_all(&mut *$conn).await?);
             }
+            // Each batch's device id as stored, formatted once, and whether it is live.
+            let ids: Vec<String> = batches.iter().map(|b| b.device_id.to_string()).collect();
+            let is_live: Vec<bool> = ids.iter().map(|d| live.contains(d)).collect();
             let mut rows: Vec<DevicePlacementRow> = Vec::new();
-            if let Some((first, last)) = span(batches, &live) {
+            if let Some((first, last)) = span(batches, &is_live) {
                 let mut devices: Vec<&String> = live.iter().collect();
                 devices.sort_unstable();
                 for chunk in $crate::ward::sized_chunks(&devices, DEVICES_PER_STATEMENT) {
@@ -225,7 +227,7 @@ macro_rules! ingest_group {
                     rows.extend(q.fetch_all(&mut *$conn).await?);
                 }
             }
-            let placed = attribute_all(batches, &live, rows);
+            let placed = attribute_all(batches, &ids, &is_live, rows);
             // Every live batch's samples, in batch order.
             let all: Vec<(usize, usize)> = batches
                 .iter()
@@ -244,7 +246,7 @@ macro_rules! ingest_group {
                     let s = &batches[b].samples[i];
                     let place = &placed[b][i];
                     q = q
-                        .bind(batches[b].device_id.to_string())
+                        .bind(&ids[b])
                         .bind(s.kind().code())
                         .bind($crate::ward::micros($crate::ward::stored(s.measured_at())))
                         .bind(s.value().as_f64())
@@ -264,11 +266,7 @@ macro_rules! ingest_group {
             for &(b, i) in &all {
                 let s = &batches[b].samples[i];
                 let at = $crate::ward::micros($crate::ward::stored(s.measured_at()));
-                let key = (
-                    batches[b].device_id.to_string(),
-                    s.kind().code().to_owned(),
-                    at,
-                );
+                let key = (ids[b].clone(), s.kind().code().to_owned(), at);
                 if !inserted.remove(&key) {
                     results[b].push(Stored::Duplicate);
                     continue;
@@ -300,7 +298,7 @@ macro_rules! ingest_group {
                         .bind(*at)
                         .bind(s.value().as_f64())
                         .bind(s.unit().map(docde_domain::ward::Unit::code))
-                        .bind(batches[*b].device_id.to_string())
+                        .bind(&ids[*b])
                         .bind(placed[*b][*i].admission_id.clone())
                         .bind(placed[*b][*i].bed_id.clone());
                 }
@@ -309,7 +307,7 @@ macro_rules! ingest_group {
             let mut pending: Vec<$crate::ward::rollups::PendingKey> = Vec::new();
             let mut outcomes: Vec<Outcome> = Vec::with_capacity(batches.len());
             for (b, batch) in batches.iter().enumerate() {
-                if !live.contains(&batch.device_id.to_string()) {
+                if !is_live[b] {
                     outcomes.push(Err($crate::ward::WardError::NotFound("device")));
                     continue;
                 }
