@@ -11,6 +11,7 @@ pub mod event_log;
 pub mod hospitals;
 pub mod medication;
 pub mod password;
+pub mod patient_vitals;
 pub mod reception;
 pub mod reception_live;
 pub mod records;

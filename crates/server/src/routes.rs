@@ -20,7 +20,7 @@ use crate::api::{
 // Ward alarm limits and one patient's live view (branch `ward`).
 use crate::api::{push, ward_admission_live, ward_escalation, ward_thresholds, ward_webhook};
 // Web pages and the nurse station's per-admission reads.
-use crate::api::ward_patient;
+use crate::api::{patient_vitals, ward_patient};
 use crate::extract::BodyLimit;
 use crate::middleware::{self, RequestId};
 use crate::openapi::ApiDoc;
@@ -163,6 +163,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         // The nurse station's patient view and ward picker (crates/server/src/api/ward_patient.rs).
         .routes(routes!(ward_patient::my_wards))
         .routes(routes!(ward_patient::vitals_history))
+        .routes(routes!(patient_vitals::patient_vitals))
         .routes(routes!(ward_patient::alarm_history))
         .routes(routes!(ward_patient::medications))
         .split_for_parts()

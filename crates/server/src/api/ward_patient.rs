@@ -133,52 +133,82 @@ pub async fn vitals_history(
     Path(id): Path<Uuid>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<VitalsHistory>, ApiError> {
-    let kind: VitalKind = q
-        .kind
-        .as_deref()
-        .ok_or_else(|| invalid("kind", "required"))?
-        .trim()
-        .parse()
-        .map_err(|_| invalid("kind", "not a kind of sample"))?;
-    let to = parse_time("to", q.to.as_deref())?.unwrap_or_else(now);
-    let from = parse_time("from", q.from.as_deref())?.unwrap_or(to - TimeDelta::hours(1));
-    if from >= to {
-        return Err(invalid("from", "must be before `to`"));
-    }
-    if to - from > MAX_RANGE {
-        return Err(invalid("to", "at most 7 days after `from`"));
-    }
-    let points = match q.points.as_deref() {
-        None => 200,
-        Some(p) => p
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|p| (1..=MAX_POINTS).contains(p))
-            .ok_or_else(|| invalid("points", "a whole number from 1 to 1000"))?,
-    };
+    let range = HistoryRange::parse(&q)?;
     readable_admission(&state, &principal, id).await?;
-    let resolution = resolution_for(to - from, points);
-    // Whole-minute buckets come from the 1-minute rollups where they exist (and survive the
-    // raw samples' retention), from raw samples for the rest; finer ones from raw samples.
-    let buckets = rollups::downsampled(
-        &state.store,
-        id,
-        kind,
-        from,
-        to,
-        resolution,
-        // Buckets are aligned to the epoch, so the range may touch one more.
-        points + 1,
-    )
-    .await?;
     Ok(Json(VitalsHistory {
         admission_id: id,
-        kind: kind.code().to_owned(),
-        from,
-        to,
-        resolution_seconds: resolution.num_seconds(),
-        points: buckets
+        kind: range.kind.code().to_owned(),
+        from: range.from,
+        to: range.to,
+        resolution_seconds: range.resolution.num_seconds(),
+        points: range.read(&state, &[id]).await?,
+    }))
+}
+
+/// A validated history request: which vital, over which range, in buckets of which width.
+pub(super) struct HistoryRange {
+    pub kind: VitalKind,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub resolution: TimeDelta,
+    points: u32,
+}
+
+impl HistoryRange {
+    pub(super) fn parse(q: &HistoryQuery) -> Result<Self, ApiError> {
+        let kind: VitalKind = q
+            .kind
+            .as_deref()
+            .ok_or_else(|| invalid("kind", "required"))?
+            .trim()
+            .parse()
+            .map_err(|_| invalid("kind", "not a kind of sample"))?;
+        let to = parse_time("to", q.to.as_deref())?.unwrap_or_else(now);
+        let from = parse_time("from", q.from.as_deref())?.unwrap_or(to - TimeDelta::hours(1));
+        if from >= to {
+            return Err(invalid("from", "must be before `to`"));
+        }
+        if to - from > MAX_RANGE {
+            return Err(invalid("to", "at most 7 days after `from`"));
+        }
+        let points = match q.points.as_deref() {
+            None => 200,
+            Some(p) => p
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|p| (1..=MAX_POINTS).contains(p))
+                .ok_or_else(|| invalid("points", "a whole number from 1 to 1000"))?,
+        };
+        Ok(Self {
+            kind,
+            from,
+            to,
+            resolution: resolution_for(to - from, points),
+            points,
+        })
+    }
+
+    /// The series over the given stays, merged into one set of buckets.
+    pub(super) async fn read(
+        &self,
+        state: &AppState,
+        admissions: &[Uuid],
+    ) -> Result<Vec<HistoryPoint>, ApiError> {
+        // Whole-minute buckets come from the 1-minute rollups where they exist (and survive
+        // the raw samples' retention), from raw samples for the rest; finer ones from raw.
+        let buckets = rollups::downsampled_stays(
+            &state.store,
+            admissions,
+            self.kind,
+            self.from,
+            self.to,
+            self.resolution,
+            // Buckets are aligned to the epoch, so the range may touch one more.
+            self.points + 1,
+        )
+        .await?;
+        Ok(buckets
             .into_iter()
             .map(|b| HistoryPoint {
                 at: b.start,
@@ -187,8 +217,8 @@ pub async fn vitals_history(
                 mean: b.mean,
                 count: b.count,
             })
-            .collect(),
-    }))
+            .collect())
+    }
 }
 
 /// The admission's alarms, newest first, each with who acknowledged and resolved it, when, and

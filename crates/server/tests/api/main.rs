@@ -39,6 +39,7 @@ mod ward_escalation;
 mod ward_escalation_policy;
 // The nurse station's per-admission reads (web branch).
 mod ward_patient;
+mod ward_patient_vitals;
 mod ward_push;
 mod ward_rollups;
 mod ward_streams;

@@ -323,6 +323,40 @@ pub async fn open_of_patient(
     row.map(from_row).transpose()
 }
 
+/// The patient's stays (open or closed) that overlap `[from, to)`, oldest first: a transfer
+/// closes one stay and opens the next, so a patient's history is the union of these.
+pub async fn of_patient_between(
+    store: &Store,
+    patient_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Admission>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM admissions WHERE patient_id = $1 AND admitted_at < $2 \
+         AND (discharged_at IS NULL OR discharged_at > $3) ORDER BY admitted_at, id"
+    );
+    let rows: Vec<Row> = with_reader!(store, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(patient_id.to_string())
+            .bind(stored(to))
+            .bind(stored(from))
+            .fetch_all(pool)
+            .await?
+    });
+    rows.into_iter().map(from_row).collect()
+}
+
+/// The wards the patient has ever stayed in (a care relationship for reading their history).
+pub async fn wards_of_patient(store: &Store, patient_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
+    let rows: Vec<String> = with_reader!(store, pool => {
+        sqlx::query_scalar("SELECT DISTINCT ward_id FROM admissions WHERE patient_id = $1")
+            .bind(patient_id.to_string())
+            .fetch_all(pool)
+            .await?
+    });
+    rows.iter().map(|w| id(w)).collect()
+}
+
 /// The admission that held the bed at `at` (admitted at or before, not yet discharged then).
 pub async fn in_bed_at(
     store: &Store,

@@ -313,14 +313,7 @@ const ROLLUP_BUCKETS_SQL: &str = "SELECT (minute / $3) * $3, MIN(min_value), MAX
 
 /// Like [`super::samples::downsampled`] for one admission, but whole minutes that are rolled
 /// up are read from the rollups, so the answer survives the raw samples' retention and a long
-/// range reads one row per minute instead of every sample.
-///
-/// Only when the bucket width is a whole number of minutes (else: raw samples only, as
-/// before). The range splits into the partial minute at `from` (raw), whole minutes up to the
-/// admission's oldest pending minute of that kind (rollups), and the rest (raw: recent or late
-/// samples not rolled up yet). All three are read in one snapshot, so a rollup committed
-/// meanwhile is neither missed nor counted twice. A partial minute at either end whose raw
-/// samples were swept contributes nothing: rollups are never split.
+/// range reads one row per minute instead of every sample. [`downsampled_stays`] for several.
 pub async fn downsampled(
     store: &Store,
     admission: Uuid,
@@ -330,18 +323,38 @@ pub async fn downsampled(
     resolution: TimeDelta,
     limit: u32,
 ) -> Result<Vec<Bucket>, StoreError> {
+    downsampled_stays(store, &[admission], kind, from, to, resolution, limit).await
+}
+
+/// One series over several admissions (a patient's stays, e.g. before and after a transfer):
+/// each stay's rollups and raw samples are merged into the same buckets, so a bucket that spans
+/// a transfer counts the samples of both stays (min of mins, max of maxes, weighted mean).
+///
+/// Only when the bucket width is a whole number of minutes does it read rollups (else: raw
+/// samples only). Per stay, the range splits into the partial minute at `from` (raw), whole
+/// minutes up to that stay's oldest pending minute of that kind (rollups), and the rest (raw:
+/// recent or late samples not rolled up yet). Everything is read in one snapshot, so a rollup
+/// committed meanwhile is neither missed nor counted twice. A partial minute at either end
+/// whose raw samples were swept contributes nothing: rollups are never split.
+pub async fn downsampled_stays(
+    store: &Store,
+    admissions: &[Uuid],
+    kind: VitalKind,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    resolution: TimeDelta,
+    limit: u32,
+) -> Result<Vec<Bucket>, StoreError> {
+    if admissions.is_empty() {
+        return Ok(Vec::new());
+    }
     let width = resolution
         .num_microseconds()
         .unwrap_or(i64::MAX)
         .max(1_000_000);
-    let subject = super::samples::Subject::Admission(admission);
-    if width % MINUTE_MICROS != 0 {
-        return super::samples::downsampled(store, subject, kind, from, to, resolution, limit)
-            .await;
-    }
+    let raw_only = width % MINUTE_MICROS != 0;
     let postgres = store.dialect() == "postgres";
     let (from, to) = (micros(from), micros(to));
-    let admission = admission.to_string();
     let first_whole = minute_of(from + MINUTE_MICROS - 1);
     let last_whole_end = minute_of(to);
     let limit = i64::from(limit);
@@ -353,50 +366,58 @@ pub async fn downsampled(
                 .execute(&mut *tx)
                 .await?;
         }
-        // Pending minutes older than the kept raw samples are about to be dropped; they do
-        // not stop rollups from being read (there is no raw to read instead).
-        let pending: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(p.minute) FROM vital_rollup_pending p, vital_rollup_state s \
-             WHERE s.id = 1 AND p.admission_id = $1 AND p.kind = $2 \
-             AND p.minute >= s.raw_kept_from AND p.minute >= $3",
-        )
-        .bind(&admission)
-        .bind(kind.code())
-        .bind(first_whole)
-        .fetch_one(&mut *tx)
-        .await?;
-        let rolled_end = pending.map_or(last_whole_end, |p| p.min(last_whole_end));
-        let raw_ranges = if first_whole < rolled_end {
-            let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(ROLLUP_BUCKETS_SQL)
+        for admission in admissions {
+            let admission = admission.to_string();
+            let raw_ranges = if raw_only {
+                vec![(from, to)]
+            } else {
+                // Pending minutes older than the kept raw samples are about to be dropped;
+                // they do not stop rollups from being read (there is no raw to read instead).
+                let pending: Option<i64> = sqlx::query_scalar(
+                    "SELECT MIN(p.minute) FROM vital_rollup_pending p, vital_rollup_state s \
+                     WHERE s.id = 1 AND p.admission_id = $1 AND p.kind = $2 \
+                     AND p.minute >= s.raw_kept_from AND p.minute >= $3",
+                )
                 .bind(&admission)
                 .bind(kind.code())
-                .bind(width)
                 .bind(first_whole)
-                .bind(rolled_end)
-                .bind(limit)
-                .fetch_all(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-            merge.add(rows);
-            vec![(from, first_whole), (rolled_end, to)]
-        } else {
-            vec![(from, to)]
-        };
-        for (start, end) in raw_ranges {
-            if start >= end {
-                continue;
+                let rolled_end = pending.map_or(last_whole_end, |p| p.min(last_whole_end));
+                if first_whole < rolled_end {
+                    let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(ROLLUP_BUCKETS_SQL)
+                        .bind(&admission)
+                        .bind(kind.code())
+                        .bind(width)
+                        .bind(first_whole)
+                        .bind(rolled_end)
+                        .bind(limit)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    merge.add(rows);
+                    vec![(from, first_whole), (rolled_end, to)]
+                } else {
+                    vec![(from, to)]
+                }
+            };
+            for (start, end) in raw_ranges {
+                if start >= end {
+                    continue;
+                }
+                let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(RAW_BUCKETS_SQL)
+                    .bind(&admission)
+                    .bind(kind.code())
+                    .bind(width)
+                    .bind(start)
+                    .bind(end)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                merge.add(rows);
             }
-            let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(RAW_BUCKETS_SQL)
-                .bind(&admission)
-                .bind(kind.code())
-                .bind(width)
-                .bind(start)
-                .bind(end)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            merge.add(rows);
         }
         tx.rollback().await?;
     });
+    // Each source gave its first `limit` buckets, so the first `limit` of the union are exact.
     Ok(merge.into_buckets(u32::try_from(limit).unwrap_or(u32::MAX)))
 }
