@@ -3,6 +3,7 @@
 //!
 //! *What* a principal may do is decided in [`crate::authz`], not here.
 
+pub mod device_checks;
 pub mod keys;
 pub mod passwords;
 pub mod principal;
@@ -13,6 +14,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
+pub use device_checks::DeviceChecks;
 pub use keys::SigningKeys;
 pub use passwords::Passwords;
 pub use principal::{ClientIp, CurrentUser, Principal, UserPrincipal};
@@ -25,4 +27,6 @@ pub struct Auth {
     pub passwords: Passwords,
     /// Bearer tokens' sessions, checked many to a read.
     pub sessions: SessionChecks,
+    /// Devices' credentials, read many to a query.
+    pub devices: DeviceChecks,
 }

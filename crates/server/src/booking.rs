@@ -15,8 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use docde_store::Store;
-use docde_store::booking::BookingWriter;
+use docde_store::booking::{BookingWriter, appointments};
+use futures::FutureExt;
+use uuid::Uuid;
 
+use crate::batched_reads::BatchedReads;
 use crate::config::BookingSettings;
 
 /// This instance's booking machinery; one per process, shared through `AppState`.
@@ -24,6 +27,9 @@ pub struct Booking {
     pub writer: BookingWriter,
     pub views: availability::Availability,
     pub rush: rush::RushPolicy,
+    /// Shared reads of "did this (patient, idempotency key) already book?" for requests the
+    /// view refuses as full (a retry of a committed first attempt must get that answer).
+    pub key_checks: BatchedReads<(Uuid, String)>,
     in_flight: AtomicUsize,
     /// A mail wake-up is on its way (see `notify::wake_mail`).
     pub(crate) mail_wake_pending: std::sync::atomic::AtomicBool,
@@ -43,6 +49,13 @@ impl Booking {
             writer,
             views: availability::Availability::new(),
             rush: rush::RushPolicy::from_settings(settings),
+            key_checks: BatchedReads::new(|store, keys| {
+                async move {
+                    let used = appointments::keys_used_among(&store, &keys).await?;
+                    Ok(used.into_iter().map(|pair| (pair, ())).collect())
+                }
+                .boxed()
+            }),
             in_flight: AtomicUsize::new(0),
             mail_wake_pending: std::sync::atomic::AtomicBool::new(false),
         })

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod batched_reads;
 pub mod booking;
 pub mod config;
 pub mod demo;

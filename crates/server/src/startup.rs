@@ -58,6 +58,7 @@ impl Application {
             ),
             passwords: Passwords::new()?,
             sessions: crate::auth::SessionChecks::default(),
+            devices: crate::auth::DeviceChecks::default(),
         };
         // A wrong or missing record key stops start-up here, before anything is served.
         let records = crate::records::Vault::start(&store, &config)
@@ -83,6 +84,14 @@ impl Application {
             state
                 .auth
                 .sessions
+                .spawn(state.store.clone(), state.shutdown.child_token()),
+            state
+                .auth
+                .devices
+                .spawn(state.store.clone(), state.shutdown.child_token()),
+            state
+                .booking
+                .key_checks
                 .spawn(state.store.clone(), state.shutdown.child_token()),
         ];
         if state.config.reception.serve_waiting_room {

@@ -315,6 +315,33 @@ async fn a_retried_booking_with_the_same_key_returns_the_first_appointment() {
 }
 
 #[tokio::test]
+async fn a_batched_key_check_finds_exactly_the_pairs_that_booked() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q) = (patient(&store).await, patient(&store).await);
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut keyed = booking(&c, c.doctor, p, T0, 1);
+    keyed.idempotency_key = Some("key-1".into());
+    keyed.request_hash = Some("hash-a".into());
+    writer.book(keyed).await.unwrap();
+    // The same key string from another patient, and a quote in a key, are other pairs.
+    let asked = [
+        (p, "key-1".to_owned()),
+        (p, "key-2".to_owned()),
+        (q, "key-1".to_owned()),
+        (q, "k\"'1".to_owned()),
+    ];
+    let used = booking::appointments::keys_used_among(&store, &asked)
+        .await
+        .unwrap();
+    assert_eq!(used, [(p, "key-1".to_owned())].into_iter().collect());
+    let none = booking::appointments::keys_used_among(&store, &asked[1..])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
 async fn one_batch_keeps_its_winners_when_a_neighbour_loses() {
     let store = fresh_store().await;
     let c = clinic(&store).await;

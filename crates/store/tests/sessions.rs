@@ -1,4 +1,5 @@
-//! Sessions checked many at a time, and letters addressed to an account when they are queued.
+//! Sessions and device credentials checked many at a time, and letters addressed to an account
+//! when they are queued.
 
 use std::time::Duration;
 
@@ -100,4 +101,59 @@ async fn a_letter_is_addressed_to_the_account_and_not_queued_for_a_deleted_one()
     );
     assert_eq!(claimed[0].to, "Alice@Example.kr");
     assert_eq!(claimed[0].subject, letter.subject);
+}
+
+#[tokio::test]
+async fn device_credentials_are_read_many_at_a_time_with_their_revocation() {
+    use docde_store::accounts::devices::{self, NewDevice};
+    use docde_store::accounts::hospitals::{create_hospital, create_ward};
+
+    let store = fresh_store().await;
+    let hospital = create_hospital(&store, "병원", "Asia/Seoul", Utc::now())
+        .await
+        .unwrap()
+        .id;
+    let ward = create_ward(&store, hospital, "병동", Utc::now())
+        .await
+        .unwrap()
+        .id;
+    let device = |ward_id: Option<Uuid>, secret: &str| NewDevice {
+        hospital_id: hospital,
+        ward_id,
+        name: "monitor".into(),
+        kind: "bedside_monitor".into(),
+        secret_hash: secret.into(),
+    };
+    let a = devices::create(&store, &device(Some(ward), "hash-a"), Utc::now())
+        .await
+        .unwrap();
+    let b = devices::create(&store, &device(None, "hash-b"), Utc::now())
+        .await
+        .unwrap();
+    assert!(devices::revoke(&store, b.id, Utc::now()).await.unwrap());
+    let unknown = Uuid::now_v7();
+    let found = devices::credentials_among(&store, &[a.id, b.id, unknown])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2, "the unknown id is left out");
+    let (ca, cb) = (&found[&a.id], &found[&b.id]);
+    assert_eq!(
+        (
+            ca.hospital_id,
+            ca.ward_id,
+            ca.secret_hash.as_str(),
+            ca.revoked
+        ),
+        (hospital, Some(ward), "hash-a", false)
+    );
+    assert_eq!(
+        (cb.ward_id, cb.secret_hash.as_str(), cb.revoked),
+        (None, "hash-b", true)
+    );
+    assert!(
+        devices::credentials_among(&store, &[unknown])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -224,7 +224,14 @@ pub(crate) async fn prepare(
     if view.taken(start.timestamp()) >= slot.capacity {
         let maybe_retry = match &key {
             None => false,
-            Some(key) => appointments::key_used(&state.store, patient_id, key).await?,
+            Some(key) => {
+                let asked = (patient_id, key.clone());
+                state
+                    .booking
+                    .key_checks
+                    .contains(&state.store, asked)
+                    .await?
+            }
         };
         if !maybe_retry {
             return Err(conflict(BookingConflict::SlotFull));

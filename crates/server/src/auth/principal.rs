@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use docde_domain::account::Role;
-use docde_store::accounts::devices;
+use docde_store::accounts::devices::{self, DeviceCredential};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -96,33 +96,37 @@ async fn device(state: &AppState, credentials: &str) -> Result<DevicePrincipal, 
         .split_once(':')
         .ok_or(ApiError::Unauthorized("invalid_authorization"))?;
     let id = Uuid::parse_str(id).map_err(|_| BAD)?;
-    verify_device(&state.store, id, secret).await?.ok_or(BAD)
+    let credential = state.auth.devices.credential(&state.store, id).await?;
+    credential
+        .and_then(|c| accept_device(&c, secret))
+        .ok_or(BAD)
 }
 
-/// The device `id` if `secret` is its secret and it is not revoked (HTTP Basic and MQTT
-/// messages both authenticate so).
+/// The device `id` if `secret` is its secret and it is not revoked (MQTT messages; HTTP Basic
+/// reads through [`crate::auth::DeviceChecks`] and accepts the same way).
 pub async fn verify_device(
     store: &docde_store::Store,
     id: Uuid,
     secret: &str,
 ) -> Result<Option<DevicePrincipal>, docde_store::StoreError> {
-    let Some(device) = devices::get(store, id).await? else {
-        return Ok(None);
-    };
+    let found = devices::credentials_among(store, &[id]).await?;
+    Ok(found.get(&id).and_then(|c| accept_device(c, secret)))
+}
+
+/// The device, if `secret` hashes to its stored hash (compared in constant time) and it is not
+/// revoked.
+fn accept_device(device: &DeviceCredential, secret: &str) -> Option<DevicePrincipal> {
     let matches = bool::from(
         device
             .secret_hash
             .as_bytes()
             .ct_eq(sha256_hex(secret).as_bytes()),
     );
-    if !matches || device.revoked_at.is_some() {
-        return Ok(None);
-    }
-    Ok(Some(DevicePrincipal {
+    (matches && !device.revoked).then(|| DevicePrincipal {
         id: device.id,
         hospital_id: device.hospital_id,
         ward_id: device.ward_id,
-    }))
+    })
 }
 
 /// A person (not a device) is calling.

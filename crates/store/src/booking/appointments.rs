@@ -367,21 +367,53 @@ pub async fn reschedule(
     })
 }
 
-/// Whether the patient already has an appointment made with this idempotency key (a read on
-/// a reader connection: the writer is not involved).
-pub async fn key_used(store: &Store, patient_id: Uuid, key: &str) -> Result<bool, StoreError> {
-    // COUNT(*): a BIGINT on both backends (a bare `1` is an INT4 on PostgreSQL).
-    let found: i64 = with_reader!(store, pool => {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM appointments WHERE patient_id = $1 AND idempotency_key = $2",
-        )
-        .bind(patient_id.to_string())
-        .bind(key)
-        .fetch_one(pool)
-        .await?
+/// Which of the (patient, idempotency key) pairs already made an appointment (a read on a
+/// reader connection, for many requests at once). The pairs go in as one JSON array, so every batch size is
+/// the same cached statement, and the usual answer — none of them (the losers of a rush
+/// retry nothing) — is one counted row; only when some were used are they listed.
+pub async fn keys_used_among(
+    store: &Store,
+    keys: &[(Uuid, String)],
+) -> Result<std::collections::HashSet<(Uuid, String)>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let pairs: Vec<(String, &str)> = keys
+        .iter()
+        .map(|(p, k)| (p.to_string(), k.as_str()))
+        .collect();
+    let json = serde_json::to_string(&pairs)
+        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let (count_sql, list_sql) = match store.backend() {
+        crate::Backend::Sqlite { .. } => (KEYS_COUNT_SQLITE, KEYS_LIST_SQLITE),
+        crate::Backend::Postgres(_) => (KEYS_COUNT_POSTGRES, KEYS_LIST_POSTGRES),
+    };
+    let used: i64 = with_reader!(store, pool => {
+        sqlx::query_scalar(count_sql).bind(&json).fetch_one(pool).await?
     });
-    Ok(found > 0)
+    if used == 0 {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, String)> = with_reader!(store, pool => {
+        sqlx::query_as(list_sql).bind(&json).fetch_all(pool).await?
+    });
+    rows.into_iter()
+        .map(|(patient, key)| Ok((id(&patient)?, key)))
+        .collect()
 }
+
+// The JSON array drives the join, so each pair is one lookup in `appointments_idempotency`.
+const KEYS_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM json_each($1) j JOIN appointments a \
+     ON a.patient_id = json_extract(j.value, '$[0]') \
+     AND a.idempotency_key = json_extract(j.value, '$[1]')";
+const KEYS_LIST_SQLITE: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
+     FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
+     AND a.idempotency_key = json_extract(j.value, '$[1]')";
+const KEYS_COUNT_POSTGRES: &str = "SELECT COUNT(*) FROM jsonb_array_elements($1::jsonb) j \
+     JOIN appointments a ON a.patient_id = j.value->>0 AND a.idempotency_key = j.value->>1";
+const KEYS_LIST_POSTGRES: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
+     FROM jsonb_array_elements($1::jsonb) j JOIN appointments a \
+     ON a.patient_id = j.value->>0 AND a.idempotency_key = j.value->>1";
 
 pub async fn get(store: &Store, appointment_id: Uuid) -> Result<Option<Appointment>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM appointments WHERE id = $1");
