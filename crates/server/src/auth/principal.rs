@@ -122,7 +122,7 @@ fn accept_device(device: &DeviceCredential, secret: &str) -> Option<DevicePrinci
             .as_bytes()
             .ct_eq(sha256_hex(secret).as_bytes()),
     );
-    (matches && !device.revoked).then(|| DevicePrincipal {
+    (matches && !device.revoked).then_some(DevicePrincipal {
         id: device.id,
         hospital_id: device.hospital_id,
         ward_id: device.ward_id,
