@@ -67,17 +67,25 @@ pub struct PatientVitalsHistory {
     pub points: Vec<HistoryPoint>,
 }
 
-/// The hospitals whose stays of `patient` the caller may read: every one for the patient
-/// themselves (`None`), else those with a ward of the patient's the caller may watch.
-async fn readable_hospitals(
+/// What of the patient's history the caller may read: the wards (of every stay there) and
+/// their hospitals (for the audit trail).
+struct Readable {
+    wards: BTreeSet<Uuid>,
+    hospitals: BTreeSet<Uuid>,
+}
+
+/// Every stay for the patient themselves (`None`); for anyone else, the stays in the wards of
+/// the hospitals where they may watch a ward the patient has stayed in.
+async fn readable(
     state: &AppState,
     principal: &Principal,
     patient: Uuid,
-) -> Result<Option<BTreeSet<Uuid>>, ApiError> {
+) -> Result<Option<Readable>, ApiError> {
     if matches!(principal, Principal::User(u) if u.id == patient) {
         return Ok(None);
     }
-    let mut readable = BTreeSet::new();
+    let mut wards = Vec::new();
+    let mut hospitals = BTreeSet::new();
     for ward_id in admissions::wards_of_patient(&state.store, patient).await? {
         let Some(ward) = hospitals::get_ward(&state.store, ward_id).await? else {
             continue;
@@ -87,15 +95,21 @@ async fn readable_hospitals(
             nurse_ids: &ward.nurse_ids,
         };
         if allowed(principal, Action::ReadWard, target) {
-            readable.insert(ward.hospital_id);
+            hospitals.insert(ward.hospital_id);
         }
+        wards.push((ward.id, ward.hospital_id));
     }
     // The same answer for a patient who never stayed anywhere and one the caller has no
     // care relationship with: nothing is learnt about who was admitted.
-    if readable.is_empty() {
+    if hospitals.is_empty() {
         return Err(ApiError::Forbidden);
     }
-    Ok(Some(readable))
+    let wards = wards
+        .into_iter()
+        .filter(|(_, hospital)| hospitals.contains(hospital))
+        .map(|(ward, _)| ward)
+        .collect();
+    Ok(Some(Readable { wards, hospitals }))
 }
 
 /// A vital's history over every stay of the patient, downsampled like an admission's.
@@ -113,20 +127,13 @@ pub async fn patient_vitals(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<PatientVitalsHistory>, ApiError> {
     let range = HistoryRange::parse(&q)?;
-    let hospitals = readable_hospitals(&state, &principal, patient).await?;
+    let readable = readable(&state, &principal, patient).await?;
     let mut stays =
         admissions::of_patient_between(&state.store, patient, range.from, range.to).await?;
-    if let Some(readable) = &hospitals {
-        let mut kept = Vec::with_capacity(stays.len());
-        for stay in stays {
-            let ward = hospitals::get_ward(&state.store, stay.ward_id).await?;
-            if ward.is_some_and(|w| readable.contains(&w.hospital_id)) {
-                kept.push(stay);
-            }
-        }
-        stays = kept;
+    if let Some(readable) = &readable {
+        stays.retain(|stay| readable.wards.contains(&stay.ward_id));
         // Audited before anything is served: an unaudited read must not happen.
-        for hospital in readable {
+        for hospital in &readable.hospitals {
             let subject = Subject {
                 action: "vitals.read_history",
                 resource_type: "vital_signs",
