@@ -23,3 +23,9 @@ pub(crate) fn id(raw: &str) -> Result<Uuid, StoreError> {
 pub(crate) fn opt_id(raw: Option<&str>) -> Result<Option<Uuid>, StoreError> {
     raw.map(id).transpose()
 }
+
+/// `items` as one JSON array, the parameter of the `json_each` / `jsonb_array_elements` reads
+/// that answer many requests at once with one cached statement for every batch size.
+pub(crate) fn json_param<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
+    serde_json::to_string(items).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+}

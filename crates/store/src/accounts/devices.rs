@@ -128,8 +128,7 @@ pub async fn credentials_among(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let json = super::json_param(ids)?;
     let sql = match store.backend() {
         crate::Backend::Sqlite { .. } => CREDENTIALS_SQLITE,
         crate::Backend::Postgres(_) => CREDENTIALS_POSTGRES,

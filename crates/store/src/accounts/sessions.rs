@@ -209,8 +209,7 @@ pub async fn live_among(
         return Ok(Default::default());
     }
     let unique: std::collections::HashSet<Uuid> = session_ids.iter().copied().collect();
-    let json = serde_json::to_string(&unique.iter().map(Uuid::to_string).collect::<Vec<_>>())
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let json = super::json_param(&unique.iter().collect::<Vec<_>>())?;
     let (count_sql, list_sql) = match store.backend() {
         crate::Backend::Sqlite { .. } => (LIVE_COUNT_SQLITE, LIVE_LIST_SQLITE),
         crate::Backend::Postgres(_) => (LIVE_COUNT_POSTGRES, LIVE_LIST_POSTGRES),

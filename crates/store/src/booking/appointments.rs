@@ -378,12 +378,7 @@ pub async fn keys_used_among(
     if keys.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(String, &str)> = keys
-        .iter()
-        .map(|(p, k)| (p.to_string(), k.as_str()))
-        .collect();
-    let json = serde_json::to_string(&pairs)
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let json = crate::accounts::json_param(keys)?;
     let (count_sql, list_sql) = match store.backend() {
         crate::Backend::Sqlite { .. } => (KEYS_COUNT_SQLITE, KEYS_LIST_SQLITE),
         crate::Backend::Postgres(_) => (KEYS_COUNT_POSTGRES, KEYS_LIST_POSTGRES),
