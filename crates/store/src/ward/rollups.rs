@@ -368,8 +368,9 @@ pub async fn downsampled_stays(
         }
         for admission in admissions {
             let admission = admission.to_string();
-            let raw_ranges = if raw_only {
-                vec![(from, to)]
+            // Which table answers which part of the range.
+            let reads = if raw_only {
+                vec![(RAW_BUCKETS_SQL, from, to)]
             } else {
                 // Pending minutes older than the kept raw samples are about to be dropped;
                 // they do not stop rollups from being read (there is no raw to read instead).
@@ -385,26 +386,20 @@ pub async fn downsampled_stays(
                 .await?;
                 let rolled_end = pending.map_or(last_whole_end, |p| p.min(last_whole_end));
                 if first_whole < rolled_end {
-                    let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(ROLLUP_BUCKETS_SQL)
-                        .bind(&admission)
-                        .bind(kind.code())
-                        .bind(width)
-                        .bind(first_whole)
-                        .bind(rolled_end)
-                        .bind(limit)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    merge.add(rows);
-                    vec![(from, first_whole), (rolled_end, to)]
+                    vec![
+                        (ROLLUP_BUCKETS_SQL, first_whole, rolled_end),
+                        (RAW_BUCKETS_SQL, from, first_whole),
+                        (RAW_BUCKETS_SQL, rolled_end, to),
+                    ]
                 } else {
-                    vec![(from, to)]
+                    vec![(RAW_BUCKETS_SQL, from, to)]
                 }
             };
-            for (start, end) in raw_ranges {
+            for (sql, start, end) in reads {
                 if start >= end {
                     continue;
                 }
-                let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(RAW_BUCKETS_SQL)
+                let rows: Vec<(i64, f64, f64, f64, i64)> = sqlx::query_as(sql)
                     .bind(&admission)
                     .bind(kind.code())
                     .bind(width)
