@@ -57,8 +57,8 @@ impl Application {
                     .context("loading signing keys (auth.signing_keys)")?,
             ),
             passwords: Passwords::new()?,
-            sessions: crate::auth::SessionChecks::default(),
-            devices: crate::auth::DeviceChecks::default(),
+            sessions: crate::auth::session_checks::reads(),
+            devices: crate::auth::device_checks::reads(),
         };
         // A wrong or missing record key stops start-up here, before anything is served.
         let records = crate::records::Vault::start(&store, &config)

@@ -66,7 +66,7 @@ impl FromRequestParts<AppState> for Principal {
             if !state
                 .auth
                 .sessions
-                .is_live(&state.store, claims.sid)
+                .contains(&state.store, claims.sid)
                 .await?
             {
                 return Err(ApiError::Unauthorized("session_revoked"));
@@ -96,7 +96,7 @@ async fn device(state: &AppState, credentials: &str) -> Result<DevicePrincipal, 
         .split_once(':')
         .ok_or(ApiError::Unauthorized("invalid_authorization"))?;
     let id = Uuid::parse_str(id).map_err(|_| BAD)?;
-    let credential = state.auth.devices.credential(&state.store, id).await?;
+    let credential = state.auth.devices.get(&state.store, id).await?;
     credential
         .and_then(|c| accept_device(&c, secret))
         .ok_or(BAD)

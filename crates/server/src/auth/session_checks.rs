@@ -7,37 +7,22 @@
 //! request waiting at that moment, and a revocation that committed before a request arrived is
 //! always seen.
 
-use docde_store::{Store, StoreError, accounts::sessions};
+use docde_store::accounts::sessions;
 use futures::FutureExt;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::batched_reads::BatchedReads;
 
-/// The shared session-liveness reads.
-#[derive(Clone)]
-pub struct SessionChecks(BatchedReads<Uuid>);
+/// The shared session-liveness reads: a session id is *contained* while it still counts (not
+/// revoked, its user active).
+pub type SessionChecks = BatchedReads<Uuid>;
 
-impl Default for SessionChecks {
-    fn default() -> Self {
-        Self(BatchedReads::new(|store, ids| {
-            async move {
-                let live = sessions::live_among(&store, &ids).await?;
-                Ok(live.into_iter().map(|id| (id, ())).collect())
-            }
-            .boxed()
-        }))
-    }
-}
-
-impl SessionChecks {
-    /// Whether the session still counts (not revoked, its user active).
-    pub async fn is_live(&self, store: &Store, session_id: Uuid) -> Result<bool, StoreError> {
-        self.0.contains(store, session_id).await
-    }
-
-    /// Starts the checkers; they stop at shutdown (requests still waiting then read alone).
-    pub fn spawn(&self, store: Store, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-        self.0.spawn(store, shutdown)
-    }
+pub fn reads() -> SessionChecks {
+    BatchedReads::new(|store, ids| {
+        async move {
+            let live = sessions::live_among(&store, &ids).await?;
+            Ok(live.into_iter().map(|id| (id, ())).collect())
+        }
+        .boxed()
+    })
 }
