@@ -2,7 +2,7 @@
 //! transfer and a readmission, each hospital's staff seeing only their hospital's stays, the
 //! patient seeing all, outsiders refused, and every staff read audited.
 
-use chrono::{DateTime, DurationRound, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use docde_store::accounts::audit::{self, AuditFilter};
 use docde_store::ward::admissions::{self, NewAdmission};
 use docde_store::ward::{beds, rollups};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::helpers::{TestApp, problem, spawn_app_with};
 use crate::people::{Person, get, people, post};
 use crate::ward::{TestDevice, report};
+use crate::ward_rollups::{Point, points_of, rfc3339, urlencode};
 
 async fn app() -> TestApp {
     spawn_app_with(|c| {
@@ -22,10 +23,9 @@ async fn app() -> TestApp {
     .await
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-        .replace('+', "%2B")
-        .replace(':', "%3A")
+/// A time as a query parameter.
+fn param(t: DateTime<Utc>) -> String {
+    urlencode(&rfc3339(t))
 }
 
 /// A bed in `ward` with a bedside device bound to it since `since` (through the store, so it
@@ -84,11 +84,11 @@ async fn series(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     points: u32,
-) -> (Vec<String>, Vec<(DateTime<Utc>, f64, f64, f64, i64)>) {
+) -> (Vec<String>, Vec<Point>) {
     let path = format!(
         "/api/v1/patients/{patient}/vitals?kind=heart_rate&from={}&to={}&points={points}",
-        rfc3339(from),
-        rfc3339(to)
+        param(from),
+        param(to)
     );
     let r = get(app, &path, token).await;
     assert_eq!(r.status(), 200);
@@ -100,21 +100,7 @@ async fn series(
         .iter()
         .map(|s| s["admission_id"].as_str().unwrap().to_owned())
         .collect();
-    let points = body["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["at"].as_str().unwrap().parse().unwrap(),
-                p["min"].as_f64().unwrap(),
-                p["max"].as_f64().unwrap(),
-                p["mean"].as_f64().unwrap(),
-                p["count"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    (stays, points)
+    (stays, points_of(&body))
 }
 
 async fn audited(app: &TestApp, patient: Uuid, actor: Uuid) -> Vec<(String, Option<Uuid>)> {
@@ -198,8 +184,8 @@ async fn a_patients_series_spans_a_transfer_and_a_readmission_and_staff_see_thei
         &format!(
             "/api/v1/admissions/{}/vitals?kind=heart_rate&from={}&to={}&points=6",
             b.id,
-            rfc3339(from),
-            rfc3339(to)
+            param(from),
+            param(to)
         ),
         &p.nurse.token,
     )

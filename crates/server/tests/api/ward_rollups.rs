@@ -30,7 +30,7 @@ fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us - us.rem_euclid(MINUTE_MICROS)).unwrap()
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
@@ -63,6 +63,27 @@ async fn rollups_of(
         .collect()
 }
 
+/// One bucket of a history answer: `(at, min, max, mean, count)`.
+pub type Point = (DateTime<Utc>, f64, f64, f64, i64);
+
+/// The buckets of a history answer (`GET …/vitals`), oldest first.
+pub fn points_of(history: &Value) -> Vec<Point> {
+    history["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["at"].as_str().unwrap().parse().unwrap(),
+                p["min"].as_f64().unwrap(),
+                p["max"].as_f64().unwrap(),
+                p["mean"].as_f64().unwrap(),
+                p["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// The history as the API answers it: `(resolution, [(at, min, max, mean, count)])`.
 async fn history(
     app: &TestApp,
@@ -80,24 +101,10 @@ async fn history(
     let r = get(app, &path, &s.p.nurse.token).await;
     assert_eq!(r.status(), 200);
     let h: Value = r.json().await.unwrap();
-    let points: Vec<(DateTime<Utc>, f64, f64, f64, i64)> = h["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["at"].as_str().unwrap().parse().unwrap(),
-                p["min"].as_f64().unwrap(),
-                p["max"].as_f64().unwrap(),
-                p["mean"].as_f64().unwrap(),
-                p["count"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    (h["resolution_seconds"].as_i64().unwrap(), points)
+    (h["resolution_seconds"].as_i64().unwrap(), points_of(&h))
 }
 
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
 
