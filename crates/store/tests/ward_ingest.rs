@@ -141,6 +141,48 @@ async fn samples_follow_the_patient_who_was_in_the_bed_at_measurement_time_acros
     assert_eq!(bed_b.latest[0].value, 37.1);
 }
 
+/// Samples travel to the database as JSON text; the value read back must be the very `f64`
+/// the device sent, not one a parser rounded differently.
+#[tokio::test]
+async fn a_sample_value_round_trips_exactly() {
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let patient = user(&store, Role::Patient, None).await;
+    admit(&store, patient, w.bed_a, at(0)).await;
+    // Full-precision doubles (a fixed-seed LCG) for heart rate, and readings with one or two
+    // decimals (some of them, like 35.0 + 0.3, not the decimal they look like) for temperature.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let rates: Vec<f64> = (0..60)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            30.0 + (x >> 11) as f64 / (1u64 << 53) as f64 * 200.0
+        })
+        .collect();
+    let mut temps: Vec<f64> = (0..56).map(|i| 35.0 + f64::from(i) / 10.0).collect();
+    temps.extend([36.6, 37.85, 38.15, 40.05]);
+    let batch: Vec<Sample> = (rates.iter().enumerate())
+        .map(|(i, v)| heart_rate(*v, at(i as i64 + 1)))
+        .chain((temps.iter().enumerate()).map(|(i, v)| temperature(*v, at(i as i64 + 1))))
+        .collect();
+    let stored = samples::ingest_batch(&store, w.device, &batch, at(70))
+        .await
+        .unwrap();
+    assert!(stored.results.iter().all(|r| *r == Stored::Inserted));
+    for (kind, sent) in [
+        (VitalKind::HeartRate, &rates),
+        (VitalKind::BodyTemperature, &temps),
+    ] {
+        let read = samples::history(&store, Subject::Patient(patient), kind, at(0), at(70), 100)
+            .await
+            .unwrap();
+        let values: Vec<u64> = read.iter().map(|s| s.value.to_bits()).collect();
+        let expected: Vec<u64> = sent.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(values, expected, "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn per_minute_history_summarises_min_max_mean_and_count() {
     let store = fresh_store().await;
