@@ -13,6 +13,7 @@
 
 pub mod appointments;
 mod batch;
+mod grouped;
 pub mod schedules;
 pub mod seats;
 pub mod tickets;

@@ -369,3 +369,125 @@ async fn one_batch_keeps_its_winners_when_a_neighbour_loses() {
     assert_eq!(listed.len(), 25);
     assert!(booking::seats::violations(&store).await.unwrap().is_empty());
 }
+
+/// What one booking came to, without its ids (which differ between two runs).
+#[derive(Debug, PartialEq, Eq)]
+enum Came {
+    Seat(u16),
+    Conflict(BookingConflict),
+}
+
+fn came(result: &Result<BookOutcome, BookingError>) -> Came {
+    match result {
+        Ok(BookOutcome::Created { seats_taken, .. }) => Came::Seat(*seats_taken),
+        Err(BookingError::Conflict(c)) => Came::Conflict(*c),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A batch booked set by set (`grouped`) answers each booking exactly as booking them one by
+/// one does, and leaves the same rows: seats, appointments, events and letters.
+#[tokio::test]
+async fn a_batch_booked_as_a_set_answers_as_one_by_one_booking() {
+    async fn run(
+        store: &Store,
+        all_at_once: bool,
+    ) -> (Vec<Came>, Vec<Result<BookOutcome, BookingError>>) {
+        let c = clinic(store).await;
+        let mut p = Vec::new();
+        for _ in 0..6 {
+            p.push(patient(store).await);
+        }
+        // p[3] already holds 10:30–10:40 with the other doctor.
+        booking::appointments::book_now(store, &booking(&c, c.other_doctor, p[3], T0 + 1800, 1))
+            .await
+            .unwrap();
+        let letter = docde_store::outbox::Letter {
+            subject: "예약".into(),
+            body: "확정".into(),
+        };
+        // In the writer's order (doctor, start): the slot at T0 has two seats.
+        let mut news = vec![
+            booking(&c, c.doctor, p[0], T0, 2),
+            booking(&c, c.doctor, p[1], T0, 2),
+            booking(&c, c.doctor, p[2], T0, 2),
+            booking(&c, c.doctor, p[0], T0 + 300, 1),
+            booking(&c, c.doctor, p[3], T0 + 1500, 1),
+            booking(&c, c.doctor, p[4], T0 + 3000, 1),
+            booking(&c, c.doctor, p[5], T0 + 3000, 1),
+            booking(&c, c.doctor, p[2], T0 + 3300, 1),
+        ];
+        news.sort_by_key(|n| (n.doctor_id, n.starts_at));
+        for n in &mut news {
+            n.email = Some(letter.clone());
+        }
+        // p[2] holds nothing (its T0 attempt lost), so it wins this one.
+        let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+        let results = if all_at_once {
+            // On this single-threaded test runtime the tasks all queue before the writer
+            // runs, so they arrive as one batch.
+            let handles = news.into_iter().map(|n| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.book(n).await })
+            });
+            futures_join(handles).await
+        } else {
+            let mut out = Vec::new();
+            for n in news {
+                out.push(writer.book(n).await);
+            }
+            out
+        };
+        (results.iter().map(came).collect(), results)
+    }
+
+    let (one_by_one, group) = (fresh_store().await, fresh_store().await);
+    let (expected, _) = run(&one_by_one, false).await;
+    let (got, results) = run(&group, true).await;
+    use BookingConflict::{PatientOverlap, SlotFull};
+    assert_eq!(
+        expected,
+        [
+            Came::Seat(1),
+            Came::Seat(2),
+            Came::Conflict(SlotFull),
+            Came::Conflict(PatientOverlap),
+            Came::Conflict(PatientOverlap),
+            Came::Seat(1),
+            Came::Conflict(SlotFull),
+            Came::Seat(1),
+        ]
+    );
+    assert_eq!(got, expected);
+    // Every winner is stored with its event, which the patient's stream replays.
+    for result in results.iter().flatten() {
+        let BookOutcome::Created {
+            appointment,
+            event_id,
+            ..
+        } = result
+        else {
+            panic!("a replay in a fresh batch");
+        };
+        let stored = booking::appointments::get(&group, appointment.id)
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(&stored, appointment);
+        let events = booking::appointments::events_after(&group, appointment.patient_id, 0, 10)
+            .await
+            .unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.id == *event_id && e.appointment_id == appointment.id),
+            "{events:?}"
+        );
+    }
+    for store in [&one_by_one, &group] {
+        assert!(booking::seats::violations(store).await.unwrap().is_empty());
+        assert_eq!(booking::seats::patient_overlaps(store).await.unwrap(), 0);
+        // Four winners, four letters.
+        assert_eq!(docde_store::outbox::pending_count(store).await.unwrap(), 4);
+    }
+}

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::appointments::book_one;
+use super::grouped::book_group;
 use super::{BookOutcome, BookingConflict, BookingError, NewAppointment};
 use crate::accounts::id;
 use crate::outbox::Letter;
@@ -174,6 +175,14 @@ struct QueuedRow {
     created_at: DateTime<Utc>,
 }
 
+/// Marks served tickets done: `$1` is a JSON array of `[seq, outcome status, outcome code]`.
+const DONE_SQLITE: &str = "UPDATE booking_tickets SET status = 'done', \
+     outcome_status = j.value ->> 1, outcome_code = j.value ->> 2, done_at = $2 \
+     FROM json_each($1) j WHERE booking_tickets.seq = j.value ->> 0";
+const DONE_POSTGRES: &str = "UPDATE booking_tickets t SET status = 'done', \
+     outcome_status = (e ->> 1)::int, outcome_code = e ->> 2, done_at = $2 \
+     FROM jsonb_array_elements($1::jsonb) e WHERE t.seq = (e ->> 0)::bigint";
+
 /// Books up to `limit` queued tickets in `seq` order in one transaction and records each
 /// outcome; returns what was served (empty when the queue is empty). Several instances may
 /// call this at once: on PostgreSQL each claims different tickets (`SKIP LOCKED`); SQLite has
@@ -189,13 +198,14 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
          capacity, booking_status, reason, request_hash, email_subject, \
          email_body, created_at FROM booking_tickets WHERE status = 'queued' ORDER BY seq LIMIT $1{lock}"
     );
+    let postgres = store.dialect() == "postgres";
     let result: Result<Vec<Served>, BookingError> = with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
         let rows: Vec<QueuedRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
             .bind(i64::from(limit))
             .fetch_all(&mut *tx)
             .await?;
-        let mut served = Vec::with_capacity(rows.len());
+        let mut claimed = Vec::with_capacity(rows.len());
         let mut high = 0_i64;
         for row in rows {
             let QueuedRow { seq, id: tid, patient_id: patient, appointment_id: appointment,
@@ -224,39 +234,65 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
                 now: created_at,
                 email,
             };
-            sqlx::query("SAVEPOINT ticket").execute(&mut *tx).await?;
-            let outcome = book_one!(tx, &new).await;
-            let outcome = match outcome {
-                Ok(o) => Ok(o),
-                Err(BookingError::Conflict(c)) => {
-                    sqlx::query("ROLLBACK TO SAVEPOINT ticket").execute(&mut *tx).await?;
-                    Err(c)
-                }
-                Err(e) => return Err(e),
-            };
-            sqlx::query("RELEASE SAVEPOINT ticket").execute(&mut *tx).await?;
-            let (code_status, code) = match &outcome {
-                Ok(_) => (201_i32, None),
-                Err(c) => (409_i32, Some(c.code())),
-            };
-            sqlx::query(
-                "UPDATE booking_tickets SET status = 'done', outcome_status = $2, outcome_code = $3, \
-                 done_at = $4 WHERE seq = $1",
-            )
-            .bind(seq)
-            .bind(code_status)
-            .bind(code)
-            .bind(Utc::now())
-            .execute(&mut *tx)
-            .await?;
-            served.push(Served {
-                ticket_id: id(&tid)?,
-                seq,
-                patient_id: id(&patient)?,
-                queued_at: created_at,
-                outcome,
-            });
+            claimed.push((seq, id(&tid)?, new));
         }
+        // In `seq` order, set by set where the batch can be decided that way (see `grouped`),
+        // else one by one.
+        let news: Vec<&NewAppointment> = claimed.iter().map(|(_, _, new)| new).collect();
+        let mut outcomes: Vec<Result<BookOutcome, BookingConflict>> = Vec::new();
+        if news.len() >= 2 {
+            sqlx::query("SAVEPOINT grouped").execute(&mut *tx).await?;
+            match book_group!(tx, postgres, &news).await {
+                Ok(Some(grouped)) => outcomes = grouped,
+                _ => {
+                    sqlx::query("ROLLBACK TO SAVEPOINT grouped").execute(&mut *tx).await?;
+                }
+            }
+            sqlx::query("RELEASE SAVEPOINT grouped").execute(&mut *tx).await?;
+        }
+        if outcomes.len() != news.len() {
+            for new in &news {
+                sqlx::query("SAVEPOINT ticket").execute(&mut *tx).await?;
+                let outcome = match book_one!(tx, *new).await {
+                    Ok(o) => Ok(o),
+                    Err(BookingError::Conflict(c)) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT ticket").execute(&mut *tx).await?;
+                        Err(c)
+                    }
+                    Err(e) => return Err(e),
+                };
+                sqlx::query("RELEASE SAVEPOINT ticket").execute(&mut *tx).await?;
+                outcomes.push(outcome);
+            }
+        }
+        // Every ticket's outcome in one statement.
+        let done: Vec<(i64, i32, Option<&str>)> = claimed
+            .iter()
+            .zip(&outcomes)
+            .map(|((seq, _, _), outcome)| match outcome {
+                Ok(_) => (*seq, 201, None),
+                Err(c) => (*seq, 409, Some(c.code())),
+            })
+            .collect();
+        if !done.is_empty() {
+            let sql = if postgres { DONE_POSTGRES } else { DONE_SQLITE };
+            sqlx::query(sql)
+                .bind(crate::accounts::json_param(&done)?)
+                .bind(Utc::now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let served: Vec<Served> = claimed
+            .into_iter()
+            .zip(outcomes)
+            .map(|((seq, ticket_id, new), outcome)| Served {
+                ticket_id,
+                seq,
+                patient_id: new.patient_id,
+                queued_at: new.now,
+                outcome,
+            })
+            .collect();
         if high > 0 {
             sqlx::query("UPDATE booking_queue SET served = $1 WHERE id = 1 AND served < $1")
                 .bind(high)
