@@ -82,6 +82,11 @@ pub struct BookingArgs {
     /// nothing acknowledged was lost.
     #[arg(long)]
     kill_mid_run: bool,
+    /// Rush: queue every request with no worker serving the queue
+    /// (`DOCDE_BOOKING_SERVE_QUEUE=false`), then restart the server with its worker and time
+    /// the whole backlog's drain — the workers' own rate, not the arrival rate.
+    #[arg(long)]
+    rush_backlog: bool,
     /// Seconds of /healthz load (at --rate, then closed loop) per scenario.
     #[arg(long, default_value_t = 2)]
     healthz_seconds: u64,
@@ -405,6 +410,10 @@ async fn measure(
             if shape.rush { "always" } else { "never" }.to_owned(),
         ),
     ];
+    let backlog = shape.rush && args.rush_backlog;
+    if backlog {
+        env.push(("DOCDE_BOOKING_SERVE_QUEUE".to_owned(), "false".to_owned()));
+    }
     if let Some(url) = &args.database_url {
         env.push(("DOCDE_DATABASE_URL".to_owned(), url.clone()));
     }
@@ -564,13 +573,27 @@ async fn measure(
                 _ => None,
             })
             .collect();
-        let first_enqueue = run
+        let mut first_enqueue = run
             .records
             .iter()
             .filter(|r| matches!(r.class, Booking::Queued(_)))
             .map(|r| r.due)
             .min()
             .unwrap_or(run.start);
+        if backlog {
+            // The whole queue is waiting: a server with its worker starts on it now.
+            let mut server = server.lock().await;
+            let mut spec = server.spec.clone();
+            spec.env
+                .retain(|(key, _)| key != "DOCDE_BOOKING_SERVE_QUEUE");
+            first_enqueue = Instant::now();
+            let took = server.restart(spec).await?;
+            println!(
+                "  backlog: {} tickets queued with no worker; restarted with one, ready in {:.2} s (counted in the drain)",
+                queued.len(),
+                took.as_secs_f64()
+            );
+        }
         let outcome = tickets::drain(
             addr,
             args.connections,

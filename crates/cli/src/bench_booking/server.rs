@@ -103,8 +103,21 @@ impl Server {
         Ok(started.elapsed())
     }
 
+    /// Stops the server (as [`Server::stop`]) and starts it again with `spec`; returns how
+    /// long the new one took to be ready.
+    pub async fn restart(&mut self, spec: ServerSpec) -> anyhow::Result<Duration> {
+        self.terminate().await?;
+        let started = Instant::now();
+        *self = Server::start(spec).await?;
+        Ok(started.elapsed())
+    }
+
     /// Asks the server to stop (SIGTERM) and waits; kills it if it takes too long.
     pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.terminate().await
+    }
+
+    async fn terminate(&mut self) -> anyhow::Result<()> {
         if let Some(pid) = self.child.id() {
             let _ = Command::new("kill")
                 .arg("-TERM")
