@@ -8,8 +8,11 @@
 //! when a rule refuses a write, never a raw database error.
 //!
 //! Bookings arrive faster than a disk can fsync, so [`BookingWriter`] groups them: many
-//! bookings share one transaction and one commit, each inside its own savepoint so one loser
-//! does not undo its neighbours, and every caller is answered only after that commit.
+//! bookings share one transaction and one commit, and every caller is answered only after that
+//! commit. A group is booked set by set (`grouped`: a few statements for the lot, decided in
+//! order as one-by-one booking would); where the database's guards disagree with that decision
+//! it is booked one by one instead, each booking inside its own savepoint so one loser does not
+//! undo its neighbours.
 
 pub mod appointments;
 mod batch;
