@@ -77,6 +77,98 @@ macro_rules! enqueue_one {
 }
 pub(crate) use enqueue_one;
 
+/// The tickets of a whole group in one statement: `$1` is a JSON array of rows in the order
+/// their `seq` must follow (see `grouped` for why one statement instead of one per ticket).
+pub(crate) const ENQUEUE_SQLITE: &str = "INSERT INTO booking_tickets (id, patient_id, appointment_id, \
+     hospital_id, doctor_id, starts_at, ends_at, capacity, booking_status, reason, \
+     idempotency_key, request_hash, email_subject, email_body, status, created_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
+     j.value ->> 11, j.value ->> 12, j.value ->> 13, 'queued', j.value ->> 14 \
+     FROM json_each($1) j ORDER BY j.key RETURNING id, seq";
+pub(crate) const ENQUEUE_POSTGRES: &str = "INSERT INTO booking_tickets (id, patient_id, appointment_id, \
+     hospital_id, doctor_id, starts_at, ends_at, capacity, booking_status, reason, \
+     idempotency_key, request_hash, email_subject, email_body, status, created_at) \
+     SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, e ->> 4, (e ->> 5)::bigint, (e ->> 6)::bigint, \
+     (e ->> 7)::int, e ->> 8, e ->> 9, e ->> 10, e ->> 11, e ->> 12, e ->> 13, 'queued', \
+     (e ->> 14)::timestamptz FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) \
+     ORDER BY n RETURNING id, seq";
+
+/// One row of [`ENQUEUE_SQLITE`] / [`ENQUEUE_POSTGRES`].
+pub(crate) type QueueRow<'a> = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i32,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    String,
+);
+
+pub(crate) fn ticket_row<'a>(ticket: Uuid, new: &'a NewAppointment) -> QueueRow<'a> {
+    (
+        ticket.to_string(),
+        new.patient_id.to_string(),
+        new.id.to_string(),
+        new.hospital_id.to_string(),
+        new.doctor_id.to_string(),
+        new.starts_at,
+        new.ends_at,
+        i32::from(new.capacity),
+        new.status,
+        new.reason.as_str(),
+        new.idempotency_key.as_deref(),
+        new.request_hash.as_deref(),
+        new.email.as_ref().map(|e| e.subject.as_str()),
+        new.email.as_ref().map(|e| e.body.as_str()),
+        super::grouped::stamp(new.now),
+    )
+}
+
+/// Queues every `(ticket id, booking)` of `$tickets` (`&[(Uuid, &NewAppointment)]`), in order,
+/// on `$conn` inside the writer's transaction; evaluates to `Result<Vec<i64>, BookingError>`,
+/// their `seq`s in the same order. On an error (a repeated idempotency key, say) the caller
+/// rolls back to a savepoint and queues them one by one.
+macro_rules! enqueue_group {
+    ($conn:expr, $postgres:expr, $tickets:expr) => {
+        async {
+            let tickets: &[(uuid::Uuid, &$crate::booking::NewAppointment)] = $tickets;
+            let rows: Vec<_> = tickets
+                .iter()
+                .map(|(ticket, new)| $crate::booking::tickets::ticket_row(*ticket, new))
+                .collect();
+            let sql = if $postgres {
+                $crate::booking::tickets::ENQUEUE_POSTGRES
+            } else {
+                $crate::booking::tickets::ENQUEUE_SQLITE
+            };
+            let stored: Vec<(String, i64)> = sqlx::query_as(sql)
+                .bind($crate::accounts::json_param(&rows)?)
+                .fetch_all(&mut *$conn)
+                .await?;
+            let seqs: std::collections::HashMap<String, i64> = stored.into_iter().collect();
+            rows.iter()
+                .map(|row| {
+                    seqs.get(&row.0).copied().ok_or_else(|| {
+                        $crate::booking::BookingError::Store($crate::StoreError::Other(
+                            sqlx::Error::Protocol("a queued ticket was not returned".into()),
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<i64>, $crate::booking::BookingError>>()
+        }
+    };
+}
+pub(crate) use enqueue_group;
+
 const TICKET_COLUMNS: &str = "id, seq, patient_id, appointment_id, doctor_id, status, outcome_status, outcome_code, created_at";
 type TicketRow = (
     String,
