@@ -586,8 +586,10 @@ async fn measure(
             let mut spec = server.spec.clone();
             spec.env
                 .retain(|(key, _)| key != "DOCDE_BOOKING_SERVE_QUEUE");
-            first_enqueue = Instant::now();
-            let took = server.restart(spec).await?;
+            let (started, took) = server.restart(spec).await?;
+            // From the start of the server with the worker (the old one's graceful stop, which
+            // waits for the generator's idle connections, is not the queue's time).
+            first_enqueue = started;
             println!(
                 "  backlog: {} tickets queued with no worker; restarted with one, ready in {:.2} s (counted in the drain)",
                 queued.len(),

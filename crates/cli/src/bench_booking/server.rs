@@ -103,13 +103,13 @@ impl Server {
         Ok(started.elapsed())
     }
 
-    /// Stops the server (as [`Server::stop`]) and starts it again with `spec`; returns how
-    /// long the new one took to be ready.
-    pub async fn restart(&mut self, spec: ServerSpec) -> anyhow::Result<Duration> {
+    /// Stops the server (as [`Server::stop`]) and starts it again with `spec`; returns when
+    /// the new one was started (after the old one had exited) and how long it took to be ready.
+    pub async fn restart(&mut self, spec: ServerSpec) -> anyhow::Result<(Instant, Duration)> {
         self.terminate().await?;
         let started = Instant::now();
         *self = Server::start(spec).await?;
-        Ok(started.elapsed())
+        Ok((started, started.elapsed()))
     }
 
     /// Asks the server to stop (SIGTERM) and waits; kills it if it takes too long.

@@ -86,10 +86,11 @@ pub(crate) fn stamp(t: DateTime<Utc>) -> String {
 }
 
 /// Reads of the group: its slots' seats, and its patients' active appointments in a window.
-/// `$1` is a JSON array; the array drives the seat join, one primary-key lookup per slot.
+/// `$1` is a JSON array; the array drives the seat join, one primary-key lookup per slot. Rows
+/// of several fields are read with SQLite's `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
 /// (Which keys were used before is `appointments::KEYS_COUNT_*`.)
 pub(crate) const SEATS_SQLITE: &str = "SELECT s.doctor_id, s.starts_at, s.capacity, s.taken \
-     FROM json_each($1) j JOIN slot_seats s \
+     FROM jsonb_each($1) j JOIN slot_seats s \
      ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1";
 pub(crate) const SEATS_POSTGRES: &str = "SELECT s.doctor_id, s.starts_at, s.capacity, s.taken \
      FROM jsonb_array_elements($1::jsonb) e JOIN slot_seats s \
@@ -106,7 +107,7 @@ pub(crate) const HELD_POSTGRES: &str = "SELECT patient_id, starts_at, ends_at FR
 pub(crate) const SEATS_TAKE_SQLITE: &str = "INSERT INTO slot_seats \
      (doctor_id, starts_at, ends_at, capacity, taken) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 \
-     FROM json_each($1) j WHERE true ORDER BY j.key \
+     FROM jsonb_each($1) j WHERE true ORDER BY j.key \
      ON CONFLICT (doctor_id, starts_at) DO UPDATE SET taken = slot_seats.taken + excluded.taken \
      WHERE slot_seats.taken + excluded.taken <= slot_seats.capacity \
      RETURNING doctor_id, starts_at, taken";
@@ -122,7 +123,7 @@ pub(crate) const APPOINTMENTS_SQLITE: &str = "INSERT INTO appointments (id, hosp
      rescheduled_from, created_at, updated_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
      j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
-     j.value ->> 11, j.value ->> 11 FROM json_each($1) j ORDER BY j.key";
+     j.value ->> 11, j.value ->> 11 FROM jsonb_each($1) j ORDER BY j.key";
 pub(crate) const APPOINTMENTS_POSTGRES: &str = "INSERT INTO appointments (id, hospital_id, \
      doctor_id, patient_id, starts_at, ends_at, status, reason, idempotency_key, request_hash, \
      rescheduled_from, created_at, updated_at) \
@@ -132,7 +133,7 @@ pub(crate) const APPOINTMENTS_POSTGRES: &str = "INSERT INTO appointments (id, ho
 pub(crate) const EVENTS_SQLITE: &str = "INSERT INTO appointment_events \
      (patient_id, appointment_id, status, created_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 \
-     FROM json_each($1) j ORDER BY j.key RETURNING appointment_id, id";
+     FROM jsonb_each($1) j ORDER BY j.key RETURNING appointment_id, id";
 pub(crate) const EVENTS_POSTGRES: &str = "INSERT INTO appointment_events \
      (patient_id, appointment_id, status, created_at) \
      SELECT e ->> 0, e ->> 1, e ->> 2, (e ->> 3)::timestamptz \
@@ -143,7 +144,7 @@ pub(crate) const EVENTS_POSTGRES: &str = "INSERT INTO appointment_events \
 pub(crate) const LETTERS_SQLITE: &str = "INSERT INTO email_outbox \
      (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
      SELECT j.value ->> 0, u.email, j.value ->> 2, j.value ->> 3, 'pending', 0, j.value ->> 4, \
-     j.value ->> 4 FROM json_each($1) j JOIN users u ON u.id = j.value ->> 1 \
+     j.value ->> 4 FROM jsonb_each($1) j JOIN users u ON u.id = j.value ->> 1 \
      WHERE u.status <> 'deleted' ORDER BY j.key";
 pub(crate) const LETTERS_POSTGRES: &str = "INSERT INTO email_outbox \
      (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \

@@ -85,7 +85,7 @@ pub(crate) const ENQUEUE_SQLITE: &str = "INSERT INTO booking_tickets (id, patien
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
      j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
      j.value ->> 11, j.value ->> 12, j.value ->> 13, 'queued', j.value ->> 14 \
-     FROM json_each($1) j ORDER BY j.key RETURNING id, seq";
+     FROM jsonb_each($1) j ORDER BY j.key RETURNING id, seq";
 pub(crate) const ENQUEUE_POSTGRES: &str = "INSERT INTO booking_tickets (id, patient_id, appointment_id, \
      hospital_id, doctor_id, starts_at, ends_at, capacity, booking_status, reason, \
      idempotency_key, request_hash, email_subject, email_body, status, created_at) \
@@ -270,7 +270,7 @@ struct QueuedRow {
 /// Marks served tickets done: `$1` is a JSON array of `[seq, outcome status, outcome code]`.
 const DONE_SQLITE: &str = "UPDATE booking_tickets SET status = 'done', \
      outcome_status = j.value ->> 1, outcome_code = j.value ->> 2, done_at = $2 \
-     FROM json_each($1) j WHERE booking_tickets.seq = j.value ->> 0";
+     FROM jsonb_each($1) j WHERE booking_tickets.seq = j.value ->> 0";
 const DONE_POSTGRES: &str = "UPDATE booking_tickets t SET status = 'done', \
      outcome_status = (e ->> 1)::int, outcome_code = e ->> 2, done_at = $2 \
      FROM jsonb_array_elements($1::jsonb) e WHERE t.seq = (e ->> 0)::bigint";
