@@ -398,13 +398,14 @@ pub async fn keys_used_among(
 }
 
 // The JSON array drives the join, so each pair is one lookup in `appointments_idempotency`.
-pub(crate) const KEYS_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM json_each($1) j JOIN appointments a \
-     ON a.patient_id = json_extract(j.value, '$[0]') \
+pub(crate) const KEYS_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM json_each($1) j \
+     JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
      AND a.idempotency_key = json_extract(j.value, '$[1]')";
 const KEYS_LIST_SQLITE: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
      FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
      AND a.idempotency_key = json_extract(j.value, '$[1]')";
-pub(crate) const KEYS_COUNT_POSTGRES: &str = "SELECT COUNT(*) FROM jsonb_array_elements($1::jsonb) j \
+pub(crate) const KEYS_COUNT_POSTGRES: &str = "SELECT COUNT(*) \
+     FROM jsonb_array_elements($1::jsonb) j \
      JOIN appointments a ON a.patient_id = j.value->>0 AND a.idempotency_key = j.value->>1";
 const KEYS_LIST_POSTGRES: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
      FROM jsonb_array_elements($1::jsonb) j JOIN appointments a \

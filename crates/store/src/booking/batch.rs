@@ -4,8 +4,9 @@
 //! 9 a.m. rush wants more bookings than that. [`BookingWriter`] therefore collects every booking
 //! waiting at that moment (up to [`MAX_BATCH`]), runs them in one transaction — set by set
 //! (`grouped`), or where that cannot decide the group each inside its own savepoint, so a full
-//! slot or an overlap undoes only that booking — commits once, and only then answers each caller. Nothing is acknowledged before its commit (principle 2); if the
-//! commit fails, every booking of the batch gets the error.
+//! slot or an overlap undoes only that booking — commits once, and only then answers each
+//! caller. Nothing is acknowledged before its commit (principle 2); if the commit fails, every
+//! booking of the batch gets the error.
 //!
 //! Bookings in a batch run in arrival order and see each other's effects, exactly as if they
 //! had been committed one by one, so the invariants do not depend on batching.
