@@ -544,7 +544,7 @@ async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
     assert!(more[0].is_ok(), "{more:?}");
     assert!(more[1].is_err(), "{more:?}");
 
-    let served = booking::tickets::serve_batch(&store, 100, 0).await.unwrap();
+    let served = booking::tickets::serve_batch(&store, 100).await.unwrap();
     let outcomes: Vec<(Uuid, Result<u16, BookingConflict>)> = served
         .iter()
         .map(|s| {
@@ -576,30 +576,4 @@ async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
         );
     }
     assert!(booking::seats::violations(&store).await.unwrap().is_empty());
-}
-
-/// A worker's claim may start after the last ticket it served (a hint); a ticket below the
-/// hint that is still queued is served by the next claim from the start.
-#[tokio::test]
-async fn a_hinted_claim_starts_after_its_seq_and_a_claim_from_zero_finds_the_rest() {
-    let store = fresh_store().await;
-    let c = clinic(&store).await;
-    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
-    let mut seqs = Vec::new();
-    for i in 0..3 {
-        let p = patient(&store).await;
-        let new = booking(&c, c.doctor, p, T0 + i * 600, 1);
-        seqs.push(writer.enqueue(Uuid::now_v7(), new).await.unwrap());
-    }
-    let hinted = booking::tickets::serve_batch(&store, 100, seqs[1])
-        .await
-        .unwrap();
-    assert_eq!(hinted.iter().map(|s| s.seq).collect::<Vec<_>>(), [seqs[2]]);
-    let rest = booking::tickets::serve_batch(&store, 100, 0).await.unwrap();
-    assert_eq!(
-        rest.iter().map(|s| s.seq).collect::<Vec<_>>(),
-        [seqs[0], seqs[1]]
-    );
-    assert!(rest.iter().all(|s| s.outcome.is_ok()));
-    assert_eq!(booking::tickets::queued(&store).await.unwrap(), 0);
 }

@@ -191,30 +191,10 @@ pub fn ticket_topic(ticket_id: Uuid) -> String {
 pub fn spawn_worker(state: AppState) -> JoinHandle<()> {
     let mut wakeups = state.bus.wakeups(WAKE);
     tokio::spawn(async move {
-        // Where the next claim starts (see `serve_batch`): after the last ticket served, and
-        // from the start again when a claim comes back short or a second has passed.
-        let mut after = 0_i64;
-        let mut from_start = tokio::time::Instant::now();
         loop {
-            if from_start.elapsed() >= Duration::from_secs(1) {
-                after = 0;
-            }
-            if after == 0 {
-                from_start = tokio::time::Instant::now();
-            }
-            match tickets::serve_batch(&state.store, SERVE_BATCH, after).await {
+            match tickets::serve_batch(&state.store, SERVE_BATCH).await {
                 Ok(served) if !served.is_empty() => {
-                    let full = served.len() >= SERVE_BATCH as usize;
-                    after = if full {
-                        served.iter().map(|s| s.seq).max().unwrap_or(0)
-                    } else {
-                        0
-                    };
                     announce(&state, served).await;
-                    continue;
-                }
-                Ok(_) if after > 0 => {
-                    after = 0;
                     continue;
                 }
                 Ok(_) => {}

@@ -275,18 +275,11 @@ const DONE_POSTGRES: &str = "UPDATE booking_tickets t SET status = 'done', \
      outcome_status = (e ->> 1)::int, outcome_code = e ->> 2, done_at = $2 \
      FROM jsonb_array_elements($1::jsonb) e WHERE t.seq = (e ->> 0)::bigint";
 
-/// Books up to `limit` queued tickets with `seq` above `after`, in `seq` order, in one
-/// transaction and records each outcome; returns what was served (empty when none is queued
-/// there). Several instances may call this at once: on PostgreSQL each claims different
-/// tickets (`SKIP LOCKED`); SQLite has one writer.
-///
-/// `after` is a hint, not a rule: a worker passes the last `seq` it served so the claim starts
-/// there. On PostgreSQL every served ticket leaves a dead entry in the queued index until
-/// vacuum, and a claim from the start walked all of them — ~55 ms per claim of 512 after a
-/// 20,000-ticket rush. A ticket below the hint can still be queued (another writer's `seq`
-/// committed late, or another worker's batch rolled back), so callers claim from 0 again
-/// whenever a hinted claim comes back short, and at least once a second.
-pub async fn serve_batch(store: &Store, limit: u32, after: i64) -> Result<Vec<Served>, StoreError> {
+/// Books up to `limit` queued tickets in `seq` order in one transaction and records each
+/// outcome; returns what was served (empty when the queue is empty). Several instances may
+/// call this at once: on PostgreSQL each claims different tickets (`SKIP LOCKED`); SQLite has
+/// one writer.
+pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, StoreError> {
     let lock = if store.dialect() == "postgres" {
         " FOR UPDATE SKIP LOCKED"
     } else {
@@ -295,15 +288,13 @@ pub async fn serve_batch(store: &Store, limit: u32, after: i64) -> Result<Vec<Se
     let claim = format!(
         "SELECT seq, id, patient_id, appointment_id, hospital_id, doctor_id, starts_at, ends_at, \
          capacity, booking_status, reason, request_hash, email_subject, \
-         email_body, created_at FROM booking_tickets WHERE status = 'queued' AND seq > $2 \
-         ORDER BY seq LIMIT $1{lock}"
+         email_body, created_at FROM booking_tickets WHERE status = 'queued' ORDER BY seq LIMIT $1{lock}"
     );
     let postgres = store.dialect() == "postgres";
     let result: Result<Vec<Served>, BookingError> = with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
         let rows: Vec<QueuedRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
             .bind(i64::from(limit))
-            .bind(after)
             .fetch_all(&mut *tx)
             .await?;
         let mut claimed = Vec::with_capacity(rows.len());
