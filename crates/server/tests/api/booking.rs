@@ -591,11 +591,9 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let first: Value = r.json().await.unwrap();
     assert_eq!(first["status"], "queued");
-    let second: Value = book(&app, &p.patient_other, doctor, &at)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second = book(&app, &p.patient_other, doctor, &at).await;
+    let second_status = second.status();
+    let second: Value = second.json().await.unwrap();
     // The owner follows the ticket live until its result.
     let response = app
         .client
@@ -633,23 +631,30 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
     .await
     .unwrap();
     assert_eq!(a["status"], "booked");
-    // The second came later for the same seat: refused, and told so.
-    let second_path = format!("/api/v1/booking-tickets/{}", second["id"].as_str().unwrap());
-    let mut outcome = Value::Null;
-    for _ in 0..100 {
-        let t: Value = get(&app, &second_path, &p.patient_other.token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if t["status"] == "done" {
-            outcome = t["outcome"].clone();
-            break;
+    // The second came later for the same seat: refused, and told so — by its ticket, or at
+    // once when the worker had already served the first ticket and the seat was known gone.
+    let queued_second = second_status == 202;
+    let outcome = if queued_second {
+        let second_path = format!("/api/v1/booking-tickets/{}", second["id"].as_str().unwrap());
+        let mut outcome = Value::Null;
+        for _ in 0..100 {
+            let t: Value = get(&app, &second_path, &p.patient_other.token)
+                .await
+                .json()
+                .await
+                .unwrap();
+            if t["status"] == "done" {
+                outcome = t["outcome"].clone();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(outcome["status"], 409);
-    assert_eq!(outcome["code"], "slot_full");
+        outcome
+    } else {
+        json!({"status": second_status.as_u16(), "code": second["code"]})
+    };
+    assert_eq!(outcome["status"], 409, "{second}");
+    assert_eq!(outcome["code"], "slot_full", "{second}");
     // Only its owner sees a ticket.
     assert_eq!(
         get(&app, &location, &p.patient_other.token).await.status(),
@@ -662,7 +667,8 @@ async fn during_a_rush_bookings_are_queued_with_a_ticket_and_booked_in_order_exa
         .find_map(|l| l.strip_prefix("booking_queue_wait_seconds_count "))
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or_else(|| panic!("no booking_queue_wait_seconds in /metrics:\n{metrics}"));
-    assert!(served >= 2.0, "both tickets' waits recorded: {served}");
+    let tickets = if queued_second { 2.0 } else { 1.0 };
+    assert!(served >= tickets, "every ticket's wait recorded: {served}");
 }
 
 #[tokio::test]
