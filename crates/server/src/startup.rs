@@ -93,6 +93,10 @@ impl Application {
                 .booking
                 .key_checks
                 .spawn(state.store.clone(), state.shutdown.child_token()),
+            state
+                .ward
+                .contexts
+                .spawn(state.store.clone(), state.shutdown.child_token()),
         ];
         if state.config.reception.serve_waiting_room {
             workers.push(crate::reception::waiting_room::spawn_worker(state.clone()));

@@ -39,9 +39,11 @@ use docde_store::ward::alarms::{self, NewAlarm};
 use docde_store::ward::samples::LatestSample;
 use docde_store::ward::{SampleWriter, WardError, context, escalation};
 use docde_store::{Store, StoreError};
+use futures::FutureExt;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::batched_reads::BatchedReads;
 use crate::state::AppState;
 
 /// How far ahead of the server clock a device's `measured_at` may be.
@@ -77,6 +79,18 @@ pub struct Ward {
     pub fanout: fanout::WardFanout,
     /// The VAPID key pair web push messages are signed with.
     pub push: push::keys::PushKeys,
+    /// The shared reads of devices' evaluation contexts: concurrent ingest requests' contexts
+    /// come from one query, read after their samples' commit.
+    pub contexts: ContextReads,
+}
+
+/// Device id → its [`context::DeviceContext`] now (a device bound to no bed has none).
+pub type ContextReads = BatchedReads<Uuid, context::DeviceContext>;
+
+fn context_reads() -> ContextReads {
+    BatchedReads::new(|store, ids| {
+        async move { context::of_devices(&store, &ids, Utc::now()).await }.boxed()
+    })
 }
 
 impl std::fmt::Debug for Ward {
@@ -99,6 +113,7 @@ impl Ward {
             mqtt: mqtt::MqttStatus::default(),
             fanout: fanout::WardFanout::default(),
             push: push::keys::PushKeys::default(),
+            contexts: context_reads(),
         })
     }
 
@@ -146,12 +161,14 @@ pub async fn evaluate(
 ) -> Result<bool, WardError> {
     let store = &state.store;
     let ward = &state.ward;
-    // Bed, stay and the patient's latest values: one read.
+    // Bed, stay, the patient's latest values and the NEWS2 last announced: one read, shared
+    // with the other devices' requests waiting for theirs.
     let Some(context::DeviceContext {
         bed,
         admission,
         latest,
-    }) = context::of_device(store, device_id, now).await?
+        announced,
+    }) = ward.contexts.get(store, device_id).await?
     else {
         return Ok(false);
     };
@@ -193,7 +210,10 @@ pub async fn evaluate(
     };
     let mut wrote = false;
     if let (Some(a), Some(score)) = (&admission, &news2) {
-        wrote |= news2::announce(state, a, score, now).await?;
+        let stored_score = announced
+            .as_ref()
+            .map(|(total, band)| (*total, band.as_str()));
+        wrote |= news2::announce(state, a, score, stored_score, now).await?;
     }
     // Read when an alarm is raised (rare), not per sample.
     let mut policy: Option<EscalationPolicy> = None;

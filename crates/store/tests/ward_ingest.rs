@@ -445,3 +445,104 @@ async fn a_devices_context_is_its_bed_the_stay_then_and_that_patients_latest_val
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn many_devices_contexts_come_from_one_read_each_with_its_own_bed_stay_values_and_score() {
+    use docde_store::ward::{context, news2};
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let (ann, bo) = (
+        user(&store, Role::Patient, None).await,
+        user(&store, Role::Patient, None).await,
+    );
+    let second = bound_device(&store, w.hospital, w.bed_b).await;
+    let unbound = bound_device(&store, w.hospital, w.bed_b).await;
+    assert!(beds::unbind_device(&store, unbound, at(1)).await.unwrap());
+    let ann_stay = admit(&store, ann, w.bed_a, at(10)).await;
+    admit(&store, bo, w.bed_b, at(10)).await;
+    samples::ingest_batch(&store, w.device, &[heart_rate(88.0, at(20))], at(22))
+        .await
+        .unwrap();
+    samples::ingest_batch(
+        &store,
+        second,
+        &[temperature(38.4, at(21)), heart_rate(101.0, at(21))],
+        at(22),
+    )
+    .await
+    .unwrap();
+    // Ann's score was announced once; Bo's never.
+    let score = news2::Score {
+        ward_id: w.ward,
+        patient_id: ann,
+        admission_id: ann_stay,
+        total: 3,
+        band: "low_medium",
+        payload: serde_json::json!({}),
+        scored_at: at(23),
+    };
+    assert!(
+        news2::announce(&store, &score, None)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    let asked = [w.device, second, unbound, Uuid::now_v7()];
+    let found = context::of_devices(&store, &asked, at(30)).await.unwrap();
+    assert_eq!(
+        found.len(),
+        2,
+        "the unbound and the unknown device have no context"
+    );
+    let a = &found[&w.device];
+    assert_eq!(a.bed.id, w.bed_a);
+    assert_eq!(a.admission.as_ref().map(|s| s.patient_id), Some(ann));
+    let values = |c: &context::DeviceContext| {
+        let mut v: Vec<(VitalKind, f64)> = c.latest.iter().map(|l| (l.kind, l.value)).collect();
+        v.sort_by_key(|(k, _)| k.code());
+        v
+    };
+    assert_eq!(values(a), vec![(VitalKind::HeartRate, 88.0)]);
+    assert_eq!(a.announced, Some((3, "low_medium".to_owned())));
+    let b = &found[&second];
+    assert_eq!(b.bed.id, w.bed_b);
+    assert_eq!(b.admission.as_ref().map(|s| s.patient_id), Some(bo));
+    let mut expected = vec![
+        (VitalKind::HeartRate, 101.0),
+        (VitalKind::BodyTemperature, 38.4),
+    ];
+    expected.sort_by_key(|(k, _)| k.code());
+    assert_eq!(values(b), expected);
+    assert_eq!(b.announced, None);
+    // The same as each device read alone.
+    let alone = context::of_device(&store, second, at(30))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(values(&alone), values(b));
+
+    // An unchanged score, told what is stored, writes nothing; a changed one is announced.
+    let stored = a.announced.as_ref().map(|(t, b)| (*t, b.as_str()));
+    assert!(
+        news2::announce(&store, &score, stored)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let worse = news2::Score {
+        total: 5,
+        band: "medium",
+        ..score.clone()
+    };
+    assert!(
+        news2::announce(&store, &worse, stored)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let again = context::of_devices(&store, &[w.device], at(31))
+        .await
+        .unwrap();
+    assert_eq!(again[&w.device].announced, Some((5, "medium".to_owned())));
+}

@@ -109,12 +109,14 @@ pub fn detail(
     }
 }
 
-/// Announces the patient's score on the ward stream if its total or band changed; returns
-/// whether an event was written.
+/// Announces the patient's score on the ward stream if its total or band changed from
+/// `stored_score` (what the device's context read found stored); returns whether an event was
+/// written.
 pub async fn announce(
     state: &AppState,
     admission: &Admission,
     score: &News2,
+    stored_score: Option<(i32, &str)>,
     at: DateTime<Utc>,
 ) -> Result<bool, WardError> {
     let mut payload = serde_json::to_value(score).unwrap_or_default();
@@ -130,5 +132,7 @@ pub async fn announce(
         payload,
         scored_at: at,
     };
-    Ok(stored::announce(&state.store, &score).await?.is_some())
+    Ok(stored::announce(&state.store, &score, stored_score)
+        .await?
+        .is_some())
 }

@@ -1,9 +1,13 @@
-//! What the alarm evaluation needs about a device at a moment — its bed, the stay in that bed
-//! then, and that patient's newest value per kind — in one read.
+//! What the alarm evaluation needs about devices at a moment — each one's bed, the stay in that
+//! bed then, that patient's newest value per kind and the NEWS2 last announced for the stay —
+//! in one read for many devices.
 //!
-//! Every ingest request is evaluated after its commit; three separate reads (each a hop to a
-//! reader thread and back) were most of a one-sample request's own database work. One joined
-//! read also sees the three at one snapshot.
+//! Every ingest request is evaluated after its commit. Separate reads (each a hop to a reader
+//! thread and back) were most of a one-sample request's own database work, so the server asks
+//! for every device waiting at that moment at once (`docde_server`'s shared reads). One joined
+//! read also sees all of it at one snapshot.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
@@ -13,6 +17,7 @@ use super::admissions::{self, Admission};
 use super::beds::{Bed, bed_from_row};
 use super::samples::{LatestSample, latest_from_row};
 use super::stored;
+use crate::accounts::{id, json_param};
 use crate::{Store, StoreError, with_reader};
 
 /// A device's place at a moment.
@@ -23,20 +28,34 @@ pub struct DeviceContext {
     pub admission: Option<Admission>,
     /// That patient's newest value per kind (empty without a stay).
     pub latest: Vec<LatestSample>,
+    /// The stay's NEWS2 total and band as last announced (`None` before the first).
+    pub announced: Option<(i32, String)>,
 }
 
-const SQL: &str = "SELECT b.id, b.ward_id, b.room_id, b.label, b.created_at, \
-     a.id, a.ward_id, a.bed_id, a.patient_id, a.admitted_at, a.discharged_at, \
-     a.discharge_reason, a.transferred_from, a.urgency, a.notes, \
-     lv.patient_id, lv.kind, lv.measured_at, lv.value, lv.unit, lv.device_id \
-     FROM device_beds d JOIN beds b ON b.id = d.bed_id \
-     LEFT JOIN admissions a ON a.id = (SELECT x.id FROM admissions x WHERE x.bed_id = b.id \
-         AND x.admitted_at <= $2 AND (x.discharged_at IS NULL OR x.discharged_at > $2) \
-         ORDER BY x.admitted_at DESC LIMIT 1) \
-     LEFT JOIN latest_vitals lv ON lv.patient_id = a.patient_id \
-     WHERE d.device_id = $1 AND d.unbound_at IS NULL \
-     ORDER BY b.id, lv.kind";
-
+/// The read, given how the dialect lists `$1`'s JSON array of device ids; `$2` is the moment.
+macro_rules! context_sql {
+    ($ids:literal) => {
+        concat!(
+            "SELECT d.device_id, b.id, b.ward_id, b.room_id, b.label, b.created_at, \
+             a.id, a.ward_id, a.bed_id, a.patient_id, a.admitted_at, a.discharged_at, \
+             a.discharge_reason, a.transferred_from, a.urgency, a.notes, \
+             lv.patient_id, lv.kind, lv.measured_at, lv.value, lv.unit, lv.device_id, \
+             n.total, n.band \
+             FROM device_beds d JOIN beds b ON b.id = d.bed_id \
+             LEFT JOIN admissions a ON a.id = (SELECT x.id FROM admissions x \
+                 WHERE x.bed_id = b.id AND x.admitted_at <= $2 \
+                 AND (x.discharged_at IS NULL OR x.discharged_at > $2) \
+                 ORDER BY x.admitted_at DESC LIMIT 1) \
+             LEFT JOIN latest_vitals lv ON lv.patient_id = a.patient_id \
+             LEFT JOIN admission_news2 n ON n.admission_id = a.id \
+             WHERE d.device_id IN (",
+            $ids,
+            ") AND d.unbound_at IS NULL ORDER BY d.device_id, b.id, lv.kind"
+        )
+    };
+}
+const SQLITE: &str = context_sql!("SELECT value FROM json_each($1)");
+const POSTGRES: &str = context_sql!("SELECT jsonb_array_elements_text($1::jsonb)");
 type BedPart = (String, String, String, String, DateTime<Utc>);
 type StayPart = (
     Option<String>,
@@ -59,6 +78,9 @@ type LatestPart = (
     Option<String>,
 );
 
+type NewsPart = (Option<i32>, Option<String>);
+type Parts = (String, BedPart, StayPart, LatestPart, NewsPart);
+
 /// The bed `device_id` serves now, with its stay at `at` and the patient's latest values;
 /// `None` for a device bound to no bed.
 pub async fn of_device(
@@ -66,18 +88,37 @@ pub async fn of_device(
     device_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<Option<DeviceContext>, StoreError> {
-    let rows: Vec<(BedPart, StayPart, LatestPart)> = with_reader!(store, pool => {
-        let rows = sqlx::query(SQL)
-            .bind(device_id.to_string())
+    Ok(of_devices(store, &[device_id], at)
+        .await?
+        .remove(&device_id))
+}
+
+/// [`of_device`] for many devices in one read; a device bound to no bed is left out.
+pub async fn of_devices(
+    store: &Store,
+    device_ids: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<HashMap<Uuid, DeviceContext>, StoreError> {
+    if device_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = match store.backend() {
+        crate::Backend::Sqlite { .. } => SQLITE,
+        crate::Backend::Postgres(_) => POSTGRES,
+    };
+    let ids = json_param(device_ids)?;
+    let rows: Vec<Parts> = with_reader!(store, pool => {
+        let rows = sqlx::query(sql)
+            .bind(&ids)
             .bind(stored(at))
             .fetch_all(pool)
             .await?;
         rows.iter()
             .map(|r| {
                 Ok::<_, sqlx::Error>((
-                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?),
+                    r.try_get(0)?,
+                    (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?),
                     (
-                        r.try_get(5)?,
                         r.try_get(6)?,
                         r.try_get(7)?,
                         r.try_get(8)?,
@@ -87,22 +128,32 @@ pub async fn of_device(
                         r.try_get(12)?,
                         r.try_get(13)?,
                         r.try_get(14)?,
+                        r.try_get(15)?,
                     ),
                     (
-                        r.try_get(15)?,
                         r.try_get(16)?,
                         r.try_get(17)?,
                         r.try_get(18)?,
                         r.try_get(19)?,
                         r.try_get(20)?,
+                        r.try_get(21)?,
                     ),
+                    (r.try_get(22)?, r.try_get(23)?),
                 ))
             })
             .collect::<Result<_, _>>()?
     });
-    let Some((bed_part, stay_part, _)) = rows.first().cloned() else {
-        return Ok(None);
-    };
+    let mut found = HashMap::new();
+    // The rows come ordered by device: each device's run of rows becomes its context.
+    for run in rows.chunk_by(|a, b| a.0 == b.0) {
+        found.insert(id(&run[0].0)?, context_of(run)?);
+    }
+    Ok(found)
+}
+
+/// One device's context from its rows (one per latest value, at least one).
+fn context_of(rows: &[Parts]) -> Result<DeviceContext, StoreError> {
+    let (_, bed_part, stay_part, _, (total, band)) = rows[0].clone();
     // One bed at a time is the rule; should two be open, the first (by id) is taken, as before.
     let bed_id = bed_part.0.clone();
     let bed = bed_from_row(bed_part)?;
@@ -133,18 +184,19 @@ pub async fn of_device(
         _ => None,
     };
     let latest = rows
-        .into_iter()
-        .filter(|(b, _, _)| b.0 == bed_id)
-        .filter_map(|(_, _, l)| match l {
+        .iter()
+        .filter(|(_, b, ..)| b.0 == bed_id)
+        .filter_map(|(_, _, _, l, _)| match l.clone() {
             (Some(patient), Some(kind), Some(at), Some(value), unit, Some(device)) => {
                 Some(latest_from_row((patient, kind, at, value, unit, device)))
             }
             _ => None,
         })
         .collect::<Result<_, _>>()?;
-    Ok(Some(DeviceContext {
+    Ok(DeviceContext {
         bed,
         admission,
         latest,
-    }))
+        announced: total.zip(band),
+    })
 }

@@ -4,16 +4,17 @@
 //! change once, and a score computed earlier but committed later is dropped.
 //!
 //! Most samples change neither the total nor the band, so [`announce`] compares with the stored
-//! score on a reader first and takes the writer only for a change: on SQLite the one writer
-//! connection is also the sample group commit's, and a no-op transaction per sample there kept
-//! the groups from filling.
+//! score the caller read (with the device's context, `super::context`, after the samples'
+//! commit) and takes the writer only for a change: on SQLite the one writer connection is also
+//! the sample group commit's, and a no-op transaction per sample there kept the groups from
+//! filling.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::events::{EventKind, NewEvent, append_events};
 use super::{WardError, stored};
-use crate::{Store, with_reader, with_writer};
+use crate::{Store, with_writer};
 
 /// A score to announce.
 #[derive(Debug, Clone)]
@@ -30,12 +31,16 @@ pub struct Score {
 }
 
 /// Stores the score if it changed (or is the first) and appends its `news2` event; returns
-/// the event id, or `None` when nothing changed.
-pub async fn announce(store: &Store, score: &Score) -> Result<Option<i64>, WardError> {
+/// the event id, or `None` when nothing changed. `stored_score` is the total and band the
+/// caller read as stored, after the vitals it scored had committed.
+pub async fn announce(
+    store: &Store,
+    score: &Score,
+    stored_score: Option<(i32, &str)>,
+) -> Result<Option<i64>, WardError> {
     // Equal to what is stored: nothing to announce, whatever else is in flight (a concurrent
     // change is announced by whoever computed it).
-    if announced(store, score.admission_id)
-        .await?
+    if stored_score
         .is_some_and(|(total, band)| total == i32::from(score.total) && band == score.band)
     {
         return Ok(None);
@@ -77,17 +82,4 @@ pub async fn announce(store: &Store, score: &Score) -> Result<Option<i64>, WardE
         .await;
         finish!(tx, done)
     })
-}
-
-/// The total and band last announced for an admission.
-pub async fn announced(
-    store: &Store,
-    admission_id: Uuid,
-) -> Result<Option<(i32, String)>, crate::StoreError> {
-    Ok(with_reader!(store, pool => {
-        sqlx::query_as("SELECT total, band FROM admission_news2 WHERE admission_id = $1")
-            .bind(admission_id.to_string())
-            .fetch_optional(pool)
-            .await?
-    }))
 }
