@@ -11,6 +11,7 @@ pub mod hospitals;
 pub mod sessions;
 pub mod users;
 
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -28,4 +29,12 @@ pub(crate) fn opt_id(raw: Option<&str>) -> Result<Option<Uuid>, StoreError> {
 /// that answer many requests at once with one cached statement for every batch size.
 pub(crate) fn json_param<T: serde::Serialize>(items: &[T]) -> Result<String, StoreError> {
     serde_json::to_string(items).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+}
+
+/// A time in a JSON parameter as both backends store it from a bound `DateTime<Utc>`
+/// (microseconds; the text form sqlx writes on SQLite, which PostgreSQL's `timestamptz` also
+/// reads), so that stored times compare as before.
+pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+    t.trunc_subsecs(6)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }

@@ -188,43 +188,6 @@ pub(crate) fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
     t.trunc_subsecs(6)
 }
 
-/// `$first, …` for `n` parameters.
-pub(crate) fn params(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|p| format!("${p}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The row values `($1, …), (…)` of a multi-row statement: `rows` rows of `width` parameters.
-pub(crate) fn value_rows(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", params(1 + r * width, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Splits `items` into runs of power-of-two lengths (at most `max`, itself a power of two),
-/// longest first: 300 rows at most 256 go as 256 + 32 + 8 + 4.
-///
-/// Every distinct statement text is prepared and cached on its own (a cache of 100 per
-/// connection), so a many-row statement per exact row count would prepare a new text for most
-/// groups and push the others out of the cache: that halved batched ingest. Powers of two keep
-/// the texts to a handful per statement, for a few more statements.
-pub(crate) fn sized_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = items;
-    while !rest.is_empty() {
-        let n = rest.len().min(max);
-        let size = 1usize << (usize::BITS - 1 - n.leading_zeros());
-        let (chunk, tail) = rest.split_at(size);
-        out.push(chunk);
-        rest = tail;
-    }
-    out
-}
-
-/// Sample times are Unix microseconds in the database.
 /// Deletes up to `limit` of the oldest rows of a time-keyed table whose `time` (Unix
 /// microseconds) is before `cutoff`: retention sweeps go in bounded steps so that one sweep
 /// never holds the writer for long. `table`, `key` and `time` are schema names from callers in
@@ -252,6 +215,7 @@ pub(crate) async fn delete_oldest(
     Ok(n)
 }
 
+/// Sample times are Unix microseconds in the database.
 pub(crate) fn micros(t: DateTime<Utc>) -> i64 {
     t.timestamp_micros()
 }
@@ -260,32 +224,4 @@ pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(us)
         .single()
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sized_chunks;
-
-    #[test]
-    fn chunks_are_powers_of_two_longest_first_and_cover_every_item_once() {
-        let lens = |n: usize, max: usize| -> Vec<usize> {
-            let items: Vec<usize> = (0..n).collect();
-            let chunks = sized_chunks(&items, max);
-            let flat: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
-            assert_eq!(flat, items, "in order, each once");
-            chunks.iter().map(|c| c.len()).collect()
-        };
-        assert_eq!(lens(300, 256), vec![256, 32, 8, 4]);
-        assert_eq!(lens(600, 256), vec![256, 256, 64, 16, 8]);
-        assert_eq!(lens(7, 256), vec![4, 2, 1]);
-        assert_eq!(lens(1, 256), vec![1]);
-        assert!(lens(0, 256).is_empty());
-        for n in 0..1100 {
-            assert!(
-                lens(n, 256)
-                    .iter()
-                    .all(|l| l.is_power_of_two() && *l <= 256)
-            );
-        }
-    }
 }

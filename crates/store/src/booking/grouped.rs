@@ -17,8 +17,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-
 use super::{BookingConflict, NewAppointment};
 
 /// A slot: doctor id (as stored) and start.
@@ -76,13 +74,6 @@ pub(crate) fn seat_rows(
         rows[i].4 = rows[i].4.max(i32::from(*taken));
     }
     rows
-}
-
-/// A time as both backends store it from a bound `DateTime<Utc>` (microseconds; the text
-/// form sqlx writes on SQLite, which PostgreSQL's `timestamptz` also reads).
-pub(crate) fn stamp(t: DateTime<Utc>) -> String {
-    t.trunc_subsecs(6)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// Reads of the group: its slots' seats, and its patients' active appointments in a window.
@@ -160,6 +151,7 @@ pub(crate) const LETTERS_POSTGRES: &str = "INSERT INTO email_outbox \
 macro_rules! book_group {
     ($conn:expr, $postgres:expr, $news:expr) => {
         async {
+            use $crate::accounts::stamp;
             use $crate::booking::grouped::*;
             use $crate::booking::{BookOutcome, BookingConflict, BookingError};
             let news: &[&$crate::booking::NewAppointment] = $news;
@@ -348,6 +340,7 @@ pub(crate) use book_group;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Utc;
     use uuid::Uuid;
 
     fn new(doctor: Uuid, patient: Uuid, starts_at: i64, capacity: u16) -> NewAppointment {

@@ -129,7 +129,7 @@ pub(crate) fn ticket_row<'a>(ticket: Uuid, new: &'a NewAppointment) -> QueueRow<
         new.request_hash.as_deref(),
         new.email.as_ref().map(|e| e.subject.as_str()),
         new.email.as_ref().map(|e| e.body.as_str()),
-        super::grouped::stamp(new.now),
+        crate::accounts::stamp(new.now),
     )
 }
 

@@ -116,42 +116,56 @@ macro_rules! append_events {
                         .await?;
                 }
             }
-            let mut ids = Vec::with_capacity(events.len());
-            for chunk in
-                $crate::ward::sized_chunks(events, $crate::ward::events::EVENTS_PER_STATEMENT)
-            {
-                let sql = $crate::ward::events::insert_events_sql(chunk.len());
-                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-                for e in chunk {
-                    q = q
-                        .bind(e.ward_id.to_string())
-                        .bind(e.patient_id.map(|p| p.to_string()))
-                        .bind(e.kind.code())
-                        .bind(e.payload.to_string())
-                        .bind($crate::ward::stored(e.at));
-                }
-                let mut got = q.fetch_all(&mut *$conn).await?;
-                // RETURNING's row order is not promised, but ids are taken in VALUES order
-                // (AUTOINCREMENT, a sequence), so ascending ids are the events in order.
-                got.sort_unstable();
-                ids.extend(got);
-            }
+            let rows: Vec<$crate::ward::events::EventRow> = events
+                .iter()
+                .map($crate::ward::events::EventRow::of)
+                .collect();
+            let json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            let sql = if $postgres {
+                $crate::ward::events::INSERT_POSTGRES
+            } else {
+                $crate::ward::events::INSERT_SQLITE
+            };
+            let mut ids = sqlx::query_scalar::<_, i64>(sql)
+                .bind(json)
+                .fetch_all(&mut *$conn)
+                .await?;
+            // RETURNING's row order is not promised, but ids are taken in the array's order
+            // (AUTOINCREMENT, a sequence), so ascending ids are the events in order.
+            ids.sort_unstable();
             Ok::<Vec<i64>, sqlx::Error>(ids)
         }
     };
 }
 pub(crate) use append_events;
 
-/// Events per INSERT (5 parameters each).
-pub(crate) const EVENTS_PER_STATEMENT: usize = 64;
+/// One event of [`INSERT_SQLITE`] / [`INSERT_POSTGRES`]'s JSON array: ward, patient, kind,
+/// payload (JSON text) and time as both backends store it.
+#[derive(serde::Serialize)]
+pub(crate) struct EventRow(String, Option<String>, &'static str, String, String);
 
-pub(crate) fn insert_events_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO ward_events (ward_id, patient_id, kind, payload, created_at) VALUES {} \
-         RETURNING id",
-        super::value_rows(rows, 5)
-    )
+impl EventRow {
+    pub(crate) fn of(e: &NewEvent) -> Self {
+        Self(
+            e.ward_id.to_string(),
+            e.patient_id.map(|p| p.to_string()),
+            e.kind.code(),
+            e.payload.to_string(),
+            crate::accounts::stamp(e.at),
+        )
+    }
 }
+
+/// Appends the events of `$1`, a JSON array of [`EventRow`]s, in array order, whatever their
+/// number: one statement text (see `ingest::INSERT_SQLITE` on JSON rows).
+pub(crate) const INSERT_SQLITE: &str = "INSERT INTO ward_events \
+     (ward_id, patient_id, kind, payload, created_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 \
+     FROM jsonb_each($1) j ORDER BY j.key RETURNING id";
+pub(crate) const INSERT_POSTGRES: &str = "INSERT INTO ward_events \
+     (ward_id, patient_id, kind, payload, created_at) \
+     SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, (e ->> 4)::timestamptz \
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n RETURNING id";
 
 type Row = (i64, String, Option<String>, String, String, DateTime<Utc>);
 

@@ -26,7 +26,8 @@ use uuid::Uuid;
 use super::WardError;
 use super::events::NewEvent;
 use super::samples::{Attribution, PlacementRow, Stored, attribute, split_placements};
-use super::{params, stored, value_rows as rows};
+use super::stored;
+use crate::accounts::stamp;
 
 /// One device's batch in a group.
 #[derive(Debug, Clone, Copy)]
@@ -43,12 +44,9 @@ pub(crate) type Outcome = Result<(Vec<Stored>, Vec<NewEvent>), WardError>;
 /// the same for every size; the cap only bounds one statement's work and its answer.
 pub(crate) const CHUNK_ROWS: usize = 4096;
 
-/// Devices per mark-seen or placement statement.
-pub(crate) const DEVICES_PER_STATEMENT: usize = 128;
-
 /// Per device of the group, in device order: when it was last seen and the level of its
 /// newest battery sample, if any.
-pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, DateTime<Utc>, Option<i32>)> {
+pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, String, Option<i32>)> {
     // Per device: the latest answer time, and (measured at, level) of the newest battery sample.
     type Seen = (DateTime<Utc>, Option<(DateTime<Utc>, i32)>);
     let mut by_device: BTreeMap<Uuid, Seen> = BTreeMap::new();
@@ -72,45 +70,52 @@ pub(crate) fn sightings(batches: &[Batch]) -> Vec<(String, DateTime<Utc>, Option
     }
     by_device
         .into_iter()
-        .map(|(device, (seen, battery))| (device.to_string(), stored(seen), battery.map(|b| b.1)))
+        .map(|(device, (seen, battery))| (device.to_string(), stamp(seen), battery.map(|b| b.1)))
         .collect()
 }
 
+// `$1` of the three statements below is the group's sightings as one JSON array of
+// `[device, seen, battery]` rows ([`sightings`]), `seen` in the text form the backends store
+// (`accounts::stamp`): one statement text for any number of devices (see [`INSERT_SQLITE`]).
+
 /// PostgreSQL: locks the devices' rows in id order before the set-based update (whose own
 /// lock order is the join's), so two writers whose groups share devices cannot deadlock.
-pub(crate) fn lock_devices_sql(n: usize) -> String {
-    format!(
-        "SELECT id FROM devices WHERE id IN ({}) ORDER BY id FOR UPDATE",
-        params(1, n)
-    )
-}
+pub(crate) const LOCK_DEVICES_POSTGRES: &str = "SELECT id FROM devices WHERE id IN \
+     (SELECT e ->> 0 FROM jsonb_array_elements($1::jsonb) AS j(e)) ORDER BY id FOR UPDATE";
 
-/// Marks `n` (device, seen, battery) rows seen; returns the ids of the live devices among them.
-/// `VALUES` columns are `column1…` on both backends.
-pub(crate) fn mark_seen_sql(n: usize) -> String {
-    format!(
-        "UPDATE devices SET last_seen_at = CASE WHEN devices.last_seen_at IS NULL \
-         OR devices.last_seen_at < v.column2 THEN v.column2 ELSE devices.last_seen_at END, \
-         battery_percent = COALESCE(v.column3, devices.battery_percent) \
-         FROM (VALUES {}) AS v WHERE devices.id = v.column1 AND devices.revoked_at IS NULL \
-         RETURNING devices.id",
-        rows(n, 3)
-    )
-}
+/// Marks the devices seen; returns the ids of the live ones among them.
+pub(crate) const MARK_SEEN_SQLITE: &str = "UPDATE devices SET last_seen_at = \
+     CASE WHEN devices.last_seen_at IS NULL OR devices.last_seen_at < v.seen THEN v.seen \
+     ELSE devices.last_seen_at END, battery_percent = COALESCE(v.battery, devices.battery_percent) \
+     FROM (SELECT j.value ->> 0 AS id, j.value ->> 1 AS seen, j.value ->> 2 AS battery \
+           FROM jsonb_each($1) j) AS v \
+     WHERE devices.id = v.id AND devices.revoked_at IS NULL RETURNING devices.id";
+pub(crate) const MARK_SEEN_POSTGRES: &str = "UPDATE devices SET last_seen_at = \
+     CASE WHEN devices.last_seen_at IS NULL OR devices.last_seen_at < v.seen THEN v.seen \
+     ELSE devices.last_seen_at END, battery_percent = COALESCE(v.battery, devices.battery_percent) \
+     FROM (SELECT e ->> 0 AS id, (e ->> 1)::timestamptz AS seen, (e ->> 2)::integer AS battery \
+           FROM jsonb_array_elements($1::jsonb) AS j(e)) AS v \
+     WHERE devices.id = v.id AND devices.revoked_at IS NULL RETURNING devices.id";
 
-/// The beds of `n` devices ($3…) over [$1, $2], each with the stays in it then.
-pub(crate) fn placements_sql(n: usize) -> String {
-    format!(
-        "SELECT db.device_id, db.bed_id, b.ward_id, db.bound_at, db.unbound_at, \
-         a.id, a.patient_id, a.admitted_at, a.discharged_at \
-         FROM device_beds db JOIN beds b ON b.id = db.bed_id \
-         LEFT JOIN admissions a ON a.bed_id = db.bed_id AND a.admitted_at <= $2 \
-         AND (a.discharged_at IS NULL OR a.discharged_at > $1) \
-         WHERE db.device_id IN ({}) \
-         AND db.bound_at <= $2 AND (db.unbound_at IS NULL OR db.unbound_at > $1)",
-        params(3, n)
-    )
+/// The beds of the devices in `$3` (a JSON array of ids) over [$1, $2], each with the stays in
+/// it then.
+macro_rules! placements_sql {
+    ($devices:literal) => {
+        concat!(
+            "SELECT db.device_id, db.bed_id, b.ward_id, db.bound_at, db.unbound_at, \
+             a.id, a.patient_id, a.admitted_at, a.discharged_at \
+             FROM device_beds db JOIN beds b ON b.id = db.bed_id \
+             LEFT JOIN admissions a ON a.bed_id = db.bed_id AND a.admitted_at <= $2 \
+             AND (a.discharged_at IS NULL OR a.discharged_at > $1) \
+             WHERE db.device_id IN (",
+            $devices,
+            ") AND db.bound_at <= $2 AND (db.unbound_at IS NULL OR db.unbound_at > $1)"
+        )
+    };
 }
+pub(crate) const PLACEMENTS_SQLITE: &str = placements_sql!("SELECT value FROM json_each($3)");
+pub(crate) const PLACEMENTS_POSTGRES: &str =
+    placements_sql!("SELECT jsonb_array_elements_text($3::jsonb)");
 
 /// `INSERT … ON CONFLICT DO NOTHING RETURNING` the keys of the rows stored, from `$1`: a JSON
 /// array of `[device, kind, measured_at, value, unit, bed, admission, patient]` rows, inserted
@@ -219,23 +224,24 @@ macro_rules! ingest_group {
             if seen.is_empty() {
                 return Ok((Vec::new(), Vec::new()));
             }
-            let mut live: std::collections::HashSet<String> = std::collections::HashSet::new();
-            for chunk in $crate::ward::sized_chunks(&seen, DEVICES_PER_STATEMENT) {
-                if $postgres {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(lock_devices_sql(chunk.len())));
-                    for (device, _, _) in chunk {
-                        q = q.bind(device);
-                    }
-                    q.execute(&mut *$conn).await?;
-                }
-                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(mark_seen_sql(
-                    chunk.len(),
-                )));
-                for (device, at, battery) in chunk {
-                    q = q.bind(device).bind(*at).bind(*battery);
-                }
-                live.extend(q.fetch_all(&mut *$conn).await?);
+            let seen_json = $crate::accounts::json_param(&seen)?;
+            if $postgres {
+                sqlx::query(LOCK_DEVICES_POSTGRES)
+                    .bind(&seen_json)
+                    .execute(&mut *$conn)
+                    .await?;
             }
+            let sql = if $postgres {
+                MARK_SEEN_POSTGRES
+            } else {
+                MARK_SEEN_SQLITE
+            };
+            let live: std::collections::HashSet<String> = sqlx::query_scalar::<_, String>(sql)
+                .bind(&seen_json)
+                .fetch_all(&mut *$conn)
+                .await?
+                .into_iter()
+                .collect();
             // Each batch's device id as stored, formatted once, and whether it is live.
             let ids: Vec<String> = batches.iter().map(|b| b.device_id.to_string()).collect();
             let is_live: Vec<bool> = ids.iter().map(|d| live.contains(d)).collect();
@@ -243,15 +249,17 @@ macro_rules! ingest_group {
             if let Some((first, last)) = span(batches, &is_live) {
                 let mut devices: Vec<&String> = live.iter().collect();
                 devices.sort_unstable();
-                for chunk in $crate::ward::sized_chunks(&devices, DEVICES_PER_STATEMENT) {
-                    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(placements_sql(chunk.len())))
-                        .bind(first)
-                        .bind(last);
-                    for device in chunk {
-                        q = q.bind(*device);
-                    }
-                    rows.extend(q.fetch_all(&mut *$conn).await?);
-                }
+                let sql = if $postgres {
+                    PLACEMENTS_POSTGRES
+                } else {
+                    PLACEMENTS_SQLITE
+                };
+                rows = sqlx::query_as(sql)
+                    .bind(first)
+                    .bind(last)
+                    .bind($crate::accounts::json_param(&devices)?)
+                    .fetch_all(&mut *$conn)
+                    .await?;
             }
             let placed = attribute_all(batches, &ids, &is_live, rows);
             // Every live batch's samples, in batch order.
@@ -318,25 +326,33 @@ macro_rules! ingest_group {
             }
             // One statement for all of them, in key order so concurrent writers lock rows in
             // the same order.
-            let newest: Vec<_> = newest.into_iter().collect();
-            for chunk in
-                $crate::ward::sized_chunks(&newest, $crate::ward::samples::LATEST_PER_STATEMENT)
-            {
-                let sql = $crate::ward::samples::upsert_latest_sql(chunk.len());
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for ((patient, kind), (b, i, at)) in chunk {
-                    let s = &batches[*b].samples[*i];
-                    q = q
-                        .bind(*patient)
-                        .bind(*kind)
-                        .bind(*at)
-                        .bind(s.value().as_f64())
-                        .bind(s.unit().map(docde_domain::ward::Unit::code))
-                        .bind(&ids[*b])
-                        .bind(placed[*b][*i].admission_id.clone())
-                        .bind(placed[*b][*i].bed_id.clone());
-                }
-                q.execute(&mut *$conn).await?;
+            if !newest.is_empty() {
+                let rows: Vec<$crate::ward::samples::LatestUpsertRow> = newest
+                    .iter()
+                    .map(|((patient, kind), (b, i, at))| {
+                        let s = &batches[*b].samples[*i];
+                        let place = &placed[*b][*i];
+                        (
+                            *patient,
+                            *kind,
+                            *at,
+                            s.value().as_f64(),
+                            s.unit().map(docde_domain::ward::Unit::code),
+                            ids[*b].as_str(),
+                            place.admission_id.as_deref(),
+                            place.bed_id.as_deref(),
+                        )
+                    })
+                    .collect();
+                let sql = if $postgres {
+                    $crate::ward::samples::UPSERT_LATEST_POSTGRES
+                } else {
+                    $crate::ward::samples::UPSERT_LATEST_SQLITE
+                };
+                sqlx::query(sql)
+                    .bind($crate::accounts::json_param(&rows)?)
+                    .execute(&mut *$conn)
+                    .await?;
             }
             let mut pending: Vec<$crate::ward::rollups::PendingKey> = Vec::new();
             let mut outcomes: Vec<Outcome> = Vec::with_capacity(batches.len());

@@ -40,46 +40,44 @@ pub(crate) fn minute_of(us: i64) -> i64 {
 /// A minute whose rollup is out of date: (admission id, kind code, minute start in µs).
 pub(crate) type PendingKey = (String, String, i64);
 
-/// Rows per INSERT statement (3 parameters each).
-const PENDING_CHUNK: usize = 128;
-
-/// Marks `keys` pending on `$conn`, inside the ingest transaction; call it once per commit
-/// with every batch's keys, sorted (PostgreSQL writers then lock pending rows in one order
-/// and cannot deadlock on them). Evaluates to `Result<(), sqlx::Error>`.
+/// Marks `keys` pending on `$conn`, inside the ingest transaction, with one statement (the
+/// keys travel as one JSON array); call it once per commit with every batch's keys, sorted
+/// (PostgreSQL writers then lock pending rows in one order and cannot deadlock on them).
+/// Evaluates to `Result<(), sqlx::Error>`.
 ///
 /// `DO UPDATE … WHERE false` writes nothing but *locks* an existing row (PostgreSQL locks
 /// every conflicting row an `ON CONFLICT DO UPDATE` considers). `DO NOTHING` would not, and
 /// would lose a sample committed between a worker's recomputation and its delete of the row.
 macro_rules! mark_pending {
-    ($conn:expr, $keys:expr) => {
+    ($conn:expr, $postgres:expr, $keys:expr) => {
         async {
             let keys: &[$crate::ward::rollups::PendingKey] = $keys;
-            for chunk in $crate::ward::sized_chunks(keys, $crate::ward::rollups::pending_chunk()) {
-                let sql = $crate::ward::rollups::mark_pending_sql(chunk.len());
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (admission, kind, minute) in chunk {
-                    q = q.bind(admission).bind(kind).bind(*minute);
-                }
-                q.execute(&mut *$conn).await?;
+            if keys.is_empty() {
+                return Ok(());
             }
+            let json = serde_json::to_string(keys).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            let sql = if $postgres {
+                $crate::ward::rollups::MARK_PENDING_POSTGRES
+            } else {
+                $crate::ward::rollups::MARK_PENDING_SQLITE
+            };
+            sqlx::query(sql).bind(json).execute(&mut *$conn).await?;
             Ok::<(), sqlx::Error>(())
         }
     };
 }
 pub(crate) use mark_pending;
 
-pub(crate) const fn pending_chunk() -> usize {
-    PENDING_CHUNK
-}
-
-pub(crate) fn mark_pending_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO vital_rollup_pending (admission_id, kind, minute) VALUES {} \
-         ON CONFLICT (admission_id, kind, minute) DO UPDATE SET minute = excluded.minute \
-         WHERE false",
-        super::value_rows(rows, 3)
-    )
-}
+pub(crate) const MARK_PENDING_SQLITE: &str = "INSERT INTO vital_rollup_pending \
+     (admission_id, kind, minute) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM jsonb_each($1) j \
+     WHERE true ORDER BY j.key \
+     ON CONFLICT (admission_id, kind, minute) DO UPDATE SET minute = excluded.minute WHERE false";
+pub(crate) const MARK_PENDING_POSTGRES: &str = "INSERT INTO vital_rollup_pending \
+     (admission_id, kind, minute) \
+     SELECT e ->> 0, e ->> 1, (e ->> 2)::bigint \
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n \
+     ON CONFLICT (admission_id, kind, minute) DO UPDATE SET minute = excluded.minute WHERE false";
 
 /// Sorts and de-duplicates pending keys (the lock order of [`mark_pending`]).
 pub(crate) fn settle_keys(keys: &mut Vec<PendingKey>) {

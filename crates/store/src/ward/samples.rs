@@ -118,22 +118,38 @@ pub(crate) fn split_placements(rows: Vec<PlacementRow>) -> (Vec<Binding>, Vec<St
     (bindings, stays)
 }
 
-/// Rows of `latest_vitals` per upsert statement (8 parameters each).
-pub(crate) const LATEST_PER_STATEMENT: usize = 64;
+/// Moves `latest_vitals` forward for the rows of `$1`, a JSON array of distinct (patient,
+/// kind) [`LatestUpsertRow`]s, with one statement whatever their number; an older measurement than
+/// the stored one changes nothing.
+pub(crate) const UPSERT_LATEST_SQLITE: &str = "INSERT INTO latest_vitals \
+     (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
+     j.value ->> 5, j.value ->> 6, j.value ->> 7 FROM jsonb_each($1) j WHERE true \
+     ON CONFLICT (patient_id, kind) DO UPDATE SET \
+     measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
+     device_id = excluded.device_id, admission_id = excluded.admission_id, \
+     bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at";
+pub(crate) const UPSERT_LATEST_POSTGRES: &str = "INSERT INTO latest_vitals \
+     (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
+     SELECT e ->> 0, e ->> 1, (e ->> 2)::bigint, (e ->> 3)::float8, e ->> 4, e ->> 5, e ->> 6, \
+     e ->> 7 FROM jsonb_array_elements($1::jsonb) AS j(e) \
+     ON CONFLICT (patient_id, kind) DO UPDATE SET \
+     measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
+     device_id = excluded.device_id, admission_id = excluded.admission_id, \
+     bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at";
 
-/// Moves `latest_vitals` forward for `rows` distinct (patient, kind) pairs at once; an older
-/// measurement than the stored one changes nothing.
-pub(crate) fn upsert_latest_sql(rows: usize) -> String {
-    format!(
-        "INSERT INTO latest_vitals \
-         (patient_id, kind, measured_at, value, unit, device_id, admission_id, bed_id) \
-         VALUES {} ON CONFLICT (patient_id, kind) DO UPDATE SET \
-         measured_at = excluded.measured_at, value = excluded.value, unit = excluded.unit, \
-         device_id = excluded.device_id, admission_id = excluded.admission_id, \
-         bed_id = excluded.bed_id WHERE latest_vitals.measured_at < excluded.measured_at",
-        super::value_rows(rows, 8)
-    )
-}
+/// One row of [`UPSERT_LATEST_SQLITE`]'s array: patient, kind, measured at (µs), value, unit,
+/// device, admission, bed.
+pub(crate) type LatestUpsertRow<'a> = (
+    &'a str,
+    &'a str,
+    i64,
+    f64,
+    Option<&'a str>,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+);
 
 /// One `vitals` event per (ward, bed) with the batch's new samples there.
 pub(crate) fn vitals_events(
@@ -223,7 +239,7 @@ pub async fn ingest_group(
                 .cloned()
                 .collect();
             rollups::settle_keys(&mut pending);
-            mark_pending!(tx, &pending).await?;
+            mark_pending!(tx, postgres, &pending).await?;
             let event_ids = append_events!(tx, postgres, &events).await?;
             Ok::<_, WardError>((outcomes, events, event_ids))
         }
