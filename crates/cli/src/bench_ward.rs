@@ -70,6 +70,9 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         config.database.url = Some(url);
         config.database.schema = Some(format!("bench_{}", Uuid::now_v7().simple()));
         config.auth.signing_keys = vec![format!("b:{}", Uuid::now_v7().simple())];
+        // PostgreSQL requires the records' master key in configuration (every instance must
+        // read records); this run's own schema gets a key of its own.
+        config.records.master_keys = vec![docde_server::records::master::generate_entry()];
     }
     let prefix = format!("bench-{}/v1", Uuid::now_v7().simple());
     let mqtt = docde_server::config::parse_mqtt_url(&args.mqtt_url)
@@ -82,165 +85,181 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         config.mqtt.clean_session = true;
         config.mqtt.connections = 4;
     }
+    let schema = config.database.schema.clone();
+    let database = config.clone();
     let app = Application::build(config).await?;
     let url = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-
-    let (place, devices) = seed(&state, args.devices).await?;
-    println!(
-        "ward ingest · {} devices · {} · {} cores · alarm evaluation on",
-        devices.len(),
-        state.store.dialect(),
-        cores()
-    );
-    // Measurement times: distinct per (device, sample), an hour back, so nothing is a
-    // duplicate and nothing is in the future.
-    let base = Utc::now() - TimeDelta::hours(1);
-    let clock = Arc::new(AtomicU64::new(0));
-    let transport = Arc::new(Transport::http(&url)?);
-    let mut acknowledged = 0u64;
-    let batches: &[usize] = if args.live_only { &[] } else { &[100, 1] };
-    for &batch in batches {
-        let start = Instant::now();
-        let deadline = start + Duration::from_secs(args.seconds);
-        let mut workers = Vec::new();
-        for device in &devices {
-            let (transport, clock, device) = (transport.clone(), clock.clone(), device.clone());
-            workers.push(tokio::spawn(async move {
-                let mut out = Vec::new();
-                let mut stored = 0u64;
-                while Instant::now() < deadline {
-                    let samples = samples(base, &clock, batch);
-                    let sent = Instant::now();
-                    let ok = match transport.send(&device, samples).await {
-                        Ok(o) => {
-                            stored += o.stored;
-                            o.stored == batch as u64
-                        }
-                        Err(_) => false,
-                    };
-                    out.push((sent.elapsed(), ok));
-                }
-                (out, stored)
-            }));
-        }
-        let mut latencies = Vec::new();
-        let mut failures = 0;
-        let mut stored = 0;
-        for w in workers {
-            let (out, n) = w.await?;
-            stored += n;
-            for (latency, ok) in out {
-                latencies.push(latency);
-                failures += usize::from(!ok);
-            }
-        }
-        let elapsed = start.elapsed();
-        acknowledged += stored;
-        report(
-            &format!("HTTP, {batch} per request"),
-            &mut latencies,
-            failures,
-            elapsed,
-        );
+    let result: anyhow::Result<()> = async {
+        let (place, devices) = seed(&state, args.devices).await?;
         println!(
-            "{:<28} samples/s={:.0}",
-            "",
-            stored as f64 / elapsed.as_secs_f64()
-        );
-    }
-
-    if args.live_seconds > 0 {
-        let f = live::run(
-            &state,
-            &url,
-            place,
-            &devices,
-            args.sse_clients,
-            args.live_seconds,
-        )
-        .await?;
-        acknowledged += (f.sent - f.failed) * 6;
-        let pct = |q: f64| {
-            let i = ((f.lags.len().saturating_sub(1)) as f64 * q).round() as usize;
-            f.lags.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-        };
-        println!(
-            "live: {} beds × 6 vitals at 1 Hz for {} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed): sample → SSE event p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms over {} deliveries",
+            "ward ingest · {} devices · {} · {} cores · alarm evaluation on",
             devices.len(),
-            args.live_seconds,
-            f.sent,
-            f.failed,
-            (f.sent - f.failed) as f64 * 6.0 / args.live_seconds as f64,
-            f.clients,
-            f.clients_failed,
-            pct(0.5),
-            pct(0.99),
-            pct(0.999),
-            pct(1.0),
-            f.lags.len(),
+            state.store.dialect(),
+            cores()
         );
-    }
-
-    if mqtt.is_some() && !args.live_only {
-        let publisher = Transport::mqtt(&args.mqtt_url, &prefix).await?;
-        let before = state.ward.mqtt.handled();
-        let start = Instant::now();
-        let deadline = start + Duration::from_secs(args.seconds);
-        let mut published = 0u64;
-        // Closed loop over a window: a broker queues only so much for a subscriber (Mosquitto's
-        // max_queued_messages, 1000 by default) and drops the rest, so keep fewer than that
-        // unhandled.
-        const WINDOW: u64 = 400;
-        'publish: while Instant::now() < deadline {
+        // Measurement times: distinct per (device, sample), an hour back, so nothing is a
+        // duplicate and nothing is in the future.
+        let base = Utc::now() - TimeDelta::hours(1);
+        let clock = Arc::new(AtomicU64::new(0));
+        let transport = Arc::new(Transport::http(&url)?);
+        let mut acknowledged = 0u64;
+        let batches: &[usize] = if args.live_only { &[] } else { &[100, 1] };
+        for &batch in batches {
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs(args.seconds);
+            let mut workers = Vec::new();
             for device in &devices {
-                while published - (state.ward.mqtt.handled() - before) >= WINDOW {
-                    tokio::time::sleep(Duration::from_micros(200)).await;
-                }
-                publisher.send(device, samples(base, &clock, 1)).await?;
-                published += 1;
-                if published.is_multiple_of(100) && Instant::now() >= deadline {
-                    break 'publish;
+                let (transport, clock, device) = (transport.clone(), clock.clone(), device.clone());
+                workers.push(tokio::spawn(async move {
+                    let mut out = Vec::new();
+                    let mut stored = 0u64;
+                    while Instant::now() < deadline {
+                        let samples = samples(base, &clock, batch);
+                        let sent = Instant::now();
+                        let ok = match transport.send(&device, samples).await {
+                            Ok(o) => {
+                                stored += o.stored;
+                                o.stored == batch as u64
+                            }
+                            Err(_) => false,
+                        };
+                        out.push((sent.elapsed(), ok));
+                    }
+                    (out, stored)
+                }));
+            }
+            let mut latencies = Vec::new();
+            let mut failures = 0;
+            let mut stored = 0;
+            for w in workers {
+                let (out, n) = w.await?;
+                stored += n;
+                for (latency, ok) in out {
+                    latencies.push(latency);
+                    failures += usize::from(!ok);
                 }
             }
+            let elapsed = start.elapsed();
+            acknowledged += stored;
+            report(
+                &format!("HTTP, {batch} per request"),
+                &mut latencies,
+                failures,
+                elapsed,
+            );
+            println!(
+                "{:<28} samples/s={:.0}",
+                "",
+                stored as f64 / elapsed.as_secs_f64()
+            );
         }
-        let publish_elapsed = start.elapsed();
-        // Wait until the server has handled (committed and acknowledged) every message.
-        while state.ward.mqtt.handled() - before < published
-            && start.elapsed() < Duration::from_secs(args.seconds * 6 + 30)
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let handled = state.ward.mqtt.handled() - before;
-        let elapsed = start.elapsed();
-        acknowledged += handled;
-        println!(
-            "{:<28} published={published} in {:.1} s, handled={handled} in {:.1} s → {:.0} messages/s (1 sample each)",
-            "MQTT QoS 1, 4 connections",
-            publish_elapsed.as_secs_f64(),
-            elapsed.as_secs_f64(),
-            handled as f64 / elapsed.as_secs_f64()
-        );
-        publisher.close().await;
-    } else if !args.live_only {
-        println!("MQTT: no broker at {}; skipped", args.mqtt_url);
-    }
 
-    let in_db = count_samples(&state).await?;
-    println!(
-        "verify: {acknowledged} samples acknowledged, {in_db} in the database{}",
-        if in_db >= acknowledged {
-            ""
-        } else {
-            "  ← LOST SAMPLES"
+        if args.live_seconds > 0 {
+            let f = live::run(
+                &state,
+                &url,
+                place,
+                &devices,
+                args.sse_clients,
+                args.live_seconds,
+            )
+            .await?;
+            acknowledged += (f.sent - f.failed) * 6;
+            let pct = |q: f64| {
+                let i = ((f.lags.len().saturating_sub(1)) as f64 * q).round() as usize;
+                f.lags.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
+            };
+            println!(
+                "live: {} beds × 6 vitals at 1 Hz for {} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed): sample → SSE event p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms over {} deliveries",
+                devices.len(),
+                args.live_seconds,
+                f.sent,
+                f.failed,
+                (f.sent - f.failed) as f64 * 6.0 / args.live_seconds as f64,
+                f.clients,
+                f.clients_failed,
+                pct(0.5),
+                pct(0.99),
+                pct(0.999),
+                pct(1.0),
+                f.lags.len(),
+            );
         }
-    );
+
+        if mqtt.is_some() && !args.live_only {
+            let publisher = Transport::mqtt(&args.mqtt_url, &prefix).await?;
+            let before = state.ward.mqtt.handled();
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs(args.seconds);
+            let mut published = 0u64;
+            // Closed loop over a window: a broker queues only so much for a subscriber (Mosquitto's
+            // max_queued_messages, 1000 by default) and drops the rest, so keep fewer than that
+            // unhandled.
+            const WINDOW: u64 = 400;
+            'publish: while Instant::now() < deadline {
+                for device in &devices {
+                    while published - (state.ward.mqtt.handled() - before) >= WINDOW {
+                        tokio::time::sleep(Duration::from_micros(200)).await;
+                    }
+                    publisher.send(device, samples(base, &clock, 1)).await?;
+                    published += 1;
+                    if published.is_multiple_of(100) && Instant::now() >= deadline {
+                        break 'publish;
+                    }
+                }
+            }
+            let publish_elapsed = start.elapsed();
+            // Wait until the server has handled (committed and acknowledged) every message.
+            while state.ward.mqtt.handled() - before < published
+                && start.elapsed() < Duration::from_secs(args.seconds * 6 + 30)
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let handled = state.ward.mqtt.handled() - before;
+            let elapsed = start.elapsed();
+            acknowledged += handled;
+            println!(
+                "{:<28} published={published} in {:.1} s, handled={handled} in {:.1} s → {:.0} messages/s (1 sample each)",
+                "MQTT QoS 1, 4 connections",
+                publish_elapsed.as_secs_f64(),
+                elapsed.as_secs_f64(),
+                handled as f64 / elapsed.as_secs_f64()
+            );
+            publisher.close().await;
+        } else if !args.live_only {
+            println!("MQTT: no broker at {}; skipped", args.mqtt_url);
+        }
+
+        let in_db = count_samples(&state).await?;
+        println!(
+            "verify: {acknowledged} samples acknowledged, {in_db} in the database{}",
+            if in_db >= acknowledged {
+                ""
+            } else {
+                "  ← LOST SAMPLES"
+            }
+        );
+        anyhow::ensure!(in_db >= acknowledged, "acknowledged samples are missing");
+        Ok(())
+    }
+    .await;
     shutdown.cancel();
     server.await??;
-    anyhow::ensure!(in_db >= acknowledged, "acknowledged samples are missing");
-    Ok(())
+    // The run's PostgreSQL schema goes whether the run passed, failed or broke off.
+    if let Some(schema) = schema {
+        let store = docde_server::startup::open_store(&database).await?;
+        docde_store::with_writer!(store, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        store.close().await;
+    }
+    result
 }
 
 /// `n` normal heart-rate samples with fresh measurement times.
