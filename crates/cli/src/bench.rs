@@ -207,6 +207,17 @@ async fn sign_in(args: SignInArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Drops a bench run's own PostgreSQL schema (a name the bench made, never input).
+pub(crate) async fn drop_schema(store: &docde_store::Store, schema: &str) -> anyhow::Result<()> {
+    docde_store::with_writer!(store, pool => {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })?;
+    Ok(())
+}
+
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())

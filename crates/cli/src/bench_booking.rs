@@ -314,12 +314,7 @@ async fn scenario(args: &BookingArgs, shape: &Shape) -> anyhow::Result<bool> {
     let result = measure(args, shape, &store, &context).await;
     // The schema goes whether the scenario passed, failed or broke off.
     if let (Some(schema), false) = (&schema, args.keep_data) {
-        docde_store::with_writer!(store, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        crate::bench::drop_schema(&store, schema).await?;
     }
     store.close().await;
     result

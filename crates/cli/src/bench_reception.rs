@@ -488,12 +488,7 @@ pub async fn run(args: ReceptionArgs) -> anyhow::Result<()> {
     );
     server.stop().await?;
     if let Some(schema) = &schema {
-        docde_store::with_writer!(store, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        crate::bench::drop_schema(&store, schema).await?;
     }
     store.close().await;
     if exactly_once && gapless && failed == 0 {

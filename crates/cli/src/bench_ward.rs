@@ -251,12 +251,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
     // The run's PostgreSQL schema goes whether the run passed, failed or broke off.
     if let Some(schema) = schema {
         let store = docde_server::startup::open_store(&database).await?;
-        docde_store::with_writer!(store, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
-                .execute(pool)
-                .await
-                .map(|_| ())
-        })?;
+        crate::bench::drop_schema(&store, &schema).await?;
         store.close().await;
     }
     result
