@@ -103,7 +103,7 @@ async fn follow(
     let mut body = response.bytes_stream();
     let mut buffer = Vec::<u8>::new();
     let mut lags = Vec::new();
-    let mut event = String::new();
+    let mut vitals = false;
     loop {
         let left = until.saturating_duration_since(Instant::now());
         let chunk = match tokio::time::timeout(left, body.next()).await {
@@ -111,14 +111,17 @@ async fn follow(
             Ok(Some(chunk)) => chunk?,
         };
         buffer.extend_from_slice(&chunk);
-        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
+        // Every whole line of the buffer, then one drain: a chunk may carry a page of many
+        // events, and draining line by line would move the rest of it each time.
+        let mut start = 0;
+        while let Some(end) = buffer[start..].iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&buffer[start..start + end]);
+            start += end + 1;
             let line = line.trim_end();
             if let Some(name) = line.strip_prefix("event:") {
-                event = name.trim().to_owned();
+                vitals = name.trim() == "vitals";
             } else if let Some(data) = line.strip_prefix("data:")
-                && event == "vitals"
+                && vitals
             {
                 let arrived = Utc::now();
                 // The first sample's time, found without parsing the whole payload: 500
@@ -127,9 +130,10 @@ async fn follow(
                     lags.push((arrived - at).to_std().unwrap_or_default());
                 }
             } else if line.is_empty() {
-                event.clear();
+                vitals = false;
             }
         }
+        buffer.drain(..start);
     }
     Ok(lags)
 }

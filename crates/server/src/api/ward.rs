@@ -3,12 +3,11 @@
 //! samples, and the nurse station (live snapshot, resumable event stream, alarm handling).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, Sse};
+use axum::response::sse::Event;
 use chrono::{DateTime, Utc};
 use docde_domain::account::Role;
 use docde_domain::ward::legacy::LegacyPayload;
@@ -21,7 +20,6 @@ use docde_store::ward::beds::{self, Bed};
 use docde_store::ward::events;
 use docde_store::ward::samples::{self, LatestSample};
 use docde_store::ward::{WardConflict, WardError};
-use futures::Stream;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -635,7 +633,7 @@ pub async fn ward_events(
     principal: Principal,
     Path(id): Path<Uuid>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     load_ward(&state, &principal, Action::ReadWard, id).await?;
     let last = event_log::last_event_id(&headers)?;
     // One reader of the log per ward for every station following it (ward::fanout).

@@ -11,15 +11,23 @@
 //! where the log ended: an event committed before the receiver existed is in the replay, and
 //! one committed after it is read by the follower (whose wake-up subscription is older still)
 //! and broadcast. A stream that falls behind the broadcast (lagged) replays from the log again.
+//!
+//! The follower also writes each page's SSE text once, and a stream sends a page as one body
+//! chunk. One frame (and one write) per event per station was the cost that sank the live
+//! ward: 1,000 beds' vitals to 500 stations are 500,000 events a second, but only as many
+//! pages per station as the writer commits groups.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
-use axum::response::sse::{Event, KeepAlive, Sse};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use docde_bus::Message;
-use docde_store::ward::events;
-use futures::Stream;
+use docde_store::ward::events::{self, WardEvent};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 use uuid::Uuid;
@@ -27,8 +35,61 @@ use uuid::Uuid;
 use crate::api::event_log::PAGE;
 use crate::state::AppState;
 
-/// Pages of events the follower read, in log order.
-type Batch = Arc<Vec<(i64, Event)>>;
+/// A page of events the follower read, in log order, as SSE text.
+struct Page {
+    /// Each event's id and text.
+    events: Vec<(i64, Bytes)>,
+    /// All of them, for a stream that sent none of them yet.
+    whole: Bytes,
+}
+
+type Batch = Arc<Page>;
+
+/// How often an idle stream sends a comment, so proxies and clients keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// A ward event as SSE text: named by its kind, with its log id (as `api::ward::sse`).
+fn wire(e: &WardEvent) -> Bytes {
+    let mut text = format!("event: {}\nid: {}\n", e.kind.code(), e.id);
+    for line in e.payload.split('\n') {
+        text.push_str("data: ");
+        text.push_str(line.trim_end_matches('\r'));
+        text.push('\n');
+    }
+    text.push('\n');
+    Bytes::from(text)
+}
+
+/// The events as one chunk.
+fn joined<'a>(events: impl Iterator<Item = &'a Bytes>) -> Bytes {
+    let mut all = Vec::new();
+    for e in events {
+        all.extend_from_slice(e);
+    }
+    Bytes::from(all)
+}
+
+impl Page {
+    fn of(page: &[WardEvent]) -> Self {
+        let events: Vec<(i64, Bytes)> = page.iter().map(|e| (e.id, wire(e))).collect();
+        let whole = joined(events.iter().map(|(_, b)| b));
+        Self { events, whole }
+    }
+
+    /// What of the page comes after `last`, as one chunk, and the page's last id; `None` when
+    /// all of it was sent.
+    fn after(&self, last: i64) -> Option<(Bytes, i64)> {
+        let (newest, _) = self.events.last()?;
+        if *newest <= last {
+            return None;
+        }
+        if self.events.first().is_some_and(|(id, _)| *id > last) {
+            return Some((self.whole.clone(), *newest));
+        }
+        let rest = self.events.iter().filter(|(id, _)| *id > last);
+        Some((joined(rest.map(|(_, b)| b)), *newest))
+    }
+}
 
 /// Batches a stream may fall behind before it replays from the log instead.
 const BROADCAST_CAPACITY: usize = 1024;
@@ -122,12 +183,7 @@ async fn follow(
             let full = page.len() == PAGE as usize;
             if let Some(last) = page.last() {
                 tail = last.id;
-                let batch: Batch = Arc::new(
-                    page.iter()
-                        .map(|e| (e.id, crate::api::ward::sse(e)))
-                        .collect(),
-                );
-                let _ = tx.send(batch);
+                let _ = tx.send(Arc::new(Page::of(&page)));
             }
             if !full {
                 break;
@@ -141,16 +197,19 @@ async fn follow(
 }
 
 /// The ward's events after `last`, live, for one client (see the module doc for the order of
-/// the hand-over). Counted as `ward_events` in `live_stream_clients`.
+/// the hand-over), as a `text/event-stream` response. Counted as `ward_events` in
+/// `live_stream_clients`.
 pub async fn serve(
     state: AppState,
     ward_id: Uuid,
     mut last: i64,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, docde_store::StoreError> {
+) -> Result<Response, docde_store::StoreError> {
     let mut rx = state.ward.fanout.subscribe(&state, ward_id).await?;
-    let (tx, out) = mpsc::channel(256);
+    let (tx, out) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     tokio::spawn(async move {
         let _live = crate::metrics::LiveClient::open("ward_events");
+        let mut keep_alive =
+            tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         'replay: loop {
             // From the log up to its end.
             loop {
@@ -158,9 +217,9 @@ pub async fn serve(
                     return;
                 };
                 let full = page.len() == PAGE as usize;
-                for e in &page {
-                    last = e.id;
-                    if tx.send(Ok(crate::api::ward::sse(e))).await.is_err() {
+                if let Some((chunk, newest)) = Page::of(&page).after(last) {
+                    last = newest;
+                    if tx.send(Ok(chunk)).await.is_err() {
                         return;
                     }
                 }
@@ -173,16 +232,19 @@ pub async fn serve(
                 let batch = tokio::select! {
                     _ = state.shutdown.cancelled() => return,
                     _ = tx.closed() => return,
+                    _ = keep_alive.tick() => {
+                        if tx.send(Ok(Bytes::from_static(b":\n\n"))).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     b = rx.recv() => b,
                 };
                 match batch {
                     Ok(batch) => {
-                        for (id, event) in batch.iter() {
-                            if *id <= last {
-                                continue;
-                            }
-                            last = *id;
-                            if tx.send(Ok(event.clone())).await.is_err() {
+                        if let Some((chunk, newest)) = batch.after(last) {
+                            last = newest;
+                            if tx.send(Ok(chunk)).await.is_err() {
                                 return;
                             }
                         }
@@ -193,5 +255,51 @@ pub async fn serve(
             }
         }
     });
-    Ok(Sse::new(ReceiverStream::new(out)).keep_alive(KeepAlive::default()))
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        Body::from_stream(ReceiverStream::new(out)),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use docde_store::ward::events::EventKind;
+
+    fn event(id: i64, payload: &str) -> WardEvent {
+        WardEvent {
+            id,
+            ward_id: Uuid::nil(),
+            patient_id: None,
+            kind: EventKind::Vitals,
+            payload: payload.to_owned(),
+            created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_page_is_sent_whole_once_and_only_its_unsent_events_after_a_replay() {
+        let page = Page::of(&[event(5, "{\"a\":1}"), event(6, "{}"), event(7, "x\ny")]);
+        let text = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+        let (all, newest) = page.after(4).unwrap();
+        assert_eq!(newest, 7);
+        assert_eq!(
+            text(all),
+            "event: vitals\nid: 5\ndata: {\"a\":1}\n\n\
+             event: vitals\nid: 6\ndata: {}\n\n\
+             event: vitals\nid: 7\ndata: x\ndata: y\n\n"
+        );
+        // Events 5 and 6 went out in the replay: only 7 is left.
+        let (rest, newest) = page.after(6).unwrap();
+        assert_eq!(
+            (text(rest), newest),
+            ("event: vitals\nid: 7\ndata: x\ndata: y\n\n".to_owned(), 7)
+        );
+        assert!(page.after(7).is_none() && page.after(9).is_none());
+        assert!(Page::of(&[]).after(0).is_none());
+    }
 }
