@@ -37,10 +37,10 @@ use crate::state::AppState;
 
 /// A page of events the follower read, in log order, as SSE text.
 struct Page {
-    /// Each event's id and text.
-    events: Vec<(i64, Bytes)>,
-    /// All of them, for a stream that sent none of them yet.
-    whole: Bytes,
+    /// All of the page's events, written once.
+    text: Bytes,
+    /// Each event's id and where its text starts in `text`, ascending.
+    starts: Vec<(i64, usize)>,
 }
 
 type Batch = Arc<Page>;
@@ -60,34 +60,26 @@ fn wire(e: &WardEvent) -> Bytes {
     Bytes::from(text)
 }
 
-/// The events as one chunk.
-fn joined<'a>(events: impl Iterator<Item = &'a Bytes>) -> Bytes {
-    let mut all = Vec::new();
-    for e in events {
-        all.extend_from_slice(e);
-    }
-    Bytes::from(all)
-}
-
 impl Page {
     fn of(page: &[WardEvent]) -> Self {
-        let events: Vec<(i64, Bytes)> = page.iter().map(|e| (e.id, wire(e))).collect();
-        let whole = joined(events.iter().map(|(_, b)| b));
-        Self { events, whole }
+        let mut text = Vec::new();
+        let mut starts = Vec::with_capacity(page.len());
+        for e in page {
+            starts.push((e.id, text.len()));
+            text.extend_from_slice(&wire(e));
+        }
+        Self {
+            text: Bytes::from(text),
+            starts,
+        }
     }
 
-    /// What of the page comes after `last`, as one chunk, and the page's last id; `None` when
-    /// all of it was sent.
+    /// What of the page comes after `last`, as one chunk (a slice of the page's text, no
+    /// copy), and the page's last id; `None` when all of it was sent.
     fn after(&self, last: i64) -> Option<(Bytes, i64)> {
-        let (newest, _) = self.events.last()?;
-        if *newest <= last {
-            return None;
-        }
-        if self.events.first().is_some_and(|(id, _)| *id > last) {
-            return Some((self.whole.clone(), *newest));
-        }
-        let rest = self.events.iter().filter(|(id, _)| *id > last);
-        Some((joined(rest.map(|(_, b)| b)), *newest))
+        let (newest, _) = *self.starts.last()?;
+        let first = self.starts.iter().find(|(id, _)| *id > last)?;
+        Some((self.text.slice(first.1..), newest))
     }
 }
 
