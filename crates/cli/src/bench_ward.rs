@@ -47,6 +47,11 @@ pub struct WardArgs {
     /// Skip the closed-loop HTTP and MQTT ingest phases (run only the live phase).
     #[arg(long)]
     live_only: bool,
+    /// Beds per ward: the devices' beds fill wards of this size, and the live phase's
+    /// nurse stations are spread evenly over the wards, each following its own ward (a
+    /// station shows one ward). A value ≥ `--devices` puts every bed in one ward.
+    #[arg(long, default_value_t = 40)]
+    beds_per_ward: usize,
 }
 
 const SECRET_PREFIX: &str = "bench-ward-secret-";
@@ -93,10 +98,12 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
     let result: anyhow::Result<()> = async {
-        let (place, devices) = seed(&state, args.devices).await?;
+        anyhow::ensure!(args.beds_per_ward > 0, "--beds-per-ward must be at least 1");
+        let (place, devices) = seed(&state, args.devices, args.beds_per_ward).await?;
         println!(
-            "ward ingest · {} devices · {} · {} cores · alarm evaluation on",
+            "ward ingest · {} devices in {} wards · {} · {} cores · alarm evaluation on",
             devices.len(),
+            place.1.len(),
             state.store.dialect(),
             cores()
         );
@@ -161,32 +168,43 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             let f = live::run(
                 &state,
                 &url,
-                place,
+                (place.0, &place.1),
                 &devices,
                 args.sse_clients,
                 args.live_seconds,
             )
             .await?;
             acknowledged += (f.sent - f.failed) * 6;
-            let pct = |q: f64| {
-                let i = ((f.lags.len().saturating_sub(1)) as f64 * q).round() as usize;
-                f.lags.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
-            };
+            let pct = |lags: &[Duration], q: f64| live::percentile(lags, q).as_secs_f64() * 1e3;
+            let seconds = f.elapsed.as_secs_f64();
             println!(
-                "live: {} beds × 6 vitals at 1 Hz for {} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed): sample → SSE event p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms over {} deliveries",
+                "live: {} beds in {} wards × 6 vitals at 1 Hz for {:.0} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed), each following one ward",
                 devices.len(),
-                args.live_seconds,
+                place.1.len(),
+                seconds,
                 f.sent,
                 f.failed,
-                (f.sent - f.failed) as f64 * 6.0 / args.live_seconds as f64,
+                (f.sent - f.failed) as f64 * 6.0 / seconds,
                 f.clients,
                 f.clients_failed,
-                pct(0.5),
-                pct(0.99),
-                pct(0.999),
-                pct(1.0),
-                f.lags.len(),
             );
+            println!(
+                "live: sample → SSE event p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms over {} deliveries (after the ramp-up); ramp-up p50 {:.1} ms, p99 {:.1} ms over {}",
+                pct(&f.lags, 0.5),
+                pct(&f.lags, 0.99),
+                pct(&f.lags, 0.999),
+                pct(&f.lags, 1.0),
+                f.lags.len(),
+                pct(&f.ramp_lags, 0.5),
+                pct(&f.ramp_lags, 0.99),
+                f.ramp_lags.len(),
+            );
+            let by_second: Vec<String> = f
+                .p99_by_second
+                .iter()
+                .map(|d| format!("{:.0}", d.as_secs_f64() * 1e3))
+                .collect();
+            println!("live: p99 by second (ms): {}", by_second.join(" "));
         }
 
         if mqtt.is_some() && !args.live_only {
@@ -277,18 +295,25 @@ async fn count_samples(state: &docde_server::AppState) -> anyhow::Result<u64> {
     Ok(docde_store::ward::samples::count_all(&state.store).await?)
 }
 
-/// A hospital, a ward and `n` beds, each with a bound device and an admitted patient, all
-/// from two hours back. Returns (hospital, ward) and the devices.
+/// A hospital, wards of `per_ward` beds and `n` beds in all, each with a bound device and an
+/// admitted patient, all from two hours back. Returns (hospital, wards) and the devices, the
+/// devices in bed order (bed `i` is in ward `i / per_ward`).
 async fn seed(
     state: &docde_server::AppState,
     n: usize,
-) -> anyhow::Result<((Uuid, Uuid), Vec<DeviceCredentials>)> {
+    per_ward: usize,
+) -> anyhow::Result<((Uuid, Vec<Uuid>), Vec<DeviceCredentials>)> {
     let now = Utc::now();
     let since = now - TimeDelta::hours(2);
     let hospital = hospitals::create_hospital(&state.store, "벤치병원", "Asia/Seoul", now).await?;
-    let ward = hospitals::create_ward(&state.store, hospital.id, "벤치병동", now).await?;
+    let mut wards = Vec::new();
+    for w in 0..n.div_ceil(per_ward).max(1) {
+        let name = format!("벤치병동 {}", w + 1);
+        wards.push(hospitals::create_ward(&state.store, hospital.id, &name, now).await?);
+    }
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
+        let ward = &wards[i / per_ward];
         let label = BedLabel::parse(&format!("{}-{}", 100 + i / 4, 1 + i % 4))?;
         let bed = beds::add_bed(&state.store, ward.id, &label, since).await?;
         let secret = format!("{SECRET_PREFIX}{i}");
@@ -338,5 +363,5 @@ async fn seed(
             secret,
         });
     }
-    Ok(((hospital.id, ward.id), out))
+    Ok(((hospital.id, wards.iter().map(|w| w.id).collect()), out))
 }

@@ -1,7 +1,8 @@
 //! The live phase of `docde bench ward`: every bed's device sends its vitals once a second
-//! (open loop, measured "now"), while nurse-station clients follow the ward's SSE stream; each
-//! client measures, for every `vitals` event, the time from the sample's measurement (its
+//! (open loop, measured "now"), while nurse-station clients follow their ward's SSE stream;
+//! each client measures, for every `vitals` event, the time from the sample's measurement (its
 //! send) to the event's arrival — sample accepted → committed → logged → fanned out → read.
+//! The first [`RAMP_UP`] seconds' samples are reported apart.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,10 +24,19 @@ use crate::simulate::{DeviceCredentials, Transport};
 pub struct LiveFigures {
     pub sent: u64,
     pub failed: u64,
-    /// Sample → SSE arrival, per event and client, sorted.
+    /// Sample → SSE arrival, per event and client, sorted, of samples measured after the
+    /// ramp-up.
     pub lags: Vec<Duration>,
+    /// The same for the ramp-up's samples (each stay's first evaluation: its first NEWS2,
+    /// restoring its open alarms), sorted.
+    pub ramp_lags: Vec<Duration>,
+    /// The p99 lag of the samples measured in each second after the ramp-up, in order: where
+    /// in the run the slow deliveries were.
+    pub p99_by_second: Vec<Duration>,
     pub clients: usize,
     pub clients_failed: usize,
+    /// How long the devices sent (ramp-up included).
+    pub elapsed: Duration,
 }
 
 /// A nurse of the ward with a session and a signed access token (`Bearer …`).
@@ -82,13 +92,22 @@ fn first_measured_at(data: &str) -> Option<DateTime<Utc>> {
     data[start..end].parse().ok()
 }
 
-/// Follows the ward stream until `until`, recording each `vitals` event's lag.
+/// When a follower stops, and from when a sample's lag counts (before: the ramp-up's).
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    until: Instant,
+    measure_from: DateTime<Utc>,
+}
+
+/// Follows the ward stream, recording each `vitals` event's lag: says when it is connected,
+/// then waits for its [`Window`].
 async fn follow(
     client: reqwest::Client,
     url: String,
     token: String,
-    until: Instant,
-) -> anyhow::Result<Vec<Duration>> {
+    connected: tokio::sync::mpsc::Sender<()>,
+    mut window: tokio::sync::watch::Receiver<Option<Window>>,
+) -> anyhow::Result<(Vec<Duration>, Vec<(u32, Duration)>)> {
     let response = client
         .get(&url)
         .header("authorization", token)
@@ -100,9 +119,15 @@ async fn follow(
         "ward stream answered {}",
         response.status()
     );
+    let _ = connected.send(()).await;
+    drop(connected);
+    let Window {
+        until,
+        measure_from,
+    } = (*window.wait_for(Option::is_some).await?).expect("waited for a window");
     let mut body = response.bytes_stream();
     let mut buffer = Vec::<u8>::new();
-    let mut lags = Vec::new();
+    let (mut ramp, mut lags) = (Vec::new(), Vec::new());
     let mut vitals = false;
     loop {
         let left = until.saturating_duration_since(Instant::now());
@@ -127,7 +152,13 @@ async fn follow(
                 // The first sample's time, found without parsing the whole payload: 500
                 // clients parsing every event would spend the shared cores on the generator.
                 if let Some(at) = first_measured_at(data) {
-                    lags.push((arrived - at).to_std().unwrap_or_default());
+                    let lag = (arrived - at).to_std().unwrap_or_default();
+                    if at < measure_from {
+                        ramp.push(lag);
+                    } else {
+                        let second = (at - measure_from).num_seconds() as u32;
+                        lags.push((second, lag));
+                    }
                 }
             } else if line.is_empty() {
                 vitals = false;
@@ -135,41 +166,80 @@ async fn follow(
         }
         buffer.drain(..start);
     }
-    Ok(lags)
+    Ok((ramp, lags))
 }
 
-/// Runs the live phase for `seconds`: `clients` stream followers, every device at 1 Hz.
+/// The `q` quantile of sorted `lags` (zero when empty).
+pub fn percentile(lags: &[Duration], q: f64) -> Duration {
+    let i = ((lags.len().saturating_sub(1)) as f64 * q).round() as usize;
+    lags.get(i).copied().unwrap_or_default()
+}
+
+/// How long the devices send before lags count: every stay's first evaluation (its first
+/// NEWS2 announced, its open alarms restored) falls in it, once per stay after a start, and
+/// is reported apart.
+const RAMP_UP: Duration = Duration::from_secs(2);
+
+/// Runs the live phase for `seconds`: `clients` stream followers spread evenly over the
+/// wards (station `i` follows ward `i % wards`, as a nurse of that ward), every device at 1 Hz.
 pub async fn run(
     state: &AppState,
     url: &str,
-    (hospital, ward): (Uuid, Uuid),
+    (hospital, wards): (Uuid, &[Uuid]),
     devices: &[DeviceCredentials],
     clients: usize,
     seconds: u64,
 ) -> anyhow::Result<LiveFigures> {
-    let token = nurse_token(state, hospital, ward, Utc::now()).await?;
-    let stream_url = format!("{url}/api/v1/wards/{ward}/events");
-    // One connection per follower, as separate nurse stations would have.
-    let warmup = Duration::from_secs(1);
-    let until = Instant::now() + warmup + Duration::from_secs(seconds) + Duration::from_secs(1);
+    let mut stations = Vec::with_capacity(wards.len());
+    for ward in wards {
+        let token = nurse_token(state, hospital, *ward, Utc::now()).await?;
+        stations.push((format!("{url}/api/v1/wards/{ward}/events"), token));
+    }
+    // One connection per follower, as separate nurse stations would have. The devices start
+    // once every follower is connected (or failed), so no event is sent before its station
+    // listens and the connection storm is not in the figures.
+    let (connected, mut connections) = tokio::sync::mpsc::channel(clients.max(1));
+    let (window, windows) = tokio::sync::watch::channel(None);
     let mut followers = Vec::with_capacity(clients);
-    for _ in 0..clients {
+    for i in 0..clients {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1)
             .build()?;
+        let (stream_url, token) = &stations[i % stations.len()];
         followers.push(tokio::spawn(follow(
             client,
             stream_url.clone(),
             token.clone(),
-            until,
+            connected.clone(),
+            windows.clone(),
         )));
     }
-    tokio::time::sleep(warmup).await;
+    drop(connected);
+    let connecting = Instant::now();
+    let mut listening = 0;
+    while listening < clients
+        && tokio::time::timeout(Duration::from_secs(60), connections.recv())
+            .await
+            .ok()
+            .flatten()
+            .is_some()
+    {
+        listening += 1;
+    }
+    println!(
+        "live: {listening} of {clients} stations connected in {:.1} s",
+        connecting.elapsed().as_secs_f64()
+    );
+    let until = Instant::now() + RAMP_UP + Duration::from_secs(seconds) + Duration::from_secs(1);
+    let _ = window.send(Some(Window {
+        until,
+        measure_from: Utc::now() + RAMP_UP,
+    }));
 
     // Every device once a second, spread evenly over the second (open loop).
     let transport = Arc::new(Transport::http(url)?);
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
+    let deadline = start + RAMP_UP + Duration::from_secs(seconds);
     let mut senders = Vec::with_capacity(devices.len());
     for (i, device) in devices.iter().enumerate() {
         let (transport, device) = (transport.clone(), device.clone());
@@ -195,16 +265,21 @@ pub async fn run(
         }));
     }
     let (mut sent, mut failed) = (0, 0);
+    // The devices send until the deadline (open loop): the nominal span is the rate's.
+    let elapsed = deadline - start;
     for s in senders {
         let (n, f) = s.await?;
         sent += n;
         failed += f;
     }
-    let mut lags = Vec::new();
+    let (mut ramp_lags, mut lags) = (Vec::new(), Vec::new());
     let mut clients_failed = 0;
     for f in followers {
         match f.await? {
-            Ok(l) => lags.extend(l),
+            Ok((r, l)) => {
+                ramp_lags.extend(r);
+                lags.extend(l);
+            }
             Err(e) => {
                 clients_failed += 1;
                 if clients_failed == 1 {
@@ -213,13 +288,33 @@ pub async fn run(
             }
         }
     }
+    let mut by_second: Vec<Vec<Duration>> = Vec::new();
+    for &(second, lag) in &lags {
+        let second = second as usize;
+        if by_second.len() <= second {
+            by_second.resize_with(second + 1, Vec::new);
+        }
+        by_second[second].push(lag);
+    }
+    let p99_by_second = by_second
+        .into_iter()
+        .map(|mut l| {
+            l.sort_unstable();
+            percentile(&l, 0.99)
+        })
+        .collect();
+    let mut lags: Vec<Duration> = lags.into_iter().map(|(_, lag)| lag).collect();
     lags.sort_unstable();
+    ramp_lags.sort_unstable();
     Ok(LiveFigures {
         sent,
         failed,
         lags,
+        ramp_lags,
+        p99_by_second,
         clients,
         clients_failed,
+        elapsed,
     })
 }
 
