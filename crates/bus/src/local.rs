@@ -34,6 +34,19 @@ impl Subscription {
             Err(broadcast::error::RecvError::Closed) => None,
         }
     }
+
+    /// Takes every message already waiting, without waiting for more; `false` once the bus
+    /// is gone. For a subscriber whose messages only say "look again" (a wake-up): the many
+    /// that came in while it was looking ask for one more look, not one each.
+    pub fn skip_waiting(&mut self) -> bool {
+        loop {
+            match self.rx.try_recv() {
+                Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)) => {}
+                Err(broadcast::error::TryRecvError::Empty) => return true,
+                Err(broadcast::error::TryRecvError::Closed) => return false,
+            }
+        }
+    }
 }
 
 #[derive(Clone, Default)]
@@ -110,6 +123,23 @@ mod tests {
         }
         assert_eq!(sub.recv().await, Some(Message::Lagged(5)));
         assert_eq!(sub.recv().await, Some(Message::Data(Bytes::from("5"))));
+    }
+
+    #[tokio::test]
+    async fn skipping_takes_what_waits_and_only_that() {
+        let fanout = Fanout::default();
+        let mut sub = fanout.subscribe("t");
+        for i in 0..(TOPIC_CAPACITY + 5) {
+            fanout.deliver("t", Bytes::from(i.to_string()));
+        }
+        assert!(sub.skip_waiting());
+        fanout.deliver("t", Bytes::from_static(b"later"));
+        assert_eq!(
+            sub.recv().await,
+            Some(Message::Data(Bytes::from_static(b"later")))
+        );
+        drop(fanout);
+        assert!(!sub.skip_waiting(), "the bus is gone");
     }
 
     #[test]
