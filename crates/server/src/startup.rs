@@ -80,7 +80,6 @@ impl Application {
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
             crate::reports::spawn(state.clone()),
-            crate::ward::thresholds::spawn(state.clone()),
             state
                 .auth
                 .sessions

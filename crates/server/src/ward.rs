@@ -65,10 +65,8 @@ pub fn ward_topic(ward_id: Uuid) -> String {
 /// Ward monitoring's shared parts, one per instance.
 pub struct Ward {
     pub writer: SampleWriter,
-    /// The default limits; [`thresholds::limits`] applies the ward's and patient's overrides.
+    /// The default limits; [`thresholds::merged`] applies the ward's and patient's overrides.
     pub thresholds: Thresholds,
-    /// Per-instance cache of the stored overrides.
-    pub limits: thresholds::ThresholdCache,
     pub escalation: EscalationPolicy,
     evaluator: Mutex<AlarmEvaluator<Uuid>>,
     /// Evaluator keys whose open alarms were restored from the database.
@@ -106,7 +104,6 @@ impl Ward {
         Arc::new(Self {
             writer,
             thresholds: Thresholds::default(),
-            limits: thresholds::ThresholdCache::default(),
             escalation: EscalationPolicy::default(),
             evaluator: Mutex::new(AlarmEvaluator::new()),
             restored: Mutex::new(HashSet::new()),
@@ -161,13 +158,15 @@ pub async fn evaluate(
 ) -> Result<bool, WardError> {
     let store = &state.store;
     let ward = &state.ward;
-    // Bed, stay, the patient's latest values and the NEWS2 last announced: one read, shared
-    // with the other devices' requests waiting for theirs.
+    // Bed, stay, the patient's latest values, the NEWS2 last announced and the threshold
+    // overrides: one read, shared with the other devices' requests waiting for theirs.
     let Some(context::DeviceContext {
         bed,
         admission,
         latest,
         announced,
+        ward_overrides,
+        patient_overrides,
     }) = ward.contexts.get(store, device_id).await?
     else {
         return Ok(false);
@@ -184,7 +183,13 @@ pub async fn evaluate(
             evaluator.restore(&key, alarm.kind);
         }
     }
-    let limits = thresholds::limits(state, bed.ward_id, admission.as_ref().map(|a| a.id)).await?;
+    let limits = thresholds::merged(
+        state,
+        bed.ward_id,
+        admission.as_ref().map(|a| a.id),
+        &ward_overrides,
+        &patient_overrides,
+    );
     let news2 = match &admission {
         Some(_) => news2_of(&latest, now),
         None => None,

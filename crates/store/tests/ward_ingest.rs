@@ -546,3 +546,59 @@ async fn many_devices_contexts_come_from_one_read_each_with_its_own_bed_stay_val
         .unwrap();
     assert_eq!(again[&w.device].announced, Some((5, "medium".to_owned())));
 }
+
+#[tokio::test]
+async fn a_devices_context_carries_the_wards_and_the_stays_threshold_overrides_as_stored_now() {
+    use docde_domain::ward::alarm::ThresholdOverrides;
+    use docde_store::ward::{context, thresholds};
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let (ann, bo) = (
+        user(&store, Role::Patient, None).await,
+        user(&store, Role::Patient, None).await,
+    );
+    let second = bound_device(&store, w.hospital, w.bed_b).await;
+    let ann_stay = admit(&store, ann, w.bed_a, at(10)).await;
+    admit(&store, bo, w.bed_b, at(10)).await;
+    let none = context::of_devices(&store, &[w.device, second], at(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        none[&w.device].ward_overrides,
+        ThresholdOverrides::default()
+    );
+    assert_eq!(
+        none[&w.device].patient_overrides,
+        ThresholdOverrides::default()
+    );
+
+    let ward_set = ThresholdOverrides {
+        fever_c: Some(37.8),
+        ..Default::default()
+    };
+    let ann_set = ThresholdOverrides {
+        tachycardia_per_min: Some(120.0),
+        ..Default::default()
+    };
+    thresholds::set_ward(&store, w.ward, &ward_set, None, at(21))
+        .await
+        .unwrap();
+    thresholds::set_admission(&store, ann_stay, &ann_set, None, at(21))
+        .await
+        .unwrap();
+    // The next read sees both writes: there is no cache in between.
+    let found = context::of_devices(&store, &[w.device, second], at(22))
+        .await
+        .unwrap();
+    let (a, b) = (&found[&w.device], &found[&second]);
+    assert_eq!(
+        (&a.ward_overrides, &a.patient_overrides),
+        (&ward_set, &ann_set)
+    );
+    assert_eq!(b.ward_overrides, ward_set, "the same ward");
+    assert_eq!(
+        b.patient_overrides,
+        ThresholdOverrides::default(),
+        "Bo has none"
+    );
+}

@@ -25,7 +25,6 @@ use crate::authz::{Action, Target, authorize};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
-use crate::ward::thresholds::changed;
 
 /// A ward's or a patient's overrides: any subset of the fields of `effective` (°C, %, /min,
 /// mmHg, mL, s). Unknown fields are refused.
@@ -148,7 +147,6 @@ pub async fn put_ward_thresholds(
     let row = stored::set_ward(&state.store, id, &overrides, Some(by), now())
         .await
         .map_err(ward_error)?;
-    changed(&state, id).await;
     Ok(Json(ward_view(id, defaults, Some(row))))
 }
 
@@ -231,6 +229,5 @@ pub async fn put_admission_thresholds(
     let row = stored::set_admission(&state.store, id, &overrides, Some(by), now())
         .await
         .map_err(ward_error)?;
-    changed(&state, id).await;
     Ok(Json(admission_view(&state, &admission, Some(row)).await?))
 }

@@ -25,7 +25,10 @@ use docde_store::ward::{WardError, samples};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::thresholds::limits;
+use docde_domain::ward::alarm::{ThresholdOverrides, Thresholds};
+use docde_store::ward::thresholds as stored_thresholds;
+
+use super::thresholds::merged;
 use super::wake;
 use crate::state::AppState;
 
@@ -82,6 +85,22 @@ async fn check_ward(
     let store = &state.store;
     let open = alarms::open_for_ward(store, ward_id).await?;
     let beds = samples::latest_per_bed(store, ward_id).await?;
+    // The ward's and its patients' limits, read once for the round.
+    let ward_overrides = stored_thresholds::of_ward(store, ward_id)
+        .await?
+        .map(|s| s.value)
+        .unwrap_or_default();
+    let patients: HashMap<Uuid, ThresholdOverrides> =
+        stored_thresholds::of_open_admissions_in_ward(store, ward_id)
+            .await?
+            .into_iter()
+            .collect();
+    let none = ThresholdOverrides::default();
+    let limits = |admission: Option<&Admission>| -> Thresholds {
+        let id = admission.map(|a| a.id);
+        let patient = id.and_then(|a| patients.get(&a)).unwrap_or(&none);
+        merged(state, ward_id, id, &ward_overrides, patient)
+    };
     let in_bed: HashMap<Uuid, &Admission> = beds
         .iter()
         .filter_map(|b| Some((b.bed.id, b.admission.as_ref()?)))
@@ -94,7 +113,7 @@ async fn check_ward(
     // Silent devices: raise where nothing is open yet for the bed's patient (or empty bed).
     for device in devices {
         let admission = in_bed.get(&device.bed_id).copied();
-        let t = limits(state, ward_id, admission.map(|a| a.id)).await?;
+        let t = limits(admission);
         let Some(quiet) = silent_for(device.last_seen_at, now, &t) else {
             continue;
         };
@@ -129,7 +148,7 @@ async fn check_ward(
         let still_silent = match device {
             Some(d) => {
                 let admission = in_bed.get(&d.bed_id).copied();
-                let t = limits(state, ward_id, admission.map(|a| a.id)).await?;
+                let t = limits(admission);
                 silent_for(d.last_seen_at, now, &t).is_some()
             }
             None => false,
@@ -164,7 +183,7 @@ async fn check_ward(
                 device: l.device_id,
             })
             .collect();
-        let t = limits(state, ward_id, Some(admission.id)).await?;
+        let t = limits(Some(admission));
         let current = open
             .iter()
             .find(|a| a.kind == AlarmKind::SensorOff && a.admission_id == Some(admission.id));
