@@ -65,6 +65,8 @@ pub fn ward_topic(ward_id: Uuid) -> String {
 /// Ward monitoring's shared parts, one per instance.
 pub struct Ward {
     pub writer: SampleWriter,
+    /// Group commit of NEWS2 changes (see `docde_store::ward::news2::Announcer`).
+    pub announcer: docde_store::ward::news2::Announcer,
     /// The default limits; [`thresholds::merged`] applies the ward's and patient's overrides.
     pub thresholds: Thresholds,
     pub escalation: EscalationPolicy,
@@ -101,8 +103,10 @@ impl Ward {
     pub fn start(store: &Store) -> Arc<Self> {
         let writers = if store.dialect() == "postgres" { 4 } else { 1 };
         let (writer, _) = SampleWriter::spawn(store.clone(), writers);
+        let (announcer, _) = docde_store::ward::news2::Announcer::spawn(store.clone());
         Arc::new(Self {
             writer,
+            announcer,
             thresholds: Thresholds::default(),
             escalation: EscalationPolicy::default(),
             evaluator: Mutex::new(AlarmEvaluator::new()),

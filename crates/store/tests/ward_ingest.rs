@@ -602,3 +602,71 @@ async fn a_devices_context_carries_the_wards_and_the_stays_threshold_overrides_a
         "Bo has none"
     );
 }
+
+#[tokio::test]
+async fn scores_handed_to_the_announcer_together_are_stored_and_announced_each_once_in_order() {
+    use docde_store::ward::news2::{Announcer, Score};
+    let store = fresh_store().await;
+    let w = ward(&store).await;
+    let (ann, bo) = (
+        user(&store, Role::Patient, None).await,
+        user(&store, Role::Patient, None).await,
+    );
+    let ann_stay = admit(&store, ann, w.bed_a, at(10)).await;
+    let bo_stay = admit(&store, bo, w.bed_b, at(10)).await;
+    let score = |patient, admission, total: u8, band: &'static str, t: i64| Score {
+        ward_id: w.ward,
+        patient_id: patient,
+        admission_id: admission,
+        total,
+        band,
+        payload: serde_json::json!({ "total": total }),
+        scored_at: at(t),
+    };
+    let (announcer, _) = Announcer::spawn(store.clone());
+    let after = events::latest_id(&store, w.ward).await.unwrap();
+    // Handed in at once: Ann's first score, then a worse one; Bo's first; Bo's again, equal to
+    // what he is about to have stored (so it changes nothing in the group's order).
+    let (a1, a2, b1, b2) = tokio::join!(
+        announcer.announce(score(ann, ann_stay, 1, "low", 20), None),
+        announcer.announce(score(ann, ann_stay, 5, "medium", 21), None),
+        announcer.announce(score(bo, bo_stay, 0, "low", 20), None),
+        announcer.announce(score(bo, bo_stay, 0, "low", 22), None),
+    );
+    let ids = [a1.unwrap(), a2.unwrap(), b1.unwrap(), b2.unwrap()];
+    assert!(ids[0].is_some() && ids[1].is_some() && ids[2].is_some());
+    assert_eq!(ids[3], None, "Bo's unchanged score is not announced again");
+    let logged = events::events_after(&store, w.ward, after, 100)
+        .await
+        .unwrap();
+    let news: Vec<(Option<Uuid>, String)> = logged
+        .iter()
+        .filter(|e| e.kind == EventKind::News2)
+        .map(|e| (e.patient_id, e.payload.clone()))
+        .collect();
+    assert_eq!(news.len(), 3, "{news:?}");
+    assert_eq!(
+        news.iter()
+            .filter(|(p, _)| *p == Some(ann))
+            .map(|(_, p)| p.as_str())
+            .collect::<Vec<_>>(),
+        [r#"{"total":1}"#, r#"{"total":5}"#],
+        "Ann's changes in the order they were scored"
+    );
+    // What is stored is the latest: told so, the announcer writes nothing.
+    assert_eq!(
+        announcer
+            .announce(score(ann, ann_stay, 5, "medium", 23), Some((5, "medium")))
+            .await
+            .unwrap(),
+        None
+    );
+    // An older score that arrives late is dropped, as with one score at a time.
+    assert_eq!(
+        announcer
+            .announce(score(ann, ann_stay, 2, "low", 15), None)
+            .await
+            .unwrap(),
+        None
+    );
+}

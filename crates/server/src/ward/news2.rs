@@ -9,7 +9,7 @@ use docde_domain::ward::VitalKind;
 use docde_domain::ward::news2::{News2, Parameter};
 use docde_store::ward::WardError;
 use docde_store::ward::admissions::Admission;
-use docde_store::ward::news2::{self as stored, Score};
+use docde_store::ward::news2::Score;
 use docde_store::ward::samples::LatestSample;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -132,7 +132,11 @@ pub async fn announce(
         payload,
         scored_at: at,
     };
-    Ok(stored::announce(&state.store, &score, stored_score)
+    // Committed with the other stays' changes waiting at that moment (see `Announcer`).
+    Ok(state
+        .ward
+        .announcer
+        .announce(score, stored_score)
         .await?
         .is_some())
 }
