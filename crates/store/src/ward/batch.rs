@@ -44,8 +44,19 @@ impl std::fmt::Debug for Job {
     }
 }
 
-fn unavailable() -> WardError {
+/// The store is gone (or the group's task): what a caller of a group commit gets then.
+pub(crate) fn unavailable() -> WardError {
     WardError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed))
+}
+
+/// What each caller of a failed group commit gets, one value each (errors are not `Clone`):
+/// an unavailable store as such (the caller answers 503), anything else as `what` failed.
+pub(crate) fn group_failed(e: &WardError, what: &'static str) -> WardError {
+    if matches!(e, WardError::Store(StoreError::Unavailable(_))) {
+        unavailable()
+    } else {
+        WardError::Store(StoreError::Other(sqlx::Error::Protocol(what.into())))
+    }
 }
 
 impl SampleWriter {
@@ -118,16 +129,10 @@ async fn run_group(store: &Store, group: &mut Vec<Job>) {
         }
         Err(e) => {
             tracing::error!(error = %e, batches = group.len(), "sample group commit failed");
-            let is_unavailable = matches!(&e, WardError::Store(StoreError::Unavailable(_)));
             for job in group.drain(..) {
-                let error = if is_unavailable {
-                    unavailable()
-                } else {
-                    WardError::Store(StoreError::Other(sqlx::Error::Protocol(
-                        "sample group commit failed".into(),
-                    )))
-                };
-                let _ = job.reply.send(Err(error));
+                let _ = job
+                    .reply
+                    .send(Err(group_failed(&e, "sample group commit failed")));
             }
         }
     }

@@ -19,9 +19,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::batch::{group_failed, unavailable};
 use super::events::{EventKind, NewEvent, append_events};
 use super::{WardError, stored};
-use crate::{Store, StoreError, with_writer};
+use crate::{Store, with_writer};
 
 /// A score to announce.
 #[derive(Debug, Clone)]
@@ -134,10 +135,6 @@ pub struct Announcer {
     jobs: mpsc::Sender<Job>,
 }
 
-fn unavailable() -> WardError {
-    WardError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed))
-}
-
 impl Announcer {
     pub fn spawn(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Job>(MAX_GROUP * 4);
@@ -153,16 +150,8 @@ impl Announcer {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, scores = group.len(), "NEWS2 group commit failed");
-                        let is_unavailable =
-                            matches!(&e, WardError::Store(StoreError::Unavailable(_)));
                         for job in group.drain(..) {
-                            let error = if is_unavailable {
-                                unavailable()
-                            } else {
-                                WardError::Store(StoreError::Other(sqlx::Error::Protocol(
-                                    "NEWS2 group commit failed".into(),
-                                )))
-                            };
+                            let error = group_failed(&e, "NEWS2 group commit failed");
                             let _ = job.reply.send(Err(error));
                         }
                     }
