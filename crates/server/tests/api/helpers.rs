@@ -186,7 +186,7 @@ async fn stream(
     });
     Sse::new(futures::StreamExt::take_until(
         ticks,
-        state.shutdown.cancelled_owned(),
+        state.shutdown.clone().cancelled_owned(),
     ))
 }
 

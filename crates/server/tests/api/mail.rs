@@ -51,9 +51,17 @@ async fn own_outbox(
         config.database.schema = Some(format!("t_{}", uuid::Uuid::now_v7().simple()));
     }
     tweak(&mut config);
-    let mut state = app.state.clone();
-    state.store = startup::open_store(&config).await.expect("own database");
-    state.config = Arc::new(config);
+    let store = startup::open_store(&config).await.expect("own database");
+    let shared = &app.state;
+    let state = AppState::new(
+        Arc::new(config),
+        store,
+        shared.bus.clone(),
+        shared.auth.clone(),
+        shared.records.clone(),
+        shared.outbound.clone(),
+        shared.shutdown.clone(),
+    );
     (state, dir)
 }
 
