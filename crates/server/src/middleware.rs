@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-use crate::problem::{ApiError, Lang, PROBLEM_JSON, Problem};
+use crate::problem::{ApiError, Lang, PROBLEM_JSON, Problem, Unwritten};
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -56,7 +56,8 @@ const PROBLEM_REWRITE_LIMIT: usize = 64 * 1024;
 
 /// Makes every error response problem+json with the request id and the client's language.
 /// Responses from axum itself (404 for unknown routes, 405, 413 from the body limit) arrive
-/// here as plain text and are replaced by the matching problem.
+/// here as plain text and are replaced by the matching problem. Our own problems arrive
+/// [`Unwritten`] and are written here, once.
 pub async fn problem_details(req: Request, next: Next) -> Response {
     let lang = Lang::from_accept_language(
         req.headers()
@@ -66,7 +67,8 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let response = next.run(req).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    let unwritten = response.extensions().get::<Unwritten>().is_some();
+    if !(unwritten || status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let is_problem = response
@@ -74,7 +76,9 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
     let (mut parts, body) = response.into_parts();
-    let mut problem = if is_problem {
+    let mut problem = if let Some(Unwritten(problem)) = parts.extensions.remove::<Unwritten>() {
+        problem
+    } else if is_problem {
         match to_bytes(body, PROBLEM_REWRITE_LIMIT)
             .await
             .ok()

@@ -5,7 +5,6 @@
 //! was wrong with *this* request. Internal errors are logged once, with their cause chain, and
 //! answered with a generic body: never an internal message, never patient data.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -272,13 +271,21 @@ impl Problem {
     }
 }
 
+/// A problem whose body is not written yet: [`crate::middleware::problem_details`], which
+/// wraps every route, adds the request id and the client's language and writes it once.
+/// Writing it here too meant writing, re-reading and writing again every refusal (a hot
+/// booking race refuses 99 requests in 100).
+#[derive(Debug, Clone)]
+pub struct Unwritten(pub Problem);
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(self)).into_response();
+        let mut response = status.into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.extensions_mut().insert(Unwritten(self));
         response
     }
 }
