@@ -224,6 +224,13 @@ pub(crate) fn cores() -> usize {
         .unwrap_or(0)
 }
 
+/// The `q` quantile of `sorted` by the nearest index (zero when empty); the live benches'
+/// latencies and lags.
+pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    let i = ((sorted.len().saturating_sub(1)) as f64 * q).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
 pub(crate) fn report(name: &str, latencies: &mut [Duration], failures: usize, elapsed: Duration) {
     latencies.sort();
     let pct = |p: f64| {

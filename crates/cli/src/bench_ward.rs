@@ -175,7 +175,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             )
             .await?;
             acknowledged += (f.sent - f.failed) * 6;
-            let pct = |lags: &[Duration], q: f64| live::percentile(lags, q).as_secs_f64() * 1e3;
+            let pct = |lags: &[Duration], q: f64| crate::bench::quantile(lags, q).as_secs_f64() * 1e3;
             let seconds = f.elapsed.as_secs_f64();
             println!(
                 "live: {} beds in {} wards × 6 vitals at 1 Hz for {:.0} s ({} requests, {} failed, {:.0} samples/s) · {} SSE clients ({} failed), each following one ward",

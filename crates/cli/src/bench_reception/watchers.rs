@@ -189,10 +189,7 @@ where
     Ok(w)
 }
 
+/// The `q` quantile of `sorted`, in milliseconds.
 pub(super) fn pct(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i].as_secs_f64() * 1000.0
+    crate::bench::quantile(sorted, q).as_secs_f64() * 1000.0
 }

@@ -169,12 +169,6 @@ async fn follow(
     Ok((ramp, lags))
 }
 
-/// The `q` quantile of sorted `lags` (zero when empty).
-pub fn percentile(lags: &[Duration], q: f64) -> Duration {
-    let i = ((lags.len().saturating_sub(1)) as f64 * q).round() as usize;
-    lags.get(i).copied().unwrap_or_default()
-}
-
 /// How long the devices send before lags count: every stay's first evaluation (its first
 /// NEWS2 announced, its open alarms restored) falls in it, once per stay after a start, and
 /// is reported apart.
@@ -300,7 +294,7 @@ pub async fn run(
         .into_iter()
         .map(|mut l| {
             l.sort_unstable();
-            percentile(&l, 0.99)
+            crate::bench::quantile(&l, 0.99)
         })
         .collect();
     let mut lags: Vec<Duration> = lags.into_iter().map(|(_, lag)| lag).collect();
