@@ -186,14 +186,19 @@ async fn connect_sqlite(
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5));
+    // No ping before each checkout (sqlx's default): a connection to a local file cannot
+    // have been dropped by a peer, and the ping was a round trip to the connection's thread
+    // and back on every query, as much as many a query itself.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(config.acquire_timeout)
+        .test_before_acquire(false)
         .connect_with(options.clone())
         .await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(config.max_connections.max(1))
         .acquire_timeout(config.acquire_timeout)
+        .test_before_acquire(false)
         .connect_with(options.read_only(true))
         .await?;
     Ok((writer, reader))
