@@ -113,6 +113,9 @@ pub async fn spawn_peer(first: &TestApp) -> TestApp {
         c.database.schema = config.database.schema.clone();
         c.redis.namespace = config.redis.namespace.clone();
         c.auth.signing_keys = config.auth.signing_keys.clone();
+        // Instances of one deployment book alike. Without this, a peer of an instance that
+        // never queues would queue during the default peak window (08:00–10:00 in Seoul).
+        c.booking = config.booking.clone();
     })
     .await
 }
