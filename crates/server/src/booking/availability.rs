@@ -5,7 +5,9 @@
 //! The view follows the database, never leads it: local bookings and cancellations update it
 //! after their commit, other instances' changes arrive as notices on the bus, and each doctor's
 //! entry is reloaded from the database after [`FRESH_FOR`] anyway, so a lost notice costs at
-//! most that long of a stale "full". A stale view can only refuse early (the database still
+//! most that long of a stale "full". A load that a change overtakes (the notice arrives while
+//! the database read is out, finding no entry to update) serves its own request but is not
+//! kept, so the next request reads again. A stale view can only refuse early (the database still
 //! decides every booking it lets through), so it can never cause an overbooking.
 
 use std::collections::HashMap;
@@ -69,7 +71,27 @@ impl DoctorView {
 pub struct Availability {
     /// Identifies this instance's notices, so it does not apply its own twice.
     pub instance: Uuid,
-    doctors: Mutex<HashMap<Uuid, Arc<DoctorView>>>,
+    known: Mutex<Known>,
+}
+
+#[derive(Default)]
+struct Known {
+    doctors: HashMap<Uuid, Arc<DoctorView>>,
+    /// Counts every change noted, applied or forgotten on this instance.
+    changes: u64,
+    /// Per doctor, the count at that doctor's last change. A load that began before it may have
+    /// read the database before the change; kept, it would hide the change until [`FRESH_FOR`]
+    /// ran out, because the change's notice found no entry to update while the load was out.
+    changed_at: HashMap<Uuid, u64>,
+    /// The count when everything was last forgotten.
+    all_changed_at: u64,
+}
+
+impl Known {
+    fn changed(&mut self, doctor_id: Uuid) {
+        self.changes += 1;
+        self.changed_at.insert(doctor_id, self.changes);
+    }
 }
 
 impl Default for Availability {
@@ -82,8 +104,12 @@ impl Availability {
     pub fn new() -> Self {
         Self {
             instance: Uuid::now_v7(),
-            doctors: Mutex::new(HashMap::new()),
+            known: Mutex::new(Known::default()),
         }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The doctor's view, loading it if absent or stale; `None` if there is no such doctor.
@@ -92,53 +118,72 @@ impl Availability {
         store: &Store,
         doctor_id: Uuid,
     ) -> anyhow::Result<Option<Arc<DoctorView>>> {
-        if let Some(view) = self.cached(doctor_id) {
-            return Ok(Some(view));
-        }
-        let Some(view) = load(store, doctor_id).await? else {
+        self.doctor_loaded_by(doctor_id, load(store, doctor_id))
+            .await
+    }
+
+    /// [`Self::doctor`] with the database read given as `load`, which runs only if needed.
+    async fn doctor_loaded_by(
+        &self,
+        doctor_id: Uuid,
+        load: impl Future<Output = anyhow::Result<Option<DoctorView>>>,
+    ) -> anyhow::Result<Option<Arc<DoctorView>>> {
+        let began = {
+            let known = self.known();
+            if let Some(view) = known
+                .doctors
+                .get(&doctor_id)
+                .filter(|v| v.loaded_at.elapsed() < FRESH_FOR)
+            {
+                return Ok(Some(view.clone()));
+            }
+            known.changes
+        };
+        let Some(view) = load.await? else {
             self.forget(doctor_id);
             return Ok(None);
         };
         let view = Arc::new(view);
-        let mut doctors = self.doctors.lock().unwrap_or_else(|e| e.into_inner());
-        doctors.insert(doctor_id, view.clone());
+        self.keep(doctor_id, &view, began);
         Ok(Some(view))
     }
 
-    fn cached(&self, doctor_id: Uuid) -> Option<Arc<DoctorView>> {
-        let doctors = self.doctors.lock().unwrap_or_else(|e| e.into_inner());
-        doctors
-            .get(&doctor_id)
-            .filter(|v| v.loaded_at.elapsed() < FRESH_FOR)
-            .cloned()
+    /// Keeps a view whose load began when the change count was `began`, unless the doctor
+    /// changed since: then this request uses it, and the next one loads again.
+    fn keep(&self, doctor_id: Uuid, view: &Arc<DoctorView>, began: u64) {
+        let mut known = self.known();
+        let changed_since = known.all_changed_at > began
+            || known
+                .changed_at
+                .get(&doctor_id)
+                .is_some_and(|at| *at > began);
+        if !changed_since {
+            known.doctors.insert(doctor_id, view.clone());
+        }
     }
 
     /// Records a slot's seat count after a commit.
     pub fn note(&self, doctor_id: Uuid, start: i64, taken: u16) {
-        if let Some(view) = self
-            .doctors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&doctor_id)
-        {
+        let mut known = self.known();
+        known.changed(doctor_id);
+        if let Some(view) = known.doctors.get(&doctor_id) {
             view.set_taken(start, taken);
         }
     }
 
     /// Drops what the view knows of a doctor; the next read reloads it.
     pub fn forget(&self, doctor_id: Uuid) {
-        self.doctors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&doctor_id);
+        let mut known = self.known();
+        known.changed(doctor_id);
+        known.doctors.remove(&doctor_id);
     }
 
     /// Drops everything (after missed notices).
     pub fn forget_all(&self) {
-        self.doctors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        let mut known = self.known();
+        known.changes += 1;
+        known.all_changed_at = known.changes;
+        known.doctors.clear();
     }
 
     /// Applies another instance's notice.
@@ -215,4 +260,141 @@ pub fn spawn(state: crate::state::AppState) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NINE: i64 = 1_800_000_000;
+
+    fn view(doctor_id: Uuid, taken: &[(i64, u16)]) -> DoctorView {
+        DoctorView {
+            doctor: schedules::BookableDoctor {
+                id: doctor_id,
+                hospital_id: Uuid::now_v7(),
+                user_id: None,
+                accepts_online_booking: true,
+                time_zone: "Asia/Seoul".into(),
+                booking_mode: "auto_confirm".into(),
+            },
+            schedule: None,
+            schedule_version: 1,
+            taken: Mutex::new(taken.iter().copied().collect()),
+            loaded_at: Instant::now(),
+        }
+    }
+
+    fn loaded(view: DoctorView) -> impl Future<Output = anyhow::Result<Option<DoctorView>>> {
+        async move { Ok(Some(view)) }
+    }
+
+    fn must_not_load() -> impl Future<Output = anyhow::Result<Option<DoctorView>>> {
+        async { panic!("a kept, fresh view is used without loading") }
+    }
+
+    #[tokio::test]
+    async fn a_view_read_while_a_seat_was_taken_elsewhere_serves_its_request_but_is_not_kept() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        // The load reads "nothing taken"; before it returns, another instance's notice says
+        // the 09:00 seat is taken. The notice finds no entry to update.
+        let read = views
+            .doctor_loaded_by(doctor, async {
+                views.apply(&SeatNotice {
+                    origin: Uuid::now_v7(),
+                    doctor_id: doctor,
+                    slot: Some((NINE, 1)),
+                });
+                Ok(Some(view(doctor, &[])))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.taken(NINE), 0);
+        // The next request does not trust it: it reads again and sees the seat taken.
+        let again = views
+            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.taken(NINE), 1);
+        // That read raced nothing, so it is kept and used without reading.
+        let kept = views
+            .doctor_loaded_by(doctor, must_not_load())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.taken(NINE), 1);
+    }
+
+    #[tokio::test]
+    async fn a_change_of_another_doctor_or_an_own_notice_does_not_void_a_load() {
+        let views = Availability::new();
+        let (doctor, other) = (Uuid::now_v7(), Uuid::now_v7());
+        views
+            .doctor_loaded_by(doctor, async {
+                views.note(other, NINE, 1);
+                views.apply(&SeatNotice {
+                    origin: views.instance,
+                    doctor_id: doctor,
+                    slot: None,
+                });
+                Ok(Some(view(doctor, &[])))
+            })
+            .await
+            .unwrap();
+        assert!(
+            views
+                .doctor_loaded_by(doctor, must_not_load())
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn forgetting_everything_during_a_load_voids_it() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        views
+            .doctor_loaded_by(doctor, async {
+                views.forget_all();
+                Ok(Some(view(doctor, &[])))
+            })
+            .await
+            .unwrap();
+        let again = views
+            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.taken(NINE), 1);
+    }
+
+    #[tokio::test]
+    async fn a_local_commit_during_a_load_voids_it_and_updates_a_kept_view() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        views
+            .doctor_loaded_by(doctor, async {
+                views.note(doctor, NINE, 1);
+                Ok(Some(view(doctor, &[])))
+            })
+            .await
+            .unwrap();
+        let kept = views
+            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept.taken(NINE), 1, "the voided load was not kept");
+        views.note(doctor, NINE + 1_800, 1);
+        assert_eq!(kept.taken(NINE + 1_800), 1);
+        let same = views
+            .doctor_loaded_by(doctor, must_not_load())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&kept, &same));
+    }
 }
