@@ -2,11 +2,14 @@
 //! every browser test uses (poll for a condition up to a timeout; never sleep as an assertion).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use serde_json::json;
 
 /// How long a wait polls before the test fails.
@@ -20,8 +23,11 @@ pub struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ends chromedriver; it takes its chromium with it.
-        let _ = self.driver.kill();
+        // Killing chromedriver alone leaves its chromium running, orphaned, with its pages
+        // still polling; chromedriver was started as the leader of its own process group, so
+        // the whole group goes.
+        let group = Pid::from_raw(self.driver.id() as i32);
+        let _ = killpg(group, Signal::SIGKILL);
         let _ = self.driver.wait();
     }
 }
@@ -64,6 +70,7 @@ pub async fn browser(test: &str) -> Option<Browser> {
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("chromedriver starts");
     let profile = tempfile::tempdir().expect("profile dir");
