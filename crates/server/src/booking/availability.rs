@@ -285,12 +285,12 @@ mod tests {
         }
     }
 
-    fn loaded(view: DoctorView) -> impl Future<Output = anyhow::Result<Option<DoctorView>>> {
-        async move { Ok(Some(view)) }
+    async fn loaded(view: DoctorView) -> anyhow::Result<Option<DoctorView>> {
+        Ok(Some(view))
     }
 
-    fn must_not_load() -> impl Future<Output = anyhow::Result<Option<DoctorView>>> {
-        async { panic!("a kept, fresh view is used without loading") }
+    async fn must_not_load() -> anyhow::Result<Option<DoctorView>> {
+        panic!("a kept, fresh view is used without loading")
     }
 
     #[tokio::test]
