@@ -29,6 +29,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod wal_checkpoint;
 pub mod ward;
 pub mod web;
 

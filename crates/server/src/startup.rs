@@ -80,6 +80,7 @@ impl Application {
             crate::booking::availability::spawn(state.clone()),
             crate::ward::spawn_escalation(state.clone()),
             crate::reports::spawn(state.clone()),
+            crate::wal_checkpoint::spawn(state.clone()),
             state
                 .auth
                 .sessions

@@ -36,6 +36,9 @@ pub enum Backend {
     Sqlite {
         writer: SqlitePool,
         reader: SqlitePool,
+        /// One connection that only moves the write-ahead log into the database file
+        /// ([`Store::checkpoint`]), so the writer's commits no longer do it themselves.
+        checkpointer: SqlitePool,
     },
     Postgres(PgPool),
 }
@@ -53,8 +56,7 @@ impl Store {
             if config.url.starts_with("postgres://") || config.url.starts_with("postgresql://") {
                 Backend::Postgres(connect_postgres(config).await?)
             } else if let Some(path) = config.url.strip_prefix("sqlite://") {
-                let (writer, reader) = connect_sqlite(PathBuf::from(path), config).await?;
-                Backend::Sqlite { writer, reader }
+                connect_sqlite(PathBuf::from(path), config).await?
             } else {
                 return Err(StoreError::Other(sqlx::Error::Configuration(
                     "database url must start with sqlite:// or postgres://".into(),
@@ -109,7 +111,7 @@ impl Store {
     /// (connections open, connections idle) summed over the pools, for metrics.
     pub fn pool_usage(&self) -> (u32, u32) {
         match &self.backend {
-            Backend::Sqlite { writer, reader } => (
+            Backend::Sqlite { writer, reader, .. } => (
                 writer.size() + reader.size(),
                 (writer.num_idle() + reader.num_idle()) as u32,
             ),
@@ -117,10 +119,33 @@ impl Store {
         }
     }
 
+    /// SQLite: copies the write-ahead log's committed pages into the database file without
+    /// waiting for anyone (a passive checkpoint), on a connection of its own. Returns the log's
+    /// frames and those now in the database file; `None` on PostgreSQL, which needs none of it.
+    ///
+    /// Why: left to itself, SQLite checkpoints inside the commit that crosses the log's size
+    /// limit, on the writer, and every commit queued behind it (every bedside sample, every
+    /// booking) waits for that copy and its fsync. Run often enough, this keeps the log below
+    /// the writer's limit, so the writer only appends.
+    pub async fn checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        let Backend::Sqlite { checkpointer, .. } = &self.backend else {
+            return Ok(None);
+        };
+        let (_busy, log, done): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(checkpointer)
+            .await?;
+        Ok(Some((log, done)))
+    }
+
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { writer, reader } => {
+            Backend::Sqlite {
+                writer,
+                reader,
+                checkpointer,
+            } => {
+                checkpointer.close().await;
                 reader.close().await;
                 writer.close().await;
             }
@@ -171,10 +196,13 @@ async fn connect_postgres(config: &DatabaseConfig) -> Result<PgPool, StoreError>
     Ok(pool)
 }
 
-async fn connect_sqlite(
-    path: PathBuf,
-    config: &DatabaseConfig,
-) -> Result<(SqlitePool, SqlitePool), StoreError> {
+/// WAL pages after which the writer's own commit checkpoints (SQLite's default is 1,000, about
+/// 4 MB). Only a backstop: the server checkpoints on its own connection far sooner (see
+/// [`Store::checkpoint`]), and a process that does not, such as a one-off command, still
+/// keeps its log bounded at about 40 MB.
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backend, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
     }
@@ -193,6 +221,15 @@ async fn connect_sqlite(
         .max_connections(1)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
+        .connect_with(options.clone().pragma(
+            "wal_autocheckpoint",
+            WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+        ))
+        .await?;
+    let checkpointer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(config.acquire_timeout)
+        .test_before_acquire(false)
         .connect_with(options.clone())
         .await?;
     let reader = SqlitePoolOptions::new()
@@ -201,7 +238,11 @@ async fn connect_sqlite(
         .test_before_acquire(false)
         .connect_with(options.read_only(true))
         .await?;
-    Ok((writer, reader))
+    Ok(Backend::Sqlite {
+        writer,
+        reader,
+        checkpointer,
+    })
 }
 
 /// Quotes a PostgreSQL identifier (schema names come from configuration).

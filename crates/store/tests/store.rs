@@ -1,5 +1,5 @@
-//! The store against a real database: migrations and health, idempotency keys, and how
-//! database errors are classified.
+//! The store against a real database: migrations and health, SQLite's log checkpoints,
+//! idempotency keys, and how database errors are classified.
 //!
 //! Every test gets a database of its own. With `TEST_DATABASE_URL` set (a PostgreSQL URL) that
 //! is a fresh schema, dropped when the test ends; otherwise a SQLite file in a fresh temporary
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use docde_store::idempotency::{self, Claim};
-use docde_store::{HealthProblem, StoreError, with_writer};
+use docde_store::{Backend, HealthProblem, StoreError, with_writer};
 
 mod common;
 
@@ -37,6 +37,44 @@ async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_t
         .check()
         .await
         .expect("still healthy after migrating again");
+}
+
+#[tokio::test]
+async fn a_checkpoint_copies_the_whole_log_into_the_database_file_off_the_writer() {
+    let store = fresh_store().await;
+    let Backend::Sqlite { writer, .. } = store.backend() else {
+        assert_eq!(
+            store.checkpoint().await.unwrap(),
+            None,
+            "PostgreSQL has no log to copy"
+        );
+        return;
+    };
+    // The writer leaves checkpoints to `Store::checkpoint`, far past SQLite's 1,000 pages.
+    let limit: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(writer)
+        .await
+        .unwrap();
+    assert_eq!(limit, 10_000);
+    sqlx::query("CREATE TABLE filler (n INTEGER, text TEXT)")
+        .execute(writer)
+        .await
+        .unwrap();
+    for n in 0..200 {
+        sqlx::query("INSERT INTO filler VALUES ($1, $2)")
+            .bind(n)
+            .bind("가".repeat(1_000))
+            .execute(writer)
+            .await
+            .unwrap();
+    }
+    let (log, copied) = store.checkpoint().await.unwrap().expect("SQLite has a log");
+    assert!(log > 100, "{log} frames in the log");
+    // Nobody was reading, so a passive checkpoint copies every frame.
+    assert_eq!(copied, log);
+    let rows: i64 = with_writer!(store, pool => sqlx::query_scalar("SELECT COUNT(*) FROM filler").fetch_one(pool).await)
+        .unwrap();
+    assert_eq!(rows, 200);
 }
 
 #[tokio::test]
