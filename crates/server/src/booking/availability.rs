@@ -293,38 +293,40 @@ mod tests {
         panic!("a kept, fresh view is used without loading")
     }
 
+    /// The doctor's view as a request gets it, with `load` standing in for the database.
+    async fn read(
+        views: &Availability,
+        doctor: Uuid,
+        load: impl Future<Output = anyhow::Result<Option<DoctorView>>>,
+    ) -> Arc<DoctorView> {
+        views
+            .doctor_loaded_by(doctor, load)
+            .await
+            .unwrap()
+            .expect("the doctor exists")
+    }
+
     #[tokio::test]
     async fn a_view_read_while_a_seat_was_taken_elsewhere_serves_its_request_but_is_not_kept() {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
         // The load reads "nothing taken"; before it returns, another instance's notice says
         // the 09:00 seat is taken. The notice finds no entry to update.
-        let read = views
-            .doctor_loaded_by(doctor, async {
-                views.apply(&SeatNotice {
-                    origin: Uuid::now_v7(),
-                    doctor_id: doctor,
-                    slot: Some((NINE, 1)),
-                });
-                Ok(Some(view(doctor, &[])))
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(read.taken(NINE), 0);
+        let first = read(&views, doctor, async {
+            views.apply(&SeatNotice {
+                origin: Uuid::now_v7(),
+                doctor_id: doctor,
+                slot: Some((NINE, 1)),
+            });
+            Ok(Some(view(doctor, &[])))
+        })
+        .await;
+        assert_eq!(first.taken(NINE), 0);
         // The next request does not trust it: it reads again and sees the seat taken.
-        let again = views
-            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
-            .await
-            .unwrap()
-            .unwrap();
+        let again = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
         assert_eq!(again.taken(NINE), 1);
         // That read raced nothing, so it is kept and used without reading.
-        let kept = views
-            .doctor_loaded_by(doctor, must_not_load())
-            .await
-            .unwrap()
-            .unwrap();
+        let kept = read(&views, doctor, must_not_load()).await;
         assert_eq!(kept.taken(NINE), 1);
     }
 
@@ -332,42 +334,29 @@ mod tests {
     async fn a_change_of_another_doctor_or_an_own_notice_does_not_void_a_load() {
         let views = Availability::new();
         let (doctor, other) = (Uuid::now_v7(), Uuid::now_v7());
-        views
-            .doctor_loaded_by(doctor, async {
-                views.note(other, NINE, 1);
-                views.apply(&SeatNotice {
-                    origin: views.instance,
-                    doctor_id: doctor,
-                    slot: None,
-                });
-                Ok(Some(view(doctor, &[])))
-            })
-            .await
-            .unwrap();
-        assert!(
-            views
-                .doctor_loaded_by(doctor, must_not_load())
-                .await
-                .is_ok()
-        );
+        read(&views, doctor, async {
+            views.note(other, NINE, 1);
+            views.apply(&SeatNotice {
+                origin: views.instance,
+                doctor_id: doctor,
+                slot: None,
+            });
+            Ok(Some(view(doctor, &[])))
+        })
+        .await;
+        read(&views, doctor, must_not_load()).await;
     }
 
     #[tokio::test]
     async fn forgetting_everything_during_a_load_voids_it() {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
-        views
-            .doctor_loaded_by(doctor, async {
-                views.forget_all();
-                Ok(Some(view(doctor, &[])))
-            })
-            .await
-            .unwrap();
-        let again = views
-            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
-            .await
-            .unwrap()
-            .unwrap();
+        read(&views, doctor, async {
+            views.forget_all();
+            Ok(Some(view(doctor, &[])))
+        })
+        .await;
+        let again = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
         assert_eq!(again.taken(NINE), 1);
     }
 
@@ -375,26 +364,16 @@ mod tests {
     async fn a_local_commit_during_a_load_voids_it_and_updates_a_kept_view() {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
-        views
-            .doctor_loaded_by(doctor, async {
-                views.note(doctor, NINE, 1);
-                Ok(Some(view(doctor, &[])))
-            })
-            .await
-            .unwrap();
-        let kept = views
-            .doctor_loaded_by(doctor, loaded(view(doctor, &[(NINE, 1)])))
-            .await
-            .unwrap()
-            .unwrap();
+        read(&views, doctor, async {
+            views.note(doctor, NINE, 1);
+            Ok(Some(view(doctor, &[])))
+        })
+        .await;
+        let kept = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
         assert_eq!(kept.taken(NINE), 1, "the voided load was not kept");
         views.note(doctor, NINE + 1_800, 1);
         assert_eq!(kept.taken(NINE + 1_800), 1);
-        let same = views
-            .doctor_loaded_by(doctor, must_not_load())
-            .await
-            .unwrap()
-            .unwrap();
+        let same = read(&views, doctor, must_not_load()).await;
         assert!(Arc::ptr_eq(&kept, &same));
     }
 }
