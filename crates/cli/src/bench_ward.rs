@@ -41,11 +41,12 @@ pub struct WardArgs {
     /// The server's connections to the broker (`mqtt.connections`). Each carries at most the
     /// broker's `max_inflight_messages` unacknowledged messages (Mosquitto: 20 by default,
     /// 200 in deploy/mosquitto.conf), and a message is acknowledged only after its commit.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     mqtt_connections: usize,
     /// Messages the publisher keeps unhandled at most. Keep it below the broker's
     /// `max_queued_messages` (Mosquitto: 1,000 by default), which drops the rest.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..))]
     mqtt_window: u64,
     /// Nurse-station clients following the ward's SSE stream in the live phase.
     #[arg(long, default_value_t = 500)]
@@ -97,7 +98,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         config.mqtt.topic_prefix = prefix.clone();
         config.mqtt.client_id = Some(format!("docde-bench-{}", Uuid::now_v7().simple()));
         config.mqtt.clean_session = true;
-        config.mqtt.connections = args.mqtt_connections.max(1);
+        config.mqtt.connections = args.mqtt_connections;
     }
     let schema = config.database.schema.clone();
     let database = config.clone();
@@ -224,10 +225,9 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             let mut published = 0u64;
             // Closed loop over a window (`--mqtt-window`): a broker queues only so much for a
             // subscriber and drops the rest, so keep fewer than that unhandled.
-            let window = args.mqtt_window.max(1);
             'publish: while Instant::now() < deadline {
                 for device in &devices {
-                    while published - (state.ward.mqtt.handled() - before) >= window {
+                    while published - (state.ward.mqtt.handled() - before) >= args.mqtt_window {
                         tokio::time::sleep(Duration::from_micros(200)).await;
                     }
                     publisher.send(device, samples(base, &clock, 1)).await?;
@@ -249,7 +249,7 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             acknowledged += handled;
             println!(
                 "{:<28} published={published} in {:.1} s, handled={handled} in {:.1} s → {:.0} messages/s (1 sample each)",
-                format!("MQTT QoS 1, {} connections", args.mqtt_connections.max(1)),
+                format!("MQTT QoS 1, {} connections", args.mqtt_connections),
                 publish_elapsed.as_secs_f64(),
                 elapsed.as_secs_f64(),
                 handled as f64 / elapsed.as_secs_f64()

@@ -183,6 +183,8 @@ impl Availability {
         let mut known = self.known();
         known.changes += 1;
         known.all_changed_at = known.changes;
+        // Every earlier per-doctor change is older than this one, so it says nothing more.
+        known.changed_at.clear();
         known.doctors.clear();
     }
 
