@@ -258,6 +258,23 @@ fn raw_reports_deserialize_whatever_the_value_so_errors_stay_per_item() {
     assert_eq!(pressed.value, RawValue::Bool(true));
     let text: RawSample = from(J::Obj(vec![("value", J::Str("37.5"))])).unwrap();
     assert_eq!(text.value, RawValue::Text("37.5".into()));
+    let negative: RawSample = from(J::Obj(vec![("value", J::Int(-3))])).unwrap();
+    assert_eq!(negative.value, RawValue::Number(-3.0));
+    let float: RawSample = from(J::Obj(vec![("value", J::Num(36.6))])).unwrap();
+    assert_eq!(float.value, RawValue::Number(36.6));
+    // A nested value is read to its end: the fields after it still arrive.
+    let nested: RawSample = from(J::Obj(vec![
+        (
+            "value",
+            J::Obj(vec![("reading", J::Arr(vec![J::Num(1.5), J::Null]))]),
+        ),
+        ("kind", J::Str("heart_rate")),
+        ("measured_at", J::Str("2026-03-01T08:59:00+09:00")),
+    ]))
+    .unwrap();
+    assert!(matches!(nested.value, RawValue::Unsupported(_)));
+    assert_eq!(nested.kind, "heart_rate");
+    assert_eq!(parse(&nested).map(|_| ()), Err("invalid_value"));
 }
 
 #[test]

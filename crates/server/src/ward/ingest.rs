@@ -171,3 +171,37 @@ async fn store_samples(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use docde_domain::ward::{RawSample, RawValue};
+
+    // `RawValue` deserializes by a visitor of its own (docde-domain has no JSON crate to test
+    // it with text): every JSON shape a device may send, numbers beyond i64 included.
+    #[test]
+    fn a_batch_body_keeps_every_value_shape_per_item() {
+        let batch: Vec<RawSample> = serde_json::from_str(
+            r#"[{"kind":"spo2","value":97,"measured_at":"2026-03-01T08:59:00+09:00"},
+                {"kind":"body_temperature","value":37.85},
+                {"kind":"nurse_call","value":true},
+                {"kind":"heart_rate","value":"72"},
+                {"kind":"heart_rate","value":null},
+                {"kind":"heart_rate"},
+                {"kind":"heart_rate","value":{"a":[1,{"b":2}]},"unit":"/min"},
+                {"kind":"heart_rate","value":[1,2],"unit":"/min"},
+                {"kind":"heart_rate","value":18446744073709551615}]"#,
+        )
+        .unwrap();
+        let values: Vec<&RawValue> = batch.iter().map(|r| &r.value).collect();
+        assert_eq!(values[0], &RawValue::Number(97.0));
+        assert_eq!(values[1], &RawValue::Number(37.85));
+        assert_eq!(values[2], &RawValue::Bool(true));
+        assert_eq!(values[3], &RawValue::Text("72".into()));
+        assert_eq!(values[4], &RawValue::Missing);
+        assert_eq!(values[5], &RawValue::Missing);
+        assert!(matches!(values[6], RawValue::Unsupported(_)));
+        assert_eq!(batch[6].unit.as_deref(), Some("/min"));
+        assert!(matches!(values[7], RawValue::Unsupported(_)));
+        assert_eq!(values[8], &RawValue::Number(u64::MAX as f64));
+    }
+}
