@@ -5,6 +5,7 @@
 //! Alarm evaluation is on (the values are normal, so it finds nothing to raise). The live phase
 //! ([`live`]) measures sample → SSE latency with nurse-station clients following the ward.
 
+mod ceiling;
 mod live;
 
 use std::sync::Arc;
@@ -54,6 +55,11 @@ pub struct WardArgs {
     /// Seconds of the live phase (every device sends 6 vitals once a second); 0 skips it.
     #[arg(long, default_value_t = 10)]
     live_seconds: u64,
+    /// Seconds of each ceiling phase (0 skips them): `GET /healthz` with as many clients as
+    /// the HTTP phases, and MQTT to a subscriber that only acknowledges — what this machine
+    /// carries with no server work per message, the bound for one sample per request/message.
+    #[arg(long, default_value_t = 3)]
+    ceiling_seconds: u64,
     /// Skip the closed-loop HTTP and MQTT ingest phases (run only the live phase).
     #[arg(long)]
     live_only: bool,
@@ -123,6 +129,8 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         let clock = Arc::new(AtomicU64::new(0));
         let transport = Arc::new(Transport::http(&url)?);
         let mut acknowledged = 0u64;
+        // One sample per request: requests/s (read against the /healthz ceiling).
+        let mut single_rate = None;
         let batches: &[usize] = if args.live_only { &[] } else { &[100, 1] };
         for &batch in batches {
             let start = Instant::now();
@@ -167,10 +175,29 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
                 failures,
                 elapsed,
             );
+            let rate = stored as f64 / elapsed.as_secs_f64();
+            println!("{:<28} samples/s={rate:.0}", "");
+            if batch == 1 {
+                single_rate = Some(rate);
+            }
+        }
+        if single_rate.is_some() && args.ceiling_seconds > 0 {
+            let (encode, decode) = ceiling::codec(&samples(base, &clock, 100), 20_000)?;
             println!(
-                "{:<28} samples/s={:.0}",
-                "",
-                stored as f64 / elapsed.as_secs_f64()
+                "{:<28} encode {encode:.0} samples/s, decode and check {decode:.0} samples/s (one core each; both on these {} cores: at most {:.0} samples/s with nothing else to do)",
+                "ceiling: JSON, 100 per body",
+                cores(),
+                cores() as f64 / (1.0 / encode + 1.0 / decode)
+            );
+        }
+        if let Some(single) = single_rate
+            && args.ceiling_seconds > 0
+        {
+            let healthz = ceiling::healthz(&url, devices.len(), args.ceiling_seconds).await?;
+            println!(
+                "{:<28} ok/s={healthz:>7.1}  (no server work: the bound for 1 sample per request; 1 per request ÷ healthz = {:.2})",
+                "ceiling: GET /healthz",
+                single / healthz.max(1e-9)
             );
         }
 
@@ -255,6 +282,23 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
                 handled as f64 / elapsed.as_secs_f64()
             );
             publisher.close().await;
+            if args.ceiling_seconds > 0 {
+                let rate = handled as f64 / elapsed.as_secs_f64();
+                let noop = ceiling::mqtt_noop(
+                    &args.mqtt_url,
+                    &format!("{prefix}-noop"),
+                    &devices,
+                    args.mqtt_window,
+                    args.ceiling_seconds,
+                    || samples(base, &clock, 1),
+                )
+                .await?;
+                println!(
+                    "{:<28} {noop:.0} messages/s  (no server: the bound for 1 sample per message; server ÷ no-op = {:.2})",
+                    "ceiling: MQTT no-op subscriber",
+                    rate / noop.max(1e-9)
+                );
+            }
         } else if !args.live_only {
             println!("MQTT: no broker at {}; skipped", args.mqtt_url);
         }
