@@ -269,10 +269,16 @@ pub enum Subject {
 }
 
 impl Subject {
-    fn column_and_id(self) -> (&'static str, String) {
+    /// The condition on `vital_samples` (its `$1` is the id). A patient's samples are those of
+    /// the patient's admissions: a sample has a patient only through the stay it was attributed
+    /// to, and `vital_samples_admission` is the index raw samples are read by.
+    fn condition_and_id(self) -> (&'static str, String) {
         match self {
-            Subject::Patient(p) => ("patient_id", p.to_string()),
-            Subject::Admission(a) => ("admission_id", a.to_string()),
+            Subject::Patient(p) => (
+                "admission_id IN (SELECT id FROM admissions WHERE patient_id = $1)",
+                p.to_string(),
+            ),
+            Subject::Admission(a) => ("admission_id = $1", a.to_string()),
         }
     }
 }
@@ -330,10 +336,10 @@ pub async fn history(
     to: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<StoredSample>, StoreError> {
-    let (column, subject_id) = subject.column_and_id();
+    let (condition, subject_id) = subject.condition_and_id();
     let sql = format!(
         "SELECT device_id, kind, measured_at, value, unit, bed_id, admission_id, patient_id \
-         FROM vital_samples WHERE {column} = $1 AND kind = $2 AND measured_at >= $3 \
+         FROM vital_samples WHERE {condition} AND kind = $2 AND measured_at >= $3 \
          AND measured_at < $4 ORDER BY measured_at, device_id LIMIT $5"
     );
     let rows: Vec<SampleRow> = with_reader!(store, pool => {
@@ -371,14 +377,14 @@ pub async fn downsampled(
     resolution: TimeDelta,
     limit: u32,
 ) -> Result<Vec<Bucket>, StoreError> {
-    let (column, subject_id) = subject.column_and_id();
+    let (condition, subject_id) = subject.condition_and_id();
     let width = resolution
         .num_microseconds()
         .unwrap_or(i64::MAX)
         .max(1_000_000);
     let sql = format!(
         "SELECT (measured_at / $3) * $3, MIN(value), MAX(value), AVG(value), COUNT(*) \
-         FROM vital_samples WHERE {column} = $1 AND kind = $2 AND measured_at >= $4 \
+         FROM vital_samples WHERE {condition} AND kind = $2 AND measured_at >= $4 \
          AND measured_at < $5 GROUP BY 1 ORDER BY 1 LIMIT $6"
     );
     let rows: Vec<(i64, f64, f64, f64, i64)> = with_reader!(store, pool => {
