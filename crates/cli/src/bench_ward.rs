@@ -248,22 +248,15 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
             let publisher = Transport::mqtt(&args.mqtt_url, &prefix).await?;
             let before = state.ward.mqtt.handled();
             let start = Instant::now();
-            let deadline = start + Duration::from_secs(args.seconds);
-            let mut published = 0u64;
-            // Closed loop over a window (`--mqtt-window`): a broker queues only so much for a
-            // subscriber and drops the rest, so keep fewer than that unhandled.
-            'publish: while Instant::now() < deadline {
-                for device in &devices {
-                    while published - (state.ward.mqtt.handled() - before) >= args.mqtt_window {
-                        tokio::time::sleep(Duration::from_micros(200)).await;
-                    }
-                    publisher.send(device, samples(base, &clock, 1)).await?;
-                    published += 1;
-                    if published.is_multiple_of(100) && Instant::now() >= deadline {
-                        break 'publish;
-                    }
-                }
-            }
+            let published = publish_in_window(
+                &publisher,
+                &devices,
+                args.mqtt_window,
+                args.seconds,
+                || state.ward.mqtt.handled() - before,
+                || samples(base, &clock, 1),
+            )
+            .await?;
             let publish_elapsed = start.elapsed();
             // Wait until the server has handled (committed and acknowledged) every message.
             while state.ward.mqtt.handled() - before < published
@@ -325,6 +318,34 @@ pub async fn run(args: WardArgs) -> anyhow::Result<()> {
         store.close().await;
     }
     result
+}
+
+/// Publishes one-sample messages, every device in turn, for `seconds`, never more than `window`
+/// of them not yet `received()`: a broker queues only so much for a subscriber and drops the
+/// rest (`--mqtt-window`). Returns how many it published.
+async fn publish_in_window(
+    publisher: &Transport,
+    devices: &[DeviceCredentials],
+    window: u64,
+    seconds: u64,
+    received: impl Fn() -> u64,
+    sample: impl Fn() -> Vec<serde_json::Value>,
+) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut published = 0u64;
+    'publish: while Instant::now() < deadline {
+        for device in devices {
+            while published - received() >= window {
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            publisher.send(device, sample()).await?;
+            published += 1;
+            if published.is_multiple_of(100) && Instant::now() >= deadline {
+                break 'publish;
+            }
+        }
+    }
+    Ok(published)
 }
 
 /// `n` normal heart-rate samples with fresh measurement times.

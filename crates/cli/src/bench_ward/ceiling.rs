@@ -100,20 +100,15 @@ pub async fn mqtt_noop(
 
     let publisher = Transport::mqtt(url, prefix).await?;
     let start = Instant::now();
-    let deadline = start + Duration::from_secs(seconds);
-    let mut published = 0u64;
-    'publish: while Instant::now() < deadline {
-        for device in devices {
-            while published - received.load(Ordering::Relaxed) >= window {
-                tokio::time::sleep(Duration::from_micros(200)).await;
-            }
-            publisher.send(device, sample()).await?;
-            published += 1;
-            if published.is_multiple_of(100) && Instant::now() >= deadline {
-                break 'publish;
-            }
-        }
-    }
+    let published = super::publish_in_window(
+        &publisher,
+        devices,
+        window,
+        seconds,
+        || received.load(Ordering::Relaxed),
+        sample,
+    )
+    .await?;
     while received.load(Ordering::Relaxed) < published
         && start.elapsed() < Duration::from_secs(seconds * 3 + 10)
     {

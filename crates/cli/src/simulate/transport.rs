@@ -2,7 +2,7 @@
 //! secret in the message (docs/API.md "MQTT ingest").
 
 use anyhow::Context;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -58,6 +58,8 @@ impl Transport {
                             let _ = tx.send(());
                         }
                     }
+                    // `close` sent it: the broker's hang-up that follows is no error.
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => break,
                     Ok(_) => {}
                     Err(e) => {
                         eprintln!("MQTT: {e}; reconnecting");
