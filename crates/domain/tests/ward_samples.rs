@@ -274,7 +274,7 @@ fn raw_reports_deserialize_whatever_the_value_so_errors_stay_per_item() {
     .unwrap();
     assert!(matches!(nested.value, RawValue::Unsupported(_)));
     assert_eq!(nested.kind, "heart_rate");
-    assert_eq!(parse(&nested).map(|_| ()), Err("invalid_value"));
+    assert_eq!(parse(&nested).map(|_| ()), Err("not_a_number"));
 }
 
 #[test]
