@@ -8,7 +8,7 @@
 #[path = "simulate/patient.rs"]
 pub mod patient;
 #[path = "simulate/transport.rs"]
-mod transport;
+pub(crate) mod transport;
 
 use std::path::PathBuf;
 use std::sync::Arc;

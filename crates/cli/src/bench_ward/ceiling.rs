@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
 
 use crate::simulate::{DeviceCredentials, Transport};
 
@@ -60,15 +60,8 @@ pub async fn mqtt_noop(
     seconds: u64,
     sample: impl Fn() -> Vec<serde_json::Value>,
 ) -> anyhow::Result<f64> {
-    let broker = docde_server::config::parse_mqtt_url(url)
-        .map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
-    let id = format!("docde-bench-noop-{}", uuid::Uuid::now_v7().simple());
-    let mut options = MqttOptions::new(id, broker.host, broker.port);
-    options.set_keep_alive(Duration::from_secs(30));
+    let mut options = crate::simulate::transport::mqtt_options(url, "docde-bench-noop")?;
     options.set_clean_session(true);
-    if let Some(user) = broker.username {
-        options.set_credentials(user, broker.password.unwrap_or_default());
-    }
     let (subscriber, mut eventloop) = AsyncClient::new(options, 1_000);
     let received = Arc::new(AtomicU64::new(0));
     let (subscribed_tx, subscribed) = tokio::sync::oneshot::channel();

@@ -14,6 +14,20 @@ pub struct Outcome {
     pub rejected: u64,
 }
 
+/// Options for a client of the broker at `url` (`mqtt://[user:password@]host:port`), with a
+/// fresh client id starting with `id_prefix`.
+pub fn mqtt_options(url: &str, id_prefix: &str) -> anyhow::Result<MqttOptions> {
+    let broker = docde_server::config::parse_mqtt_url(url)
+        .map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
+    let id = format!("{id_prefix}-{}", uuid::Uuid::now_v7().simple());
+    let mut options = MqttOptions::new(id, broker.host, broker.port);
+    options.set_keep_alive(std::time::Duration::from_secs(30));
+    if let Some(user) = broker.username {
+        options.set_credentials(user, broker.password.unwrap_or_default());
+    }
+    Ok(options)
+}
+
 pub enum Transport {
     Http {
         client: reqwest::Client,
@@ -38,15 +52,8 @@ impl Transport {
 
     /// One connection for all simulated devices (each publishes to its own topic).
     pub async fn mqtt(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let broker = docde_server::config::parse_mqtt_url(url)
-            .map_err(|e| anyhow::anyhow!("--mqtt-url: {e}"))?;
-        let id = format!("docde-simulate-{}", uuid::Uuid::now_v7().simple());
-        let mut options = MqttOptions::new(id, broker.host, broker.port);
-        options.set_keep_alive(std::time::Duration::from_secs(30));
+        let mut options = mqtt_options(url, "docde-simulate")?;
         options.set_inflight(1000);
-        if let Some(user) = broker.username {
-            options.set_credentials(user, broker.password.unwrap_or_default());
-        }
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
         let (ready_tx, ready) = tokio::sync::oneshot::channel();
         let mut ready_tx = Some(ready_tx);
