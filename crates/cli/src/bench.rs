@@ -249,3 +249,92 @@ pub(crate) fn report(name: &str, latencies: &mut [Duration], failures: usize, el
         pct(1.0),
     );
 }
+
+/// CPU time (user + system, every thread) a process has used so far, in seconds, from Linux
+/// `/proc/<pid>/stat`; `None` where that is unreadable. A benchmark divides the CPU a phase
+/// used by the requests it answered: on a machine whose speed swings, CPU per request moves
+/// far less than requests per second, so it is the figure to compare binaries by.
+pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
+    // USER_HZ: the kernel reports these times in ticks of 1/100 s on every architecture
+    // Linux ships (it is fixed for user space, whatever the kernel's own tick rate).
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .collect();
+    // Fields 14 and 15 of the file (utime, stime) are 12th and 13th after the name.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / TICKS_PER_SECOND)
+}
+
+/// CPU used by the server under test and by this generator over one phase.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CpuSpent {
+    pub server: f64,
+    pub generator: f64,
+}
+
+/// Starts measuring the CPU of `server` and of this process; [`CpuMeter::spent`] ends it.
+pub(crate) struct CpuMeter {
+    server: Option<u32>,
+    began: Option<CpuSpent>,
+}
+
+impl CpuMeter {
+    pub(crate) fn start(server: Option<u32>) -> Self {
+        Self {
+            server,
+            began: Self::now(server),
+        }
+    }
+
+    fn now(server: Option<u32>) -> Option<CpuSpent> {
+        Some(CpuSpent {
+            server: cpu_seconds(server?)?,
+            generator: cpu_seconds(std::process::id())?,
+        })
+    }
+
+    /// The CPU seconds spent since [`CpuMeter::start`], if both processes could be read at
+    /// both ends (not if the server was restarted in between).
+    pub(crate) fn spent(&self) -> Option<CpuSpent> {
+        let (began, now) = (self.began?, Self::now(self.server)?);
+        Some(CpuSpent {
+            server: now.server - began.server,
+            generator: now.generator - began.generator,
+        })
+    }
+}
+
+impl CpuSpent {
+    /// Microseconds of each process's CPU per request, over `requests`.
+    pub(crate) fn micros_per(&self, requests: usize) -> (f64, f64) {
+        let n = requests.max(1) as f64;
+        (self.server * 1e6 / n, self.generator * 1e6 / n)
+    }
+}
+
+#[cfg(test)]
+mod cpu_tests {
+    use super::*;
+
+    #[test]
+    fn this_process_cpu_grows_with_work_it_does() {
+        let before = cpu_seconds(std::process::id()).expect("/proc is readable on Linux");
+        // Spin until the count moves by 50 ms (five of the kernel's ticks), or give up after
+        // 20 s of wall time on a machine too busy to give this thread that much.
+        let started = Instant::now();
+        let mut x = 0u64;
+        let mut after = before;
+        while after - before < 0.05 && started.elapsed() < Duration::from_secs(20) {
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            after = cpu_seconds(std::process::id()).unwrap();
+        }
+        assert!(after - before >= 0.05, "{before} → {after}");
+        assert_eq!(cpu_seconds(u32::MAX), None, "no such process");
+    }
+}

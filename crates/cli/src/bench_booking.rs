@@ -436,7 +436,8 @@ async fn measure(
     );
 
     // The no-op ceiling: /healthz with the same generator.
-    let healthz = healthz(args, addr).await?;
+    let server_pid = server.pid();
+    let healthz = healthz(args, addr, server_pid).await?;
 
     // The bookings.
     let asks = plan::asks(shape.patients, &slots, shape.requests, args.seed);
@@ -465,7 +466,10 @@ async fn measure(
             restart.map(|took| (at, took))
         })
     });
+    let cpu = crate::bench::CpuMeter::start(server_pid);
     let run = load::run(drive, requests.clone(), classify_booking, claimed).await?;
+    // A restarted server's CPU is not the first one's: no per-request figure then.
+    let cpu = if args.kill_mid_run { None } else { cpu.spent() };
     let kill = match killer {
         Some(k) => Some(k.await??),
         None => None,
@@ -530,6 +534,16 @@ async fn measure(
             String::new()
         },
     );
+
+    if let (Some(booking), Some(noop)) = (cpu, healthz.cpu) {
+        let (server, generator) = booking.micros_per(run.records.len());
+        println!(
+            "  CPU per request: server {server:.1} µs booking, {:.1} µs healthz ({:.2}×) · generator {generator:.1} µs, {:.1} µs",
+            noop.0,
+            server / noop.0.max(1e-9),
+            noop.1,
+        );
+    }
 
     // What the clients were told.
     let mut told = verify::Told {
@@ -672,9 +686,15 @@ fn busiest_second(start: Instant, answered: &[Instant]) -> f64 {
 struct Healthz {
     open: f64,
     saturation: f64,
+    /// Server and generator CPU µs per request in the closed loop.
+    cpu: Option<(f64, f64)>,
 }
 
-async fn healthz(args: &BookingArgs, addr: std::net::SocketAddr) -> anyhow::Result<Healthz> {
+async fn healthz(
+    args: &BookingArgs,
+    addr: std::net::SocketAddr,
+    server_pid: Option<u32>,
+) -> anyhow::Result<Healthz> {
     let n = (u64::from(args.rate.max(10_000)) * args.healthz_seconds.max(1)) as usize;
     let requests = Arc::new(vec![Prepared::get("/healthz", None); n]);
     let ok = |status: u16, _: &Bytes| status == 200;
@@ -702,7 +722,11 @@ async fn healthz(args: &BookingArgs, addr: std::net::SocketAddr) -> anyhow::Resu
         rate: 0,
         give_up: Duration::from_secs(10),
     };
+    let meter = crate::bench::CpuMeter::start(server_pid);
     let run = load::run(drive, requests, ok, Arc::default()).await?;
+    let cpu = meter
+        .spent()
+        .map(|spent| spent.micros_per(run.records.len()));
     let failures = run.records.iter().filter(|r| !r.class).count();
     crate::bench::report(
         &format!("healthz, closed loop ({} conn)", args.connections),
@@ -714,5 +738,9 @@ async fn healthz(args: &BookingArgs, addr: std::net::SocketAddr) -> anyhow::Resu
     if args.rate == 0 {
         open = saturation;
     }
-    Ok(Healthz { open, saturation })
+    Ok(Healthz {
+        open,
+        saturation,
+        cpu,
+    })
 }
