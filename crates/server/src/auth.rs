@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub use device_checks::DeviceChecks;
 pub use keys::SigningKeys;
 pub use passwords::Passwords;
-pub use principal::{ClientIp, CurrentUser, Principal, UserPrincipal};
+pub use principal::{ClientIp, CurrentUser, Principal, SignedUser, UserPrincipal, confirm_session};
 pub use session_checks::SessionChecks;
 
 /// What authentication needs at run time, shared by every request.

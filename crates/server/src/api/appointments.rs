@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::now;
 use super::schedules::local;
-use crate::auth::{CurrentUser, Principal};
+use crate::auth::{CurrentUser, Principal, SignedUser, UserPrincipal, confirm_session};
 use crate::authz::{Action, Target, authorize};
 use crate::booking::availability::DoctorView;
 use crate::booking::document::zone;
@@ -98,7 +98,8 @@ impl AppointmentView {
               (status = 422, description = "Not a slot of the schedule, not bookable now, or invalid fields")))]
 pub async fn book(
     State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
+    // The session is read inside `prepare`, after the refusals anyone could work out.
+    SignedUser(me): SignedUser,
     headers: HeaderMap,
     ApiJson(req): ApiJson<BookRequest>,
 ) -> Result<Response, ApiError> {
@@ -113,7 +114,7 @@ pub async fn book(
     let key = idempotency_key(&headers)?;
     let at = now();
     let view = doctor_view(&state, req.doctor_id).await?;
-    let new = (prepare(&state, &view, me.id, &req, key, at).await)
+    let new = (prepare(&state, &view, me.id, &req, key, at, Some(&me)).await)
         .inspect_err(crate::metrics::domain::booking_refused)?;
     let tz = zone(&view.doctor.time_zone);
     if state
@@ -180,7 +181,7 @@ pub(crate) async fn settle(
             state
                 .booking
                 .views
-                .note(new.doctor_id, new.starts_at, new.capacity);
+                .note(new.doctor_id, new.starts_at, new.capacity, None);
             Err(conflict(BookingConflict::SlotFull))
         }
         Err(e) => Err(booking_error(e)),
@@ -188,6 +189,12 @@ pub(crate) async fn settle(
 }
 
 /// Checks the request against the doctor's schedule and builds the booking.
+///
+/// `unread_session` is the caller's session if it has not been read yet ([`SignedUser`]).
+/// The refusals before it is read use only what anyone may see — the doctor's schedule and
+/// which slots are free are public (`GET …/availability`) — so a token whose session was
+/// revoked learns nothing from them and changes nothing. Everything after (the caller's own
+/// idempotency key, the booking itself) happens only once the session is confirmed.
 pub(crate) async fn prepare(
     state: &AppState,
     view: &DoctorView,
@@ -195,6 +202,7 @@ pub(crate) async fn prepare(
     req: &BookRequest,
     key: Option<String>,
     at: DateTime<Utc>,
+    unread_session: Option<&UserPrincipal>,
 ) -> Result<NewAppointment, ApiError> {
     if !view.doctor.accepts_online_booking {
         return Err(ApiError::Conflict {
@@ -218,22 +226,28 @@ pub(crate) async fn prepare(
         .check_bookable(&slot, at)
         .map_err(|e| window_error(e, "starts_at"))?;
     // Shed load: a slot known to be full is refused without the writer. A request with an
-    // idempotency key goes on only if it may be a retry whose first attempt committed (its key
-    // is in the database), so it gets that first answer back. The view counts a seat only
-    // after its commit, so a first attempt that filled the slot is visible to this read.
-    if view.taken(start.timestamp()) >= slot.capacity {
-        let maybe_retry = match &key {
-            None => false,
-            Some(key) => {
-                let asked = (patient_id, key.clone());
-                state
-                    .booking
-                    .key_checks
-                    .contains(&state.store, asked)
-                    .await?
-            }
-        };
-        if !maybe_retry {
+    // idempotency key goes on only if it may be a retry whose first attempt committed, so it
+    // gets that first answer back. It may be one only if the patient has (or had) an
+    // appointment in this slot: the view answers that when it has heard of every seat's
+    // holder, and otherwise the database is asked whether the key booked. The view counts a
+    // seat only after its commit, so a first attempt that filled the slot is visible here.
+    let full = view.taken(start.timestamp()) >= slot.capacity;
+    let maybe_retry =
+        full && key.is_some() && view.ever_held_by(start.timestamp(), patient_id) != Some(false);
+    if full && !maybe_retry {
+        return Err(conflict(BookingConflict::SlotFull));
+    }
+    if let Some(user) = unread_session {
+        confirm_session(state, user).await?;
+    }
+    if let (true, Some(key)) = (full, &key) {
+        let asked = (patient_id, key.clone());
+        let booked = state
+            .booking
+            .key_checks
+            .contains(&state.store, asked)
+            .await?;
+        if !booked {
             return Err(conflict(BookingConflict::SlotFull));
         }
     }
@@ -812,7 +826,7 @@ pub async fn reschedule(
         reason: a.reason.clone(),
     };
     let at = now();
-    let mut new = prepare(&state, &target_view, a.patient_id, &book, None, at).await?;
+    let mut new = prepare(&state, &target_view, a.patient_id, &book, None, at, None).await?;
     new.rescheduled_from = Some(a.id);
     // The new appointment keeps the status the old one had reached (approval is not asked twice).
     if from == AppointmentStatus::Booked {

@@ -209,6 +209,7 @@ pub async fn put_schedule(
         origin: state.booking.views.instance,
         doctor_id: id,
         slot: None,
+        patient: None,
     };
     if let Ok(payload) = serde_json::to_vec(&notice) {
         let _ = state.bus.publish(TOPIC, payload).await;
@@ -521,6 +522,7 @@ pub async fn put_booking_settings(
             origin: state.booking.views.instance,
             doctor_id: d.id,
             slot: None,
+            patient: None,
         };
         if let Ok(payload) = serde_json::to_vec(&notice) {
             let _ = state.bus.publish(TOPIC, payload).await;

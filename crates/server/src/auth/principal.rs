@@ -50,38 +50,63 @@ impl FromRequestParts<AppState> for Principal {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("unauthorized"))?;
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("invalid_authorization"))?;
-        let (scheme, credentials) = value
-            .split_once(' ')
-            .ok_or(ApiError::Unauthorized("invalid_authorization"))?;
-        let credentials = credentials.trim();
-        if scheme.eq_ignore_ascii_case("bearer") {
-            let claims = state.auth.keys.verify(credentials)?;
-            if !state
-                .auth
-                .sessions
-                .contains(&state.store, claims.sid)
-                .await?
-            {
-                return Err(ApiError::Unauthorized("session_revoked"));
+        match credentials(parts, state).await? {
+            Credentials::Signed(user) => {
+                confirm_session(state, &user).await?;
+                Ok(Principal::User(user))
             }
-            Ok(Principal::User(UserPrincipal {
-                id: claims.sub,
-                role: claims.role,
-                hospital_id: claims.hid,
-                session_id: claims.sid,
-            }))
-        } else if scheme.eq_ignore_ascii_case("basic") {
-            device(state, credentials).await.map(Principal::Device)
-        } else {
-            Err(ApiError::Unauthorized("invalid_authorization"))
+            Credentials::Device(device) => Ok(Principal::Device(device)),
         }
+    }
+}
+
+/// What `Authorization` proves before any session is read.
+enum Credentials {
+    /// A genuine, unexpired access token; its session is still to be read.
+    Signed(UserPrincipal),
+    Device(DevicePrincipal),
+}
+
+async fn credentials(parts: &Parts, state: &AppState) -> Result<Credentials, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("unauthorized"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("invalid_authorization"))?;
+    let (scheme, credentials) = value
+        .split_once(' ')
+        .ok_or(ApiError::Unauthorized("invalid_authorization"))?;
+    let credentials = credentials.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        let claims = state.auth.keys.verify(credentials)?;
+        Ok(Credentials::Signed(UserPrincipal {
+            id: claims.sub,
+            role: claims.role,
+            hospital_id: claims.hid,
+            session_id: claims.sid,
+        }))
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        device(state, credentials).await.map(Credentials::Device)
+    } else {
+        Err(ApiError::Unauthorized("invalid_authorization"))
+    }
+}
+
+/// Fails with `401 session_revoked` unless the user's session still counts, read after the
+/// request arrived (logout, a password change, a re-used refresh token or a deleted account
+/// stop a token at once).
+pub async fn confirm_session(state: &AppState, user: &UserPrincipal) -> Result<(), ApiError> {
+    if state
+        .auth
+        .sessions
+        .contains(&state.store, user.session_id)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("session_revoked"))
     }
 }
 
@@ -143,6 +168,28 @@ impl FromRequestParts<AppState> for CurrentUser {
         match Principal::from_request_parts(parts, state).await? {
             Principal::User(user) => Ok(CurrentUser(user)),
             Principal::Device(_) => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// A person whose access token is genuine and unexpired, whose session has **not** been read
+/// yet. Only a handler that refuses some requests on public facts alone takes this instead of
+/// [`CurrentUser`] — booking refuses a slot that anyone can see is full without the session
+/// read, the largest cost of a refusal in the 9 a.m. rush — and it must call
+/// [`confirm_session`] before it reads or changes anything that is not public.
+#[derive(Debug, Clone)]
+pub struct SignedUser(pub UserPrincipal);
+
+impl FromRequestParts<AppState> for SignedUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match credentials(parts, state).await? {
+            Credentials::Signed(user) => Ok(SignedUser(user)),
+            Credentials::Device(_) => Err(ApiError::Forbidden),
         }
     }
 }

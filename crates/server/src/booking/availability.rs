@@ -37,6 +37,21 @@ pub struct SeatNotice {
     pub doctor_id: Uuid,
     /// `Some`: the slot starting then now has this many seats taken. `None`: reload the doctor.
     pub slot: Option<(i64, u16)>,
+    /// The patient whose booking took that seat (absent from older instances' notices).
+    #[serde(default)]
+    pub patient: Option<Uuid>,
+}
+
+/// What the view knows of one slot.
+#[derive(Debug, Clone, Default)]
+struct SlotSeats {
+    taken: u16,
+    /// Patients holding a seat, as far as this view has heard. When there are as many as
+    /// `taken`, the view has heard of every seat's holder.
+    holders: Vec<Uuid>,
+    /// Patients whose appointment here no longer holds a seat (cancelled, moved, …), as of
+    /// the last load: a retry of their first request must still reach its first answer.
+    former: Vec<Uuid>,
 }
 
 /// One doctor as the view knows them.
@@ -45,20 +60,53 @@ pub struct DoctorView {
     /// `None` if the doctor has no schedule yet (nothing bookable).
     pub schedule: Option<Arc<Schedule>>,
     pub schedule_version: i64,
-    taken: Mutex<HashMap<i64, u16>>,
+    slots: Mutex<HashMap<i64, SlotSeats>>,
     loaded_at: Instant,
 }
 
 impl DoctorView {
-    /// Seats taken in the slot starting at `start` (Unix seconds).
-    pub fn taken(&self, start: i64) -> u16 {
-        let taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        taken.get(&start).copied().unwrap_or(0)
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<i64, SlotSeats>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn set_taken(&self, start: i64, value: u16) {
-        let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
-        taken.insert(start, value);
+    /// Seats taken in the slot starting at `start` (Unix seconds).
+    pub fn taken(&self, start: i64) -> u16 {
+        self.slots().get(&start).map_or(0, |s| s.taken)
+    }
+
+    /// Whether `patient` has, or had, an appointment in the slot starting at `start`:
+    /// `Some(false)` only when the view has heard who holds every taken seat, so the answer
+    /// is as good as the database's. `None`: the view cannot tell; ask the database.
+    ///
+    /// A request for a full slot from a patient who never had an appointment there cannot be
+    /// a retry of a booking that succeeded, so it can be refused without reading its
+    /// idempotency key.
+    pub fn ever_held_by(&self, start: i64, patient: Uuid) -> Option<bool> {
+        let slots = self.slots();
+        let Some(slot) = slots.get(&start) else {
+            return Some(false);
+        };
+        if slot.holders.contains(&patient) || slot.former.contains(&patient) {
+            Some(true)
+        } else if slot.holders.len() == usize::from(slot.taken) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// A seat count heard after a commit, with the patient who took the seat if known.
+    /// Between loads a slot only fills (a freed seat makes the doctor reload), so a count
+    /// lower than the one known is an older notice arriving late and does not lower it.
+    fn note_taken(&self, start: i64, taken: u16, patient: Option<Uuid>) {
+        let mut slots = self.slots();
+        let slot = slots.entry(start).or_default();
+        slot.taken = slot.taken.max(taken);
+        if let Some(patient) = patient
+            && !slot.holders.contains(&patient)
+        {
+            slot.holders.push(patient);
+        }
     }
 
     /// The schedule's slot at `start`, if there is one.
@@ -162,12 +210,13 @@ impl Availability {
         }
     }
 
-    /// Records a slot's seat count after a commit.
-    pub fn note(&self, doctor_id: Uuid, start: i64, taken: u16) {
+    /// Records a slot's seat count after a commit: `patient` took a seat, or (`None`) the
+    /// database refused a booking because the slot was full.
+    pub fn note(&self, doctor_id: Uuid, start: i64, taken: u16, patient: Option<Uuid>) {
         let mut known = self.known();
         known.changed(doctor_id);
         if let Some(view) = known.doctors.get(&doctor_id) {
-            view.set_taken(start, taken);
+            view.note_taken(start, taken, patient);
         }
     }
 
@@ -194,7 +243,7 @@ impl Availability {
             return;
         }
         match notice.slot {
-            Some((start, taken)) => self.note(notice.doctor_id, start, taken),
+            Some((start, taken)) => self.note(notice.doctor_id, start, taken, notice.patient),
             None => self.forget(notice.doctor_id),
         }
     }
@@ -222,21 +271,27 @@ async fn load(store: &Store, doctor_id: Uuid) -> anyhow::Result<Option<DoctorVie
         .as_ref()
         .map(|s| i64::from(s.policy().horizon_days))
         .unwrap_or(1);
-    let taken = seats::taken(
-        store,
-        doctor_id,
-        now - 86_400,
-        now + (horizon_days + 2) * 86_400,
-    )
-    .await?
-    .into_iter()
-    .map(|s| (s.starts_at, s.taken))
-    .collect();
+    let (from, to) = (now - 86_400, now + (horizon_days + 2) * 86_400);
+    let mut slots: HashMap<i64, SlotSeats> = HashMap::new();
+    for seats in seats::taken(store, doctor_id, from, to).await? {
+        slots.entry(seats.starts_at).or_default().taken = seats.taken;
+    }
+    // Read after the counts: a booking committed in between shows as one holder more than
+    // the count, which leaves that slot's holders unvouched (see `ever_held_by`) until the
+    // next load, never wrongly vouched.
+    for holder in seats::holders(store, doctor_id, from, to).await? {
+        let slot = slots.entry(holder.starts_at).or_default();
+        if holder.active {
+            slot.holders.push(holder.patient_id);
+        } else {
+            slot.former.push(holder.patient_id);
+        }
+    }
     Ok(Some(DoctorView {
         doctor,
         schedule,
         schedule_version: version,
-        taken: Mutex::new(taken),
+        slots: Mutex::new(slots),
         loaded_at: Instant::now(),
     }))
 }
@@ -282,7 +337,18 @@ mod tests {
             },
             schedule: None,
             schedule_version: 1,
-            taken: Mutex::new(taken.iter().copied().collect()),
+            slots: Mutex::new(
+                taken
+                    .iter()
+                    .map(|&(start, taken)| {
+                        let seats = SlotSeats {
+                            taken,
+                            ..SlotSeats::default()
+                        };
+                        (start, seats)
+                    })
+                    .collect(),
+            ),
             loaded_at: Instant::now(),
         }
     }
@@ -319,6 +385,7 @@ mod tests {
                 origin: Uuid::now_v7(),
                 doctor_id: doctor,
                 slot: Some((NINE, 1)),
+                patient: None,
             });
             Ok(Some(view(doctor, &[])))
         })
@@ -337,11 +404,12 @@ mod tests {
         let views = Availability::new();
         let (doctor, other) = (Uuid::now_v7(), Uuid::now_v7());
         read(&views, doctor, async {
-            views.note(other, NINE, 1);
+            views.note(other, NINE, 1, None);
             views.apply(&SeatNotice {
                 origin: views.instance,
                 doctor_id: doctor,
                 slot: None,
+                patient: None,
             });
             Ok(Some(view(doctor, &[])))
         })
@@ -367,15 +435,75 @@ mod tests {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
         read(&views, doctor, async {
-            views.note(doctor, NINE, 1);
+            views.note(doctor, NINE, 1, None);
             Ok(Some(view(doctor, &[])))
         })
         .await;
         let kept = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
         assert_eq!(kept.taken(NINE), 1, "the voided load was not kept");
-        views.note(doctor, NINE + 1_800, 1);
+        views.note(doctor, NINE + 1_800, 1, None);
         assert_eq!(kept.taken(NINE + 1_800), 1);
         let same = read(&views, doctor, must_not_load()).await;
         assert!(Arc::ptr_eq(&kept, &same));
+    }
+
+    #[tokio::test]
+    async fn the_view_vouches_for_a_slots_holders_only_when_it_heard_of_every_seat() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        let (ann, bo, cy) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        // Two seats; the load found Ann holding one and Cy's cancelled appointment.
+        let mut loaded_view = view(doctor, &[]);
+        loaded_view.slots = Mutex::new(HashMap::from([(
+            NINE,
+            SlotSeats {
+                taken: 1,
+                holders: vec![ann],
+                former: vec![cy],
+            },
+        )]));
+        let kept = read(&views, doctor, loaded(loaded_view)).await;
+        assert_eq!(kept.ever_held_by(NINE, bo), Some(false));
+        assert_eq!(
+            kept.ever_held_by(NINE, cy),
+            Some(true),
+            "a former holder may be retrying"
+        );
+        assert_eq!(
+            kept.ever_held_by(NINE + 600, bo),
+            Some(false),
+            "nobody there"
+        );
+
+        // The database refuses a booking as full before Bo's commit is heard of: two seats
+        // taken, one holder known, so the view cannot say who else holds one.
+        views.note(doctor, NINE, 2, None);
+        assert_eq!(kept.taken(NINE), 2);
+        assert_eq!(kept.ever_held_by(NINE, ann), Some(true));
+        assert_eq!(kept.ever_held_by(NINE, cy), Some(true));
+        let stranger = Uuid::now_v7();
+        assert_eq!(kept.ever_held_by(NINE, stranger), None);
+
+        // Bo's commit arrives (from another instance, with the patient): every seat's holder
+        // is known again. A late, lower count does not lower it.
+        views.apply(&SeatNotice {
+            origin: Uuid::now_v7(),
+            doctor_id: doctor,
+            slot: Some((NINE, 2)),
+            patient: Some(bo),
+        });
+        views.note(doctor, NINE, 1, Some(ann));
+        assert_eq!(kept.taken(NINE), 2);
+        assert_eq!(kept.ever_held_by(NINE, bo), Some(true));
+        assert_eq!(kept.ever_held_by(NINE, stranger), Some(false));
+
+        // A notice without a patient (an older instance) leaves a seat unexplained.
+        views.apply(&SeatNotice {
+            origin: Uuid::now_v7(),
+            doctor_id: doctor,
+            slot: Some((NINE + 600, 1)),
+            patient: None,
+        });
+        assert_eq!(kept.ever_held_by(NINE + 600, stranger), None);
     }
 }

@@ -46,7 +46,12 @@ pub async fn after_commit(
     let views = &state.booking.views;
     let slot = match seat {
         SeatChange::Taken(taken) => {
-            views.note(appointment.doctor_id, appointment.starts_at, taken);
+            views.note(
+                appointment.doctor_id,
+                appointment.starts_at,
+                taken,
+                Some(appointment.patient_id),
+            );
             Some(Some((appointment.starts_at, taken)))
         }
         SeatChange::Freed => {
@@ -58,6 +63,7 @@ pub async fn after_commit(
     let notice = slot.map(|slot| SeatNotice {
         origin: views.instance,
         doctor_id: appointment.doctor_id,
+        patient: slot.map(|_| appointment.patient_id),
         slot,
     });
     let bus = state.bus.clone();

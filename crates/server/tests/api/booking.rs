@@ -314,6 +314,118 @@ async fn a_retried_booking_with_the_same_idempotency_key_returns_the_first_appoi
     assert_eq!(problem(other).await["code"], "idempotency_key_reused");
 }
 
+/// Books `at` as `who` with an `Idempotency-Key`.
+async fn book_keyed(
+    app: &TestApp,
+    who: &Person,
+    doctor: Uuid,
+    at: &str,
+    key: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/appointments"))
+        .bearer_auth(&who.token)
+        .header("Idempotency-Key", key)
+        .json(&json!({"doctor_id": doctor, "starts_at": at, "reason": "두통"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn on_a_full_slot_only_a_patient_who_had_a_seat_there_gets_a_retry_answered() {
+    // The view refuses a keyed request for a full slot without reading the key when the
+    // patient never had an appointment there; one who had (even a cancelled one) may be
+    // retrying, and gets the first answer.
+    let app = app_with(RushMode::Never).await;
+    let p = people(&app).await;
+    let doctor = doctor_with_schedule(&app, &p, 1).await;
+    let at = slot("15:00");
+    let first = book_keyed(&app, &p.patient, doctor, &at, "k-1").await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let id = first["id"].as_str().unwrap().to_owned();
+
+    // A stranger with a key of their own: the slot is full, whatever the key.
+    let stranger = book_keyed(&app, &p.patient_other, doctor, &at, "k-1").await;
+    assert_eq!(stranger.status(), 409);
+    assert_eq!(problem(stranger).await["code"], "slot_full");
+    // The holder's retry gets its first appointment.
+    let again = book_keyed(&app, &p.patient, doctor, &at, "k-1").await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+
+    // Cancelled, then taken by someone else: the first request's retry still gets its own
+    // (now cancelled) appointment back, not somebody else's full slot.
+    let r = post(
+        &app,
+        &format!("/api/v1/appointments/{id}/cancel"),
+        Some(&p.patient.token),
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        book_keyed(&app, &p.patient_other, doctor, &at, "k-2")
+            .await
+            .status(),
+        201
+    );
+    let late = book_keyed(&app, &p.patient, doctor, &at, "k-1").await;
+    assert_eq!(late.status(), 200);
+    let late: Value = late.json().await.unwrap();
+    assert_eq!(
+        (&late["id"], &late["status"]),
+        (&first["id"], &json!("cancelled"))
+    );
+    // A new key of the same patient is a new request: the slot is full.
+    let fresh = book_keyed(&app, &p.patient, doctor, &at, "k-3").await;
+    assert_eq!(fresh.status(), 409);
+    assert_eq!(problem(fresh).await["code"], "slot_full");
+}
+
+#[tokio::test]
+async fn a_logged_out_token_books_nothing_and_learns_only_that_a_public_slot_is_full() {
+    let app = app_with(RushMode::Never).await;
+    let p = people(&app).await;
+    let doctor = doctor_with_schedule(&app, &p, 1).await;
+    let full = slot("15:00");
+    assert_eq!(book(&app, &p.patient, doctor, &full).await.status(), 201);
+    let leaver = crate::people::quick_patient(&app).await;
+    let own = slot("17:00");
+    assert_eq!(
+        book_keyed(&app, &leaver, doctor, &own, "mine")
+            .await
+            .status(),
+        201
+    );
+    let r = post(&app, "/api/v1/auth/logout", Some(&leaver.token), json!({})).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+
+    // A free slot: the session is read before anything is written.
+    let r = book(&app, &leaver, doctor, &slot("16:00")).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(problem(r).await["code"], "session_revoked");
+    // The availability API tells anyone that 15:00 is full, so the refusal may too; it is
+    // answered before the session read (the cost of every loser in a rush).
+    assert!(!free_starts(&app, doctor).await.contains(&full));
+    let r = book_keyed(&app, &leaver, doctor, &full, "other").await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(problem(r).await["code"], "slot_full");
+    // Whether the leaver's own key booked 17:00 is theirs to know: that needs a live session.
+    let r = book_keyed(&app, &leaver, doctor, &own, "mine").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(problem(r).await["code"], "session_revoked");
+    // Nothing was booked in the leaver's name after the logout.
+    let booked = docde_store::booking::seats::holders(&app.state.store, doctor, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(
+        booked.iter().filter(|h| h.patient_id == leaver.id).count(),
+        1
+    );
+}
+
 #[tokio::test]
 async fn only_the_hospitals_admins_and_the_doctor_edit_a_schedule() {
     let app = app_with(RushMode::Never).await;

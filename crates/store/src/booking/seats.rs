@@ -44,6 +44,45 @@ pub async fn taken(
         .collect()
 }
 
+/// One patient's appointment in a slot, for the availability view's list of who may be
+/// retrying a booking there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub starts_at: i64,
+    pub patient_id: Uuid,
+    /// The appointment holds a seat (`requested`, `booked` or `checked_in`).
+    pub active: bool,
+}
+
+/// Every appointment of `doctor_id` (any status) in a slot starting in `[from, to)`.
+pub async fn holders(
+    store: &Store,
+    doctor_id: Uuid,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Holder>, StoreError> {
+    let rows: Vec<(i64, String, bool)> = with_reader!(store, pool => {
+        sqlx::query_as(
+            "SELECT starts_at, patient_id, status IN ('requested', 'booked', 'checked_in') \
+             FROM appointments WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3",
+        )
+        .bind(doctor_id.to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(starts_at, patient, active)| {
+            Ok(Holder {
+                starts_at,
+                patient_id: id(&patient)?,
+                active,
+            })
+        })
+        .collect()
+}
+
 /// Slots whose seats exceed their capacity or disagree with the active appointments counted
 /// directly. Always empty unless an invariant broke; the booking benchmark and tests check it.
 pub async fn violations(store: &Store) -> Result<Vec<(Uuid, i64, i64, i64)>, StoreError> {
