@@ -5,10 +5,11 @@
 //! [`enqueue_email!`](crate::enqueue_email)), so a committed sign-up always gets its
 //! verification e-mail and a rolled-back one never does. A worker then [`claim_due`]s a batch:
 //! each claimed row is leased to that worker until `claimed_until`, and the outcome is recorded
-//! with [`mark_sent`], [`mark_retry`] or [`mark_failed`]. A worker that dies mid-batch loses
-//! nothing: its lease expires and another claim picks the rows up. Delivery is therefore
-//! at-least-once; a crash between the SMTP server's acceptance and [`mark_sent`] sends the
-//! message again (with the same Message-ID, which the sender derives from the row id).
+//! with [`mark_sent`] (or [`mark_sent_all`] for a batch's sent messages at once),
+//! [`mark_retry`] or [`mark_failed`]. A worker that dies mid-batch loses nothing: its lease
+//! expires and another claim picks the rows up. Delivery is therefore at-least-once; a crash
+//! between the SMTP server's acceptance and the mark sends the message again (with the same
+//! Message-ID, which the sender derives from the row id).
 //!
 //! Bodies hold verification codes, so they are cleared as soon as a row leaves `pending`, and
 //! failures are recorded as a category, never as a server's message. This module does not send
@@ -209,6 +210,40 @@ pub async fn claim_due(
     emails.sort_by_key(|e| (e.created_at, e.id));
     Ok(emails)
 }
+
+/// [`mark_sent`] for many messages in one statement (one commit, where a commit each was
+/// the dispatcher's largest cost under a stream of bookings: each one waits for the single
+/// SQLite writer and its sync). Returns how many pending messages were changed.
+pub async fn mark_sent_all(
+    store: &Store,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let json = crate::accounts::json_param(ids)?;
+    let sql = match store.backend() {
+        Backend::Sqlite { .. } => MARK_SENT_ALL_SQLITE,
+        Backend::Postgres(_) => MARK_SENT_ALL_POSTGRES,
+    };
+    let changed = with_writer!(store, pool => sqlx::query(sql)
+        .bind(&json)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+    Ok(changed)
+}
+
+const MARK_SENT_ALL_SQLITE: &str = "UPDATE email_outbox \
+     SET status = 'sent', body = NULL, sent_at = $2, attempts = attempts + 1, \
+         claimed_until = NULL, last_error = NULL \
+     WHERE id IN (SELECT value FROM json_each($1)) AND status = 'pending'";
+const MARK_SENT_ALL_POSTGRES: &str = "UPDATE email_outbox \
+     SET status = 'sent', body = NULL, sent_at = $2, attempts = attempts + 1, \
+         claimed_until = NULL, last_error = NULL \
+     WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)) AND status = 'pending'";
 
 /// Records that the message was accepted for delivery and forgets its body. Returns whether
 /// a pending message was changed (false if it was already sent or given up).

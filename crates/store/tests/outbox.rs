@@ -287,3 +287,40 @@ async fn an_email_enqueued_in_a_rolled_back_transaction_is_never_sent() {
     let claimed = outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
     assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [kept]);
 }
+
+#[tokio::test]
+async fn a_batch_of_sent_emails_is_marked_at_once_and_only_pending_ones_change() {
+    let store = fresh_store().await;
+    let ids = enqueued(&store, 3).await;
+    outbox::claim_due(&store, 10, LEASE, at(0)).await.unwrap();
+    // The third was given up by a late worker meanwhile; an unknown id changes nothing.
+    assert!(
+        outbox::mark_failed(&store, ids[2], "timeout")
+            .await
+            .unwrap()
+    );
+    let marked = outbox::mark_sent_all(&store, &[ids[0], ids[1], ids[2], Uuid::now_v7()], at(2))
+        .await
+        .unwrap();
+    assert_eq!(marked, 2);
+    for id in &ids[..2] {
+        let sent = row(&store, *id).await;
+        assert_eq!(
+            (sent.status.as_str(), sent.body, sent.attempts),
+            ("sent", None, 1)
+        );
+        assert_eq!(sent.sent_at, Some(at(2)));
+    }
+    assert_eq!(row(&store, ids[2]).await.status, "failed");
+    assert_eq!(outbox::pending_count(&store).await.unwrap(), 0);
+    assert_eq!(outbox::mark_sent_all(&store, &ids, at(3)).await.unwrap(), 0);
+    assert_eq!(outbox::mark_sent_all(&store, &[], at(3)).await.unwrap(), 0);
+}
+
+async fn enqueued(store: &Store, n: usize) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        ids.push(outbox::enqueue(store, &email(i), at(0)).await.unwrap());
+    }
+    ids
+}

@@ -174,27 +174,39 @@ async fn round(
     // A send must finish inside the lease, or another instance could claim the same message
     // and send it too: stop starting sends once one might not finish in time.
     let last_start = options.lease - transport::SEND_TIMEOUT.min(options.lease / 2);
+    // The sent ones are marked together after the round, inside the lease (no send starts
+    // after `last_start`): one commit for the batch instead of one each, which under a stream
+    // of bookings (a letter each) queued behind the booking writer on SQLite. A crash before
+    // the mark sends them again, as a crash after any single send always could.
+    let mut sent = Vec::with_capacity(claimed);
+    let mut recorded = Ok(());
     for email in batch {
         if state.shutdown.is_cancelled() || claimed_at.elapsed() > last_start {
             // The rest are claimed again when the lease ends.
             break;
         }
         let outcome = transport.send(from, &email).await;
-        record(state, options, &email, outcome).await?;
+        if let Err(e) = record(state, options, &email, outcome, &mut sent).await {
+            recorded = Err(e);
+            break;
+        }
     }
-    Ok(claimed)
+    outbox::mark_sent_all(&state.store, &sent, Utc::now()).await?;
+    recorded.map(|()| claimed)
 }
 
+/// Records a send's outcome; a sent message's id goes to `sent`, to be marked with the rest.
 async fn record(
     state: &AppState,
     options: &DispatcherOptions,
     email: &OutboxEmail,
     outcome: Result<(), SendError>,
+    sent: &mut Vec<uuid::Uuid>,
 ) -> Result<(), StoreError> {
     let attempt = email.attempts + 1;
     let label = match outcome {
         Ok(()) => {
-            outbox::mark_sent(&state.store, email.id, Utc::now()).await?;
+            sent.push(email.id);
             tracing::info!(outbox.id = %email.id, attempt, "e-mail sent");
             "sent"
         }
