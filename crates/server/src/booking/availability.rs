@@ -5,9 +5,10 @@
 //! The view follows the database, never leads it: local bookings and cancellations update it
 //! after their commit, other instances' changes arrive as notices on the bus, and each doctor's
 //! entry is reloaded from the database after [`FRESH_FOR`] anyway, so a lost notice costs at
-//! most that long of a stale "full". A load that a change overtakes (the notice arrives while
-//! the database read is out, finding no entry to update) serves its own request but is not
-//! kept, so the next request reads again. A stale view can only refuse early (the database still
+//! most that long of a stale "full". A change that overtakes a load (its notice arrives while
+//! the database read is out, finding no entry to update) is replayed onto the load before it
+//! is kept: seat counts only grow between loads, so noting one twice is harmless. A freed
+//! seat or a schedule change during a load voids it instead, so the next request reads again. A stale view can only refuse early (the database still
 //! decides every booking it lets through), so it can never cause an overbooking.
 
 use std::collections::HashMap;
@@ -127,18 +128,58 @@ struct Known {
     doctors: HashMap<Uuid, Arc<DoctorView>>,
     /// Counts every change noted, applied or forgotten on this instance.
     changes: u64,
-    /// Per doctor, the count at that doctor's last change. A load that began before it may have
-    /// read the database before the change; kept, it would hide the change until [`FRESH_FOR`]
-    /// ran out, because the change's notice found no entry to update while the load was out.
-    changed_at: HashMap<Uuid, u64>,
+    /// Doctors with a load out, and what changed of them meanwhile. A load may have read the
+    /// database before such a change, whose notice found no entry to update; kept as read, it
+    /// would hide the change until [`FRESH_FOR`] ran out.
+    loading: HashMap<Uuid, Loading>,
     /// The count when everything was last forgotten.
     all_changed_at: u64,
 }
 
-impl Known {
-    fn changed(&mut self, doctor_id: Uuid) {
-        self.changes += 1;
-        self.changed_at.insert(doctor_id, self.changes);
+/// One doctor's loads in flight and the changes noted while they were out.
+#[derive(Default)]
+struct Loading {
+    loads: usize,
+    /// The count at the doctor's last forget (a freed seat, a schedule change): a load that
+    /// began before it is not kept.
+    forgotten_at: u64,
+    /// Seat counts noted, each with the count it was noted at. They only ever fill a slot
+    /// (see [`DoctorView::note_taken`]), so a load that began before some of them is brought
+    /// up to date by noting them again, whether or not it read them: under a steady stream of
+    /// bookings a load is overtaken almost always, and throwing it away made every request
+    /// load again.
+    notes: Vec<(u64, Note)>,
+    /// Notes past [`MAX_NOTES`] are dropped; a load that began before the last dropped one
+    /// is not kept.
+    dropped_through: u64,
+}
+
+/// A seat count noted after a commit (see [`Availability::note`]).
+#[derive(Debug, Clone, Copy)]
+struct Note {
+    start: i64,
+    taken: u16,
+    patient: Option<Uuid>,
+}
+
+/// Notes kept per doctor while a load is out.
+const MAX_NOTES: usize = 4096;
+
+/// Ends a load's bookkeeping when the load ends, even if its request was dropped midway.
+struct LoadGuard<'a> {
+    views: &'a Availability,
+    doctor_id: Uuid,
+}
+
+impl Drop for LoadGuard<'_> {
+    fn drop(&mut self) {
+        let mut known = self.views.known();
+        if let Some(loading) = known.loading.get_mut(&self.doctor_id) {
+            loading.loads -= 1;
+            if loading.loads == 0 {
+                known.loading.remove(&self.doctor_id);
+            }
+        }
     }
 }
 
@@ -176,8 +217,8 @@ impl Availability {
         doctor_id: Uuid,
         load: impl Future<Output = anyhow::Result<Option<DoctorView>>>,
     ) -> anyhow::Result<Option<Arc<DoctorView>>> {
-        let began = {
-            let known = self.known();
+        let (began, _guard) = {
+            let mut known = self.known();
             if let Some(view) = known
                 .doctors
                 .get(&doctor_id)
@@ -185,7 +226,12 @@ impl Availability {
             {
                 return Ok(Some(view.clone()));
             }
-            known.changes
+            known.loading.entry(doctor_id).or_default().loads += 1;
+            let guard = LoadGuard {
+                views: self,
+                doctor_id,
+            };
+            (known.changes, guard)
         };
         let Some(view) = load.await? else {
             self.forget(doctor_id);
@@ -196,16 +242,19 @@ impl Availability {
         Ok(Some(view))
     }
 
-    /// Keeps a view whose load began when the change count was `began`, unless the doctor
-    /// changed since: then this request uses it, and the next one loads again.
+    /// Brings a view whose load began when the change count was `began` up to date with the
+    /// seats noted since, and keeps it — unless the doctor was forgotten since, or too much
+    /// changed to replay: then this request uses it, and the next one loads again.
     fn keep(&self, doctor_id: Uuid, view: &Arc<DoctorView>, began: u64) {
         let mut known = self.known();
-        let changed_since = known.all_changed_at > began
-            || known
-                .changed_at
-                .get(&doctor_id)
-                .is_some_and(|at| *at > began);
-        if !changed_since {
+        let mut keep = known.all_changed_at <= began;
+        if let Some(loading) = known.loading.get(&doctor_id) {
+            keep &= loading.forgotten_at <= began && loading.dropped_through <= began;
+            for (_, note) in loading.notes.iter().filter(|(at, _)| *at > began) {
+                view.note_taken(note.start, note.taken, note.patient);
+            }
+        }
+        if keep {
             known.doctors.insert(doctor_id, view.clone());
         }
     }
@@ -214,7 +263,19 @@ impl Availability {
     /// database refused a booking because the slot was full.
     pub fn note(&self, doctor_id: Uuid, start: i64, taken: u16, patient: Option<Uuid>) {
         let mut known = self.known();
-        known.changed(doctor_id);
+        known.changes += 1;
+        let at = known.changes;
+        if let Some(loading) = known.loading.get_mut(&doctor_id) {
+            if loading.notes.len() == MAX_NOTES {
+                loading.dropped_through = loading.notes.remove(0).0;
+            }
+            let note = Note {
+                start,
+                taken,
+                patient,
+            };
+            loading.notes.push((at, note));
+        }
         if let Some(view) = known.doctors.get(&doctor_id) {
             view.note_taken(start, taken, patient);
         }
@@ -223,7 +284,12 @@ impl Availability {
     /// Drops what the view knows of a doctor; the next read reloads it.
     pub fn forget(&self, doctor_id: Uuid) {
         let mut known = self.known();
-        known.changed(doctor_id);
+        known.changes += 1;
+        let at = known.changes;
+        if let Some(loading) = known.loading.get_mut(&doctor_id) {
+            loading.forgotten_at = at;
+            loading.notes.clear();
+        }
         known.doctors.remove(&doctor_id);
     }
 
@@ -232,8 +298,10 @@ impl Availability {
         let mut known = self.known();
         known.changes += 1;
         known.all_changed_at = known.changes;
-        // Every earlier per-doctor change is older than this one, so it says nothing more.
-        known.changed_at.clear();
+        // Every load out began before this, so none is kept: their notes say nothing more.
+        for loading in known.loading.values_mut() {
+            loading.notes.clear();
+        }
         known.doctors.clear();
     }
 
@@ -375,28 +443,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_view_read_while_a_seat_was_taken_elsewhere_serves_its_request_but_is_not_kept() {
+    async fn a_view_read_while_a_seat_was_taken_elsewhere_is_brought_up_to_date_and_kept() {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
+        let ann = Uuid::now_v7();
         // The load reads "nothing taken"; before it returns, another instance's notice says
-        // the 09:00 seat is taken. The notice finds no entry to update.
+        // Ann took the 09:00 seat. The notice finds no entry to update.
         let first = read(&views, doctor, async {
             views.apply(&SeatNotice {
                 origin: Uuid::now_v7(),
                 doctor_id: doctor,
                 slot: Some((NINE, 1)),
-                patient: None,
+                patient: Some(ann),
             });
             Ok(Some(view(doctor, &[])))
         })
         .await;
-        assert_eq!(first.taken(NINE), 0);
-        // The next request does not trust it: it reads again and sees the seat taken.
-        let again = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
-        assert_eq!(again.taken(NINE), 1);
-        // That read raced nothing, so it is kept and used without reading.
+        // The notice is replayed onto the load: its request and the next ones see the seat.
+        assert_eq!(first.taken(NINE), 1);
+        assert_eq!(first.ever_held_by(NINE, ann), Some(true));
+        assert_eq!(first.ever_held_by(NINE, Uuid::now_v7()), Some(false));
         let kept = read(&views, doctor, must_not_load()).await;
-        assert_eq!(kept.taken(NINE), 1);
+        assert!(Arc::ptr_eq(&first, &kept));
+    }
+
+    #[tokio::test]
+    async fn a_seat_freed_during_a_load_voids_it() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        // The load read 09:00 taken; meanwhile its appointment was cancelled (the doctor is
+        // forgotten). Kept, the load would show the freed seat as taken for 5 s.
+        let first = read(&views, doctor, async {
+            views.forget(doctor);
+            Ok(Some(view(doctor, &[(NINE, 1)])))
+        })
+        .await;
+        assert_eq!(
+            first.taken(NINE),
+            1,
+            "the load still answers its own request"
+        );
+        let again = read(&views, doctor, loaded(view(doctor, &[]))).await;
+        assert_eq!(again.taken(NINE), 0);
+        read(&views, doctor, must_not_load()).await;
     }
 
     #[tokio::test]
@@ -431,20 +520,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_local_commit_during_a_load_voids_it_and_updates_a_kept_view() {
+    async fn a_local_commit_during_a_load_is_replayed_onto_it_and_updates_the_kept_view() {
         let views = Availability::new();
         let doctor = Uuid::now_v7();
-        read(&views, doctor, async {
+        let kept = read(&views, doctor, async {
             views.note(doctor, NINE, 1, None);
             Ok(Some(view(doctor, &[])))
         })
         .await;
-        let kept = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
-        assert_eq!(kept.taken(NINE), 1, "the voided load was not kept");
+        assert_eq!(kept.taken(NINE), 1, "the commit noted during the load");
         views.note(doctor, NINE + 1_800, 1, None);
         assert_eq!(kept.taken(NINE + 1_800), 1);
         let same = read(&views, doctor, must_not_load()).await;
         assert!(Arc::ptr_eq(&kept, &same));
+    }
+
+    #[tokio::test]
+    async fn a_load_overtaken_by_more_changes_than_are_kept_is_not_kept() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        read(&views, doctor, async {
+            for i in 0..=MAX_NOTES as i64 {
+                views.note(doctor, NINE + 600 * i, 1, None);
+            }
+            Ok(Some(view(doctor, &[])))
+        })
+        .await;
+        let again = read(&views, doctor, loaded(view(doctor, &[(NINE, 1)]))).await;
+        assert_eq!(again.taken(NINE), 1);
+        read(&views, doctor, must_not_load()).await;
     }
 
     #[tokio::test]
