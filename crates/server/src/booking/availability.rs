@@ -139,7 +139,12 @@ struct Known {
 /// One doctor's loads in flight and the changes noted while they were out.
 #[derive(Default)]
 struct Loading {
+    /// Requests loading the doctor or waiting to.
     loads: usize,
+    /// One load at a time per doctor: the requests that arrive meanwhile wait for it and use
+    /// what it kept, instead of each reading the same rows (under a stream of bookings, a
+    /// doctor whose entry expired drew hundreds of identical loads at once).
+    gate: Arc<tokio::sync::Mutex<()>>,
     /// The count at the doctor's last forget (a freed seat, a schedule change): a load that
     /// began before it is not kept.
     forgotten_at: u64,
@@ -217,21 +222,34 @@ impl Availability {
         doctor_id: Uuid,
         load: impl Future<Output = anyhow::Result<Option<DoctorView>>>,
     ) -> anyhow::Result<Option<Arc<DoctorView>>> {
-        let (began, _guard) = {
-            let mut known = self.known();
-            if let Some(view) = known
+        let fresh = |known: &Known| {
+            known
                 .doctors
                 .get(&doctor_id)
                 .filter(|v| v.loaded_at.elapsed() < FRESH_FOR)
-            {
-                return Ok(Some(view.clone()));
+                .cloned()
+        };
+        let (gate, _guard) = {
+            let mut known = self.known();
+            if let Some(view) = fresh(&known) {
+                return Ok(Some(view));
             }
-            known.loading.entry(doctor_id).or_default().loads += 1;
+            let loading = known.loading.entry(doctor_id).or_default();
+            loading.loads += 1;
             let guard = LoadGuard {
                 views: self,
                 doctor_id,
             };
-            (known.changes, guard)
+            (loading.gate.clone(), guard)
+        };
+        let _turn = gate.lock().await;
+        let began = {
+            let known = self.known();
+            // The load this request waited for was kept: use it.
+            if let Some(view) = fresh(&known) {
+                return Ok(Some(view));
+            }
+            known.changes
         };
         let Some(view) = load.await? else {
             self.forget(doctor_id);
@@ -609,5 +627,23 @@ mod tests {
             patient: None,
         });
         assert_eq!(kept.ever_held_by(NINE + 600, stranger), None);
+    }
+
+    #[tokio::test]
+    async fn requests_arriving_during_a_load_wait_for_it_instead_of_loading_again() {
+        let views = Availability::new();
+        let doctor = Uuid::now_v7();
+        let loads = std::sync::atomic::AtomicUsize::new(0);
+        let reads = (0..20).map(|_| {
+            read(&views, doctor, async {
+                loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Ok(Some(view(doctor, &[(NINE, 1)])))
+            })
+        });
+        let answered = futures::future::join_all(reads).await;
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(answered.iter().all(|v| Arc::ptr_eq(v, &answered[0])));
+        assert!(views.known().loading.is_empty(), "nothing left of the load");
     }
 }
