@@ -294,22 +294,14 @@ async fn a_retried_booking_with_the_same_idempotency_key_returns_the_first_appoi
     let app = app_with(RushMode::Never).await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
-    let send = |at: String| {
-        app.client
-            .post(app.url("/api/v1/appointments"))
-            .bearer_auth(&p.patient.token)
-            .header("Idempotency-Key", "retry-1")
-            .json(&json!({"doctor_id": doctor, "starts_at": at, "reason": "두통"}))
-            .send()
-    };
-    let first = send(slot("15:00")).await.unwrap();
+    let first = book_keyed(&app, &p.patient, doctor, &slot("15:00"), "retry-1").await;
     assert_eq!(first.status(), 201);
     let first: Value = first.json().await.unwrap();
-    let again = send(slot("15:00")).await.unwrap();
+    let again = book_keyed(&app, &p.patient, doctor, &slot("15:00"), "retry-1").await;
     assert_eq!(again.status(), 200);
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
-    let other = send(slot("16:00")).await.unwrap();
+    let other = book_keyed(&app, &p.patient, doctor, &slot("16:00"), "retry-1").await;
     assert_eq!(other.status(), 422);
     assert_eq!(problem(other).await["code"], "idempotency_key_reused");
 }
