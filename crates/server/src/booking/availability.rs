@@ -8,8 +8,9 @@
 //! most that long of a stale "full". A change that overtakes a load (its notice arrives while
 //! the database read is out, finding no entry to update) is replayed onto the load before it
 //! is kept: seat counts only grow between loads, so noting one twice is harmless. A freed
-//! seat or a schedule change during a load voids it instead, so the next request reads again. A stale view can only refuse early (the database still
-//! decides every booking it lets through), so it can never cause an overbooking.
+//! seat or a schedule change during a load voids it instead, so the next request reads again.
+//! A stale view can only refuse early (the database still decides every booking it lets
+//! through), so it can never cause an overbooking.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
