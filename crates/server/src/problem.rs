@@ -111,7 +111,26 @@ pub enum ApiError {
         extensions: serde_json::Map<String, serde_json::Value>,
     },
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A database outage anywhere in the error's chain (say, the availability view failing to
+    /// load a doctor) is a 503 the client may retry, as when a store call fails directly;
+    /// anything else is a 500.
+    fn from(e: anyhow::Error) -> Self {
+        let outage = e.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<docde_store::StoreError>(),
+                Some(docde_store::StoreError::Unavailable(_))
+            )
+        });
+        if outage {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(e)
+        }
+    }
 }
 
 impl ApiError {
@@ -568,5 +587,17 @@ mod tests {
             (500, None),
             "internal details never reach the body"
         );
+    }
+
+    #[test]
+    fn a_database_outage_inside_a_wrapped_error_is_a_503_and_other_errors_a_500() {
+        let outage = anyhow::Error::from(docde_store::StoreError::Unavailable(
+            sqlx::Error::PoolTimedOut,
+        ))
+        .context("loading the doctor's availability");
+        let p = ApiError::from(outage).to_problem();
+        assert_eq!((p.status, p.code.as_str()), (503, "service_unavailable"));
+        let p = ApiError::from(anyhow::anyhow!("stored schedule invalid")).to_problem();
+        assert_eq!((p.status, p.code.as_str()), (500, "internal"));
     }
 }
