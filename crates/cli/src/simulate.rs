@@ -107,6 +107,9 @@ pub struct Stats {
     pub samples_sent: AtomicU64,
     /// Samples the server confirmed stored (HTTP only: MQTT answers only refusals).
     pub samples_stored: AtomicU64,
+    /// Samples the server already held (same device, kind and millisecond), e.g. from the
+    /// demo's own simulator reporting as the same device: kept once, not lost.
+    pub samples_duplicate: AtomicU64,
     pub samples_rejected: AtomicU64,
     pub errors: AtomicU64,
 }
@@ -114,10 +117,11 @@ pub struct Stats {
 impl Stats {
     pub fn line(&self) -> String {
         format!(
-            "{} reports, {} samples sent, {} stored, {} rejected, {} errors",
+            "{} reports, {} samples sent, {} stored, {} duplicates, {} rejected, {} errors",
             self.reports.load(Ordering::Relaxed),
             self.samples_sent.load(Ordering::Relaxed),
             self.samples_stored.load(Ordering::Relaxed),
+            self.samples_duplicate.load(Ordering::Relaxed),
             self.samples_rejected.load(Ordering::Relaxed),
             self.errors.load(Ordering::Relaxed),
         )
@@ -257,6 +261,9 @@ pub async fn run(plan: Plan, transport: Transport, stats: Arc<Stats>, stop: Canc
                         stats
                             .samples_stored
                             .fetch_add(outcome.stored, Ordering::Relaxed);
+                        stats
+                            .samples_duplicate
+                            .fetch_add(outcome.duplicates, Ordering::Relaxed);
                         stats
                             .samples_rejected
                             .fetch_add(outcome.rejected, Ordering::Relaxed);

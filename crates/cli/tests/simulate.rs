@@ -154,11 +154,19 @@ async fn the_demo_ward_is_live_and_simulate_reports_as_the_demo_devices() {
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|n| n.parse().ok())
         .collect();
-    // "<reports> reports, <sent> samples sent, <stored> stored, <rejected> rejected, <errors> errors"
-    assert_eq!(numbers.len(), 5, "{summary}");
+    // "<reports> reports, <sent> samples sent, <stored> stored, <duplicates> duplicates,
+    //  <rejected> rejected, <errors> errors"
+    assert_eq!(numbers.len(), 6, "{summary}");
     assert!(numbers[0] >= 2 && numbers[2] > 0, "{summary}");
-    assert_eq!(numbers[2], numbers[1], "every sample stored: {summary}");
-    assert_eq!((numbers[3], numbers[4]), (0, 0), "{summary}");
+    // The demo's own simulator reports as the same devices; on a busy machine both may take
+    // a reading in the same millisecond, which the server keeps once (a duplicate).
+    assert_eq!(
+        numbers[2] + numbers[3],
+        numbers[1],
+        "every sample stored or already held: {summary}"
+    );
+    assert!(numbers[3] <= numbers[1] / 10, "{summary}");
+    assert_eq!((numbers[4], numbers[5]), (0, 0), "{summary}");
 
     let bad = docde(dir.path())
         .args(["simulate", "--url", &url, "--duration", "1"])

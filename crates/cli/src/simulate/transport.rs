@@ -11,6 +11,7 @@ use super::DeviceCredentials;
 /// What the server said about one report (MQTT: sent is all we know).
 pub struct Outcome {
     pub stored: u64,
+    pub duplicates: u64,
     pub rejected: u64,
 }
 
@@ -107,6 +108,7 @@ impl Transport {
                 let body: Value = r.json().await?;
                 Ok(Outcome {
                     stored: body["stored"].as_u64().unwrap_or(0),
+                    duplicates: body["duplicates"].as_u64().unwrap_or(0),
                     rejected: body["rejected"].as_u64().unwrap_or(0),
                 })
             }
@@ -122,6 +124,7 @@ impl Transport {
                     .await?;
                 Ok(Outcome {
                     stored: 0,
+                    duplicates: 0,
                     rejected: 0,
                 })
             }
