@@ -15,33 +15,38 @@ pub struct Seats {
 }
 
 /// Every slot of `doctor_id` with a seat taken (now or before) starting in `[from, to)`.
+///
+/// Read as one JSON row: on SQLite each row of a result is a hand-off between the
+/// connection's thread and the async side, and the availability view reloads every doctor
+/// every few seconds — hundreds of rows each — while bookings stream in.
 pub async fn taken(
     store: &Store,
     doctor_id: Uuid,
     from: i64,
     to: i64,
 ) -> Result<Vec<Seats>, StoreError> {
-    let rows: Vec<(String, i64, i32, i32)> = with_reader!(store, pool => {
-        sqlx::query_as(
-            "SELECT doctor_id, starts_at, capacity, taken FROM slot_seats \
-             WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at",
-        )
-        .bind(doctor_id.to_string())
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?
-    });
-    rows.into_iter()
-        .map(|(doctor, starts_at, capacity, taken)| {
-            Ok(Seats {
-                doctor_id: id(&doctor)?,
-                starts_at,
-                capacity: u16::try_from(capacity).unwrap_or(u16::MAX),
-                taken: u16::try_from(taken).unwrap_or(0),
-            })
+    let sql = match store.dialect() {
+        "sqlite" => {
+            "SELECT COALESCE(json_group_array(json_array(starts_at, capacity, taken)), '[]') \
+             FROM (SELECT starts_at, capacity, taken FROM slot_seats \
+                   WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3 ORDER BY starts_at)"
+        }
+        _ => {
+            "SELECT COALESCE(json_agg(json_build_array(starts_at, capacity, taken) \
+                 ORDER BY starts_at), '[]')::text \
+             FROM slot_seats WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3"
+        }
+    };
+    let rows: Vec<(i64, i32, i32)> = aggregated(store, sql, doctor_id, from, to).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(starts_at, capacity, taken)| Seats {
+            doctor_id,
+            starts_at,
+            capacity: u16::try_from(capacity).unwrap_or(u16::MAX),
+            taken: u16::try_from(taken).unwrap_or(0),
         })
-        .collect()
+        .collect())
 }
 
 /// One patient's appointment in a slot, for the availability view's list of who may be
@@ -54,33 +59,56 @@ pub struct Holder {
     pub active: bool,
 }
 
-/// Every appointment of `doctor_id` (any status) in a slot starting in `[from, to)`.
+/// Every appointment of `doctor_id` (any status) in a slot starting in `[from, to)`, read as
+/// one JSON row like [`taken`].
 pub async fn holders(
     store: &Store,
     doctor_id: Uuid,
     from: i64,
     to: i64,
 ) -> Result<Vec<Holder>, StoreError> {
-    let rows: Vec<(i64, String, bool)> = with_reader!(store, pool => {
-        sqlx::query_as(
-            "SELECT starts_at, patient_id, status IN ('requested', 'booked', 'checked_in') \
-             FROM appointments WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3",
-        )
-        .bind(doctor_id.to_string())
-        .bind(from)
-        .bind(to)
-        .fetch_all(pool)
-        .await?
-    });
+    let sql = match store.dialect() {
+        "sqlite" => {
+            "SELECT COALESCE(json_group_array(json_array(starts_at, patient_id, \
+                 status IN ('requested', 'booked', 'checked_in'))), '[]') \
+             FROM appointments WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3"
+        }
+        _ => {
+            "SELECT COALESCE(json_agg(json_build_array(starts_at, patient_id, \
+                 CASE WHEN status IN ('requested', 'booked', 'checked_in') THEN 1 ELSE 0 END)), \
+                 '[]')::text \
+             FROM appointments WHERE doctor_id = $1 AND starts_at >= $2 AND starts_at < $3"
+        }
+    };
+    let rows: Vec<(i64, String, i64)> = aggregated(store, sql, doctor_id, from, to).await?;
     rows.into_iter()
         .map(|(starts_at, patient, active)| {
             Ok(Holder {
                 starts_at,
                 patient_id: id(&patient)?,
-                active,
+                active: active != 0,
             })
         })
         .collect()
+}
+
+/// Runs `sql`, a one-row JSON aggregate over `(doctor, from, to)`, and parses its rows.
+async fn aggregated<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    sql: &'static str,
+    doctor_id: Uuid,
+    from: i64,
+    to: i64,
+) -> Result<Vec<T>, StoreError> {
+    let json: String = with_reader!(store, pool => {
+        sqlx::query_scalar(sql)
+            .bind(doctor_id.to_string())
+            .bind(from)
+            .bind(to)
+            .fetch_one(pool)
+            .await?
+    });
+    serde_json::from_str(&json).map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))
 }
 
 /// Slots whose seats exceed their capacity or disagree with the active appointments counted
