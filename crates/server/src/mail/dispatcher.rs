@@ -83,6 +83,9 @@ pub async fn wake(state: &AppState) {
     }
 }
 
+/// How often the `email_outbox_pending` gauge is refreshed at most.
+const GAUGE_EVERY: Duration = Duration::from_secs(1);
+
 /// Starts the dispatcher with the default options.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     spawn_with(state, DispatcherOptions::default())
@@ -105,6 +108,10 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
     };
     tracing::info!(transport = transport.kind(), "e-mail dispatcher started");
     let mut wakeups = Some(wakeups);
+    // The gauge counts every pending message: during a rush tens of thousands, and rounds
+    // follow each other within milliseconds. Then once a second is plenty for a dashboard;
+    // before the dispatcher waits, it is always brought up to date.
+    let mut gauged_at: Option<tokio::time::Instant> = None;
     loop {
         let full_batch = match round(&state, &transport, &from, &options).await {
             Ok(claimed) => claimed >= options.batch as usize,
@@ -113,8 +120,11 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
                 false
             }
         };
-        if let Ok(pending) = outbox::pending_count(&state.store).await {
-            metrics::gauge!("email_outbox_pending").set(pending as f64);
+        if !full_batch || gauged_at.is_none_or(|at| at.elapsed() >= GAUGE_EVERY) {
+            gauged_at = Some(tokio::time::Instant::now());
+            if let Ok(pending) = outbox::pending_count(&state.store).await {
+                metrics::gauge!("email_outbox_pending").set(pending as f64);
+            }
         }
         if state.shutdown.is_cancelled() {
             return;
