@@ -78,7 +78,39 @@ impl<C> Run<C> {
 /// Sends every request of `requests` as `drive` says and classifies each answer with
 /// `classify` (called on the worker, so only the small classification is kept). `claimed`
 /// counts requests taken by workers; another task may watch it to act mid-run.
+///
+/// The load runs on a thread of its own with a single-threaded runtime: every microsecond the
+/// generator spends is taken from the server it measures, and on one thread a connection's
+/// worker and hyper's connection task wake each other without a cross-thread hand-off (a
+/// futex wake and a context switch per request on the multi-threaded runtime).
 pub async fn run<C, F>(
+    drive: Drive,
+    requests: Arc<Vec<Prepared>>,
+    classify: F,
+    claimed: Arc<AtomicUsize>,
+) -> anyhow::Result<Run<C>>
+where
+    C: Send + 'static,
+    F: Fn(u16, &Bytes) -> C + Send + Sync + 'static,
+{
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-load".into())
+        .spawn(move || {
+            let ran = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| {
+                    runtime.block_on(drive_here(drive, requests, classify, claimed))
+                });
+            let _ = done.send(ran);
+        })?;
+    result.await?
+}
+
+/// [`run`] on the current runtime.
+async fn drive_here<C, F>(
     drive: Drive,
     requests: Arc<Vec<Prepared>>,
     classify: F,

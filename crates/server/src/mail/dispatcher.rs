@@ -190,15 +190,24 @@ async fn round(
     // the mark sends them again, as a crash after any single send always could.
     let mut sent = Vec::with_capacity(claimed);
     let mut recorded = Ok(());
-    for email in batch {
-        if state.shutdown.is_cancelled() || claimed_at.elapsed() > last_start {
-            // The rest are claimed again when the lease ends.
-            break;
+    if let Some(outcomes) = transport.send_round(from, &batch).await {
+        for (email, outcome) in batch.iter().zip(outcomes) {
+            if let Err(e) = record(state, options, email, outcome, &mut sent).await {
+                recorded = Err(e);
+                break;
+            }
         }
-        let outcome = transport.send(from, &email).await;
-        if let Err(e) = record(state, options, &email, outcome, &mut sent).await {
-            recorded = Err(e);
-            break;
+    } else {
+        for email in &batch {
+            if state.shutdown.is_cancelled() || claimed_at.elapsed() > last_start {
+                // The rest are claimed again when the lease ends.
+                break;
+            }
+            let outcome = transport.send(from, email).await;
+            if let Err(e) = record(state, options, email, outcome, &mut sent).await {
+                recorded = Err(e);
+                break;
+            }
         }
     }
     outbox::mark_sent_all(&state.store, &sent, Utc::now()).await?;

@@ -1,11 +1,15 @@
 //! The on-disk outbox: where messages go when no SMTP server is configured, so that sign-up
 //! and every other flow that sends e-mail works on a laptop; `docde outbox` lists it.
 //!
-//! Each message is one JSON file, `<created_at>_<id>.json`, so names sort oldest first and a
-//! message written twice (a retry after a crash) overwrites itself instead of appearing twice.
-//! Files are written whole and then renamed into place, so a reader never sees half a
-//! message. The directory is private to the service's user (0700, files 0600): the bodies
-//! hold verification codes.
+//! A dispatcher round's messages are one JSON file, `<created_at>_<id>.json` after the round's
+//! first message (an array of messages; files of one message as an object, as earlier versions
+//! wrote them, are read too), so names sort oldest first. One file and one `fsync` per round
+//! rather than per message: under a stream of bookings (a letter each) creating a file per
+//! letter cost the server more CPU than anything but SQLite and HTTP. A message written again
+//! (a retry after a crash, maybe in another round) is listed once; a round written again with
+//! the same first message overwrites its file. Files are written whole and then renamed into
+//! place, so a reader never sees half a round. The directory is private to the service's user
+//! (0700, files 0600): the bodies hold verification codes.
 
 use std::fs;
 use std::io::{self, Write};
@@ -45,14 +49,23 @@ pub fn file_name(email: &StoredEmail) -> String {
 
 /// Writes `email` into `dir` (created if missing). Blocking: call it off the async threads.
 pub fn write(dir: &Path, email: &StoredEmail) -> io::Result<()> {
+    write_round(dir, std::slice::from_ref(email))
+}
+
+/// Writes a round's `emails` into `dir` (created if missing) as one file, named after the
+/// first; nothing for an empty round. Blocking: call it off the async threads.
+pub fn write_round(dir: &Path, emails: &[StoredEmail]) -> io::Result<()> {
+    let Some(first) = emails.first() else {
+        return Ok(());
+    };
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let name = file_name(email);
+    let name = file_name(first);
     // A dot file is skipped by `list_directory`, so the listing never shows a partial write.
     let partial = dir.join(format!(".{name}.partial"));
-    let json = serde_json::to_vec_pretty(email).map_err(io::Error::other)?;
+    let json = serde_json::to_vec_pretty(emails).map_err(io::Error::other)?;
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -64,7 +77,15 @@ pub fn write(dir: &Path, email: &StoredEmail) -> io::Result<()> {
     fs::rename(&partial, dir.join(name))
 }
 
-/// Every message in `dir`, oldest first. A missing directory is an empty outbox; a file that
+/// What a file holds: a round (an array), or one message (files of earlier versions).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Round(Vec<StoredEmail>),
+    One(StoredEmail),
+}
+
+/// Every message in `dir`, oldest first, each once. A missing directory is an empty outbox; a file that
 /// is not a message is an error naming it.
 pub fn list_directory(dir: &Path) -> io::Result<Vec<StoredEmail>> {
     let entries = match fs::read_dir(dir) {
@@ -82,15 +103,20 @@ pub fn list_directory(dir: &Path) -> io::Result<Vec<StoredEmail>> {
         if !is_message {
             continue;
         }
-        let email: StoredEmail = serde_json::from_slice(&fs::read(&path)?).map_err(|e| {
+        let stored: Stored = serde_json::from_slice(&fs::read(&path)?).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{}: {e}", path.display()),
             )
         })?;
-        emails.push(email);
+        match stored {
+            Stored::Round(round) => emails.extend(round),
+            Stored::One(email) => emails.push(email),
+        }
     }
     emails.sort_by_key(|e| (e.created_at, e.id));
+    // A message sent again after a crash may sit in two rounds' files.
+    emails.dedup_by_key(|e| e.id);
     Ok(emails)
 }
 
@@ -153,6 +179,42 @@ mod tests {
         write(dir.path(), &message).unwrap();
 
         assert_eq!(list_directory(dir.path()).unwrap(), [message]);
+    }
+
+    #[test]
+    fn a_round_is_one_file_and_its_messages_are_listed_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let round = [email(1, "first"), email(2, "second"), email(3, "third")];
+        write_round(dir.path(), &round).unwrap();
+
+        let files = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 1);
+        assert_eq!(list_directory(dir.path()).unwrap(), round);
+    }
+
+    #[test]
+    fn a_message_written_again_in_another_round_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (email(1, "a"), email(2, "b"), email(3, "c"));
+        write_round(dir.path(), &[a.clone(), b.clone()]).unwrap();
+        // After a crash before the round was marked sent, b is claimed again with c.
+        write_round(dir.path(), &[b.clone(), c.clone()]).unwrap();
+
+        assert_eq!(list_directory(dir.path()).unwrap(), [a, b, c]);
+    }
+
+    #[test]
+    fn a_message_file_of_an_earlier_version_is_listed_with_the_rounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let (older, newer) = (email(1, "one object"), email(2, "in a round"));
+        fs::write(
+            dir.path().join(file_name(&older)),
+            serde_json::to_vec(&older).unwrap(),
+        )
+        .unwrap();
+        write_round(dir.path(), std::slice::from_ref(&newer)).unwrap();
+
+        assert_eq!(list_directory(dir.path()).unwrap(), [older, newer]);
     }
 
     #[test]

@@ -92,23 +92,65 @@ impl Transport {
                     .map_err(|e| classify(&e))
             }
             Transport::Directory(dir) => {
-                let stored = StoredEmail {
-                    id: email.id,
-                    to: to.to_string(),
-                    from: from.to_string(),
-                    subject: email.subject.clone(),
-                    body: email.body.clone(),
-                    created_at: email.created_at,
-                };
-                let dir = dir.clone();
-                tokio::task::spawn_blocking(move || outbox_dir::write(&dir, &stored))
-                    .await
-                    .map_err(|_| SendError::Transient("io".into()))?
-                    // A full disk or a permission problem may be fixed; keep the message.
-                    .map_err(|_| SendError::Transient("io".into()))
+                write_round(dir.clone(), vec![stored(from, &to, email)]).await
             }
         }
     }
+
+    /// Sends a round's `emails` together where the transport can: the directory writes them
+    /// as one file with one `fsync`. `None` from the relay, which the dispatcher drives message
+    /// by message (each SMTP conversation must start inside the claim's lease). Outcomes are in
+    /// the order of `emails`.
+    pub async fn send_round(
+        &self,
+        from: &Mailbox,
+        emails: &[OutboxEmail],
+    ) -> Option<Vec<Result<(), SendError>>> {
+        let Transport::Directory(dir) = self else {
+            return None;
+        };
+        let mut outcomes = Vec::with_capacity(emails.len());
+        let mut round = Vec::with_capacity(emails.len());
+        for email in emails {
+            match email.to.parse::<Mailbox>() {
+                Ok(to) => {
+                    round.push(stored(from, &to, email));
+                    outcomes.push(Ok(()));
+                }
+                Err(_) => outcomes.push(Err(SendError::Permanent("bad_address".into()))),
+            }
+        }
+        if round.is_empty() {
+            return Some(outcomes);
+        }
+        if let Err(error) = write_round(dir.clone(), round).await {
+            for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                *outcome = Err(error.clone());
+            }
+        }
+        Some(outcomes)
+    }
+}
+
+/// `email` as the directory stores it.
+fn stored(from: &Mailbox, to: &Mailbox, email: &OutboxEmail) -> StoredEmail {
+    StoredEmail {
+        id: email.id,
+        to: to.to_string(),
+        from: from.to_string(),
+        subject: email.subject.clone(),
+        body: email.body.clone(),
+        created_at: email.created_at,
+    }
+}
+
+/// Writes `round` into `dir` off the async threads.
+async fn write_round(dir: PathBuf, round: Vec<StoredEmail>) -> Result<(), SendError> {
+    tokio::task::spawn_blocking(move || outbox_dir::write_round(&dir, &round))
+        .await
+        .map_err(|_| SendError::Transient("io".into()))?
+        // A full disk or a permission problem may be fixed; keep the messages.
+        .map_err(|_| SendError::Transient("io".into()))
 }
 
 /// The MIME message: UTF-8 plain text, with a Message-ID derived from the outbox id so that
@@ -205,6 +247,64 @@ mod tests {
         assert!(
             outbox_dir::list_directory(dir.path()).unwrap().is_empty(),
             "nothing written"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_round_goes_to_the_directory_as_one_file_and_a_bad_address_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let transport = Transport::Directory(dir.path().to_owned());
+        let round = [
+            outbox_email("first@example.com"),
+            outbox_email("not an address"),
+            outbox_email("third@example.com"),
+        ];
+        let outcomes = transport.send_round(&from(), &round).await;
+        assert_eq!(
+            outcomes,
+            Some(vec![
+                Ok(()),
+                Err(SendError::Permanent("bad_address".into())),
+                Ok(())
+            ])
+        );
+        let written: Vec<Uuid> = outbox_dir::list_directory(dir.path())
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(written, [round[0].id, round[2].id]);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_directory_that_cannot_be_written_keeps_the_round_for_a_retry() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the directory should be.
+        let blocked = dir.path().join("outbox");
+        std::fs::write(&blocked, "").unwrap();
+        let transport = Transport::Directory(blocked);
+        let round = [outbox_email("a@example.com"), outbox_email("bad")];
+        let outcomes = transport.send_round(&from(), &round).await;
+        assert_eq!(
+            outcomes,
+            Some(vec![
+                Err(SendError::Transient("io".into())),
+                Err(SendError::Permanent("bad_address".into())),
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn the_relay_sends_message_by_message() {
+        let mut config = Config::default();
+        config.smtp.host = Some("smtp.hospital.example".into());
+        let transport = Transport::from_config(&config).unwrap();
+        assert!(
+            transport
+                .send_round(&from(), &[outbox_email("a@example.com")])
+                .await
+                .is_none()
         );
     }
 
