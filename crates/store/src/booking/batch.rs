@@ -57,25 +57,49 @@ impl BookingWriter {
     /// Starts `writers` batch loops on `store` (1 suits SQLite's single writer; PostgreSQL
     /// benefits from a few running side by side). They stop when every handle is dropped,
     /// after finishing the batches already taken.
+    ///
+    /// On SQLite each loop runs on a thread of its own with a single-threaded runtime. A batch
+    /// is a dozen statements, each a trip to the connection's thread and back, and the wake-up
+    /// that returns each answer comes from outside the runtime: on the shared runtime it waits
+    /// in the global queue behind the request tasks (up to ~60 polls), so under load the one
+    /// writer spent more than half its time waiting to send its next statement. On its own
+    /// runtime it is polled at once. PostgreSQL's connections belong to the shared runtime's
+    /// I/O driver, so its loops stay there.
     pub fn spawn(store: Store, writers: usize) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
         let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let own_thread = store.dialect() == "sqlite";
         let handles = (0..writers.max(1))
-            .map(|_| {
-                let store = store.clone();
-                let rx = rx.clone();
-                tokio::spawn(async move {
-                    let mut batch = Vec::with_capacity(MAX_BATCH);
-                    loop {
+            .map(|n| {
+                if !own_thread {
+                    return tokio::spawn(batch_loop(store.clone(), rx.clone()));
+                }
+                let (stopped, on_stop) = oneshot::channel::<()>();
+                let (mine, my_rx) = (store.clone(), rx.clone());
+                let started = std::thread::Builder::new()
+                    .name(format!("booking-writer-{n}"))
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
                         {
-                            let mut rx = rx.lock().await;
-                            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                                return;
+                            Ok(runtime) => runtime.block_on(batch_loop(mine, my_rx)),
+                            Err(error) => {
+                                tracing::error!(%error, "booking writer runtime failed to start");
                             }
                         }
-                        run_batch(&store, &mut batch).await;
+                        let _ = stopped.send(());
+                    });
+                match started {
+                    Ok(_) => tokio::spawn(async move {
+                        let _ = on_stop.await;
+                    }),
+                    Err(error) => {
+                        // Slower, but bookings are still written.
+                        tracing::warn!(%error, "no thread for the booking writer; it shares the runtime");
+                        tokio::spawn(batch_loop(store.clone(), rx.clone()))
                     }
-                })
+                }
             })
             .collect();
         (Self { jobs: tx }, handles)
@@ -103,6 +127,21 @@ impl BookingWriter {
         answer
             .await
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?
+    }
+}
+
+/// Takes every job waiting (up to [`MAX_BATCH`]) and runs them as one batch, until every
+/// [`BookingWriter`] handle is gone.
+async fn batch_loop(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+                return;
+            }
+        }
+        run_batch(&store, &mut batch).await;
     }
 }
 
