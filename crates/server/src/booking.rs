@@ -38,11 +38,11 @@ pub struct Booking {
 impl Booking {
     /// Starts the group-commit writers. Must run inside the Tokio runtime.
     pub fn start(store: &Store, settings: &BookingSettings) -> Arc<Self> {
-        let writers = match settings.writers {
-            0 if store.dialect() == "sqlite" => 1,
-            0 => 4,
-            n => n,
-        };
+        // One on either backend by default. SQLite has one writer anyway. On PostgreSQL, four
+        // writers side by side booked the same slots and patients in overlapping batches: a
+        // quarter of their groups met another's uncommitted seats and fell back to booking one
+        // by one, so one writer with whole batches booked ~2× as many (BENCHMARKS.md, session 18).
+        let writers = settings.writers.max(1);
         // The writers stop by themselves once the last handle is dropped with the state.
         let (writer, _) = BookingWriter::spawn(store.clone(), writers);
         Arc::new(Self {

@@ -144,8 +144,9 @@ pub struct BookingSettings {
     pub peak_windows: Vec<String>,
     /// In `auto` mode, bookings in progress on this instance above which new ones queue.
     pub rush_in_flight: usize,
-    /// Group-commit writers: 1 suits SQLite's single writer; PostgreSQL gains from a few.
-    /// 0 picks by backend (SQLite 1, PostgreSQL 4).
+    /// Group-commit writers (0 means 1). One suits both backends: SQLite has a single writer,
+    /// and on PostgreSQL writers side by side make each other's batches fall back to booking
+    /// one by one.
     pub writers: usize,
     /// E-mail the patient on every change of their appointment.
     pub notify_email: bool,
