@@ -202,6 +202,12 @@ async fn connect_postgres(config: &DatabaseConfig) -> Result<PgPool, StoreError>
 /// keeps its log bounded at about 40 MB.
 const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 
+/// The writer's page cache, in KiB (SQLite's default is 2 MiB). The one writer is the only
+/// connection that changes pages, so what it caches stays valid; a batch of bookings touches
+/// pages all over the appointments' and slots' indexes, and each miss was a read from the
+/// file and a copy.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
+
 async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backend, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
@@ -213,6 +219,11 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
         // FULL: a commit survives power loss in WAL mode; NORMAL would not (principle 2).
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
+        // Savepoints keep a copy of every page they change (the statement journal) so that
+        // a rollback to them can restore it; a booking batch runs inside one. In a temporary
+        // file that was 2 writes per page changed, as many as the log itself; in memory it
+        // is a copy. Sorts and temporary indexes go there too.
+        .pragma("temp_store", "MEMORY")
         .busy_timeout(Duration::from_secs(5));
     // No ping before each checkout (sqlx's default): a connection to a local file cannot
     // have been dropped by a peer, and the ping was a round trip to the connection's thread
@@ -221,10 +232,15 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
         .max_connections(1)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
-        .connect_with(options.clone().pragma(
-            "wal_autocheckpoint",
-            WRITER_AUTOCHECKPOINT_PAGES.to_string(),
-        ))
+        .connect_with(
+            options
+                .clone()
+                .pragma(
+                    "wal_autocheckpoint",
+                    WRITER_AUTOCHECKPOINT_PAGES.to_string(),
+                )
+                .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+        )
         .await?;
     let checkpointer = SqlitePoolOptions::new()
         .max_connections(1)
