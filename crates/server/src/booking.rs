@@ -33,6 +33,8 @@ pub struct Booking {
     in_flight: AtomicUsize,
     /// A mail wake-up is on its way (see `notify::wake_mail`).
     pub(crate) mail_wake_pending: std::sync::atomic::AtomicBool,
+    /// The rush queue's worker is serving a backlog (its last batch was full).
+    pub(crate) queue_backlog: std::sync::atomic::AtomicBool,
 }
 
 impl Booking {
@@ -58,6 +60,7 @@ impl Booking {
             }),
             in_flight: AtomicUsize::new(0),
             mail_wake_pending: std::sync::atomic::AtomicBool::new(false),
+            queue_backlog: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -69,6 +72,12 @@ impl Booking {
 
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Bookings are waiting for this instance's writer: requests in progress, or a backlog in
+    /// the rush queue. Work that can wait (the e-mail dispatcher's rounds) yields to them.
+    pub fn busy(&self) -> bool {
+        self.in_flight() > 0 || self.queue_backlog.load(Ordering::Acquire)
     }
 }
 

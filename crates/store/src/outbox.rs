@@ -193,8 +193,40 @@ pub async fn claim_due(
         .fetch_all(pool)
         .await?);
     // RETURNING gives no order guarantee; callers send oldest first.
-    let mut emails = rows
-        .into_iter()
+    let mut emails = outbox_emails(rows)?;
+    emails.sort_by_key(|e| (e.created_at, e.id));
+    Ok(emails)
+}
+
+/// The messages [`claim_due`] would claim, oldest first, without claiming them: no write.
+///
+/// For a sender that alone serves the database and whose sends are idempotent by message id:
+/// the server's outbox directory on SQLite (one process per database file; a message written
+/// twice, after a crash between the write and [`mark_sent_all`], is listed once). There the
+/// claim was a second rewrite of every message on the single writer, which a stream of
+/// bookings (a letter each) queued behind. Messages another sender claimed stay out.
+pub async fn peek_due(
+    store: &Store,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<OutboxEmail>, StoreError> {
+    let rows: Vec<ClaimedRow> = with_reader!(store, pool => sqlx::query_as(
+        "SELECT id, recipient, subject, body, attempts, created_at FROM email_outbox \
+         WHERE status = 'pending' AND next_attempt_at <= $1 \
+           AND (claimed_until IS NULL OR claimed_until <= $1) \
+         ORDER BY next_attempt_at, id LIMIT $2",
+    )
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?);
+    let mut emails = outbox_emails(rows)?;
+    emails.sort_by_key(|e| (e.created_at, e.id));
+    Ok(emails)
+}
+
+fn outbox_emails(rows: Vec<ClaimedRow>) -> Result<Vec<OutboxEmail>, StoreError> {
+    rows.into_iter()
         .map(|(id, to, subject, body, attempts, created_at)| {
             Ok(OutboxEmail {
                 id: Uuid::parse_str(&id)
@@ -206,9 +238,7 @@ pub async fn claim_due(
                 created_at,
             })
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    emails.sort_by_key(|e| (e.created_at, e.id));
-    Ok(emails)
+        .collect()
 }
 
 /// [`mark_sent`] for many messages in one statement (one commit, where a commit each was

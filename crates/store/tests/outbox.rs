@@ -324,3 +324,38 @@ async fn enqueued(store: &Store, n: usize) -> Vec<Uuid> {
     }
     ids
 }
+
+#[tokio::test]
+async fn peeking_shows_due_unclaimed_emails_oldest_first_and_claims_none() {
+    let store = fresh_store().await;
+    let first = outbox::enqueue(&store, &email(1), at(0)).await.unwrap();
+    let second = outbox::enqueue(&store, &email(2), at(1)).await.unwrap();
+    let third = outbox::enqueue(&store, &email(3), at(2)).await.unwrap();
+    outbox::enqueue(&store, &email(4), at(20)).await.unwrap();
+    let claimed = outbox::claim_due(&store, 1, LEASE, at(5)).await.unwrap();
+    assert_eq!(claimed.iter().map(|e| e.id).collect::<Vec<_>>(), [first]);
+
+    // Not the claimed one, not the one due later; the limit counts.
+    let ids = |emails: Vec<outbox::OutboxEmail>| emails.iter().map(|e| e.id).collect::<Vec<_>>();
+    let peeked = outbox::peek_due(&store, 10, at(10)).await.unwrap();
+    assert_eq!(ids(peeked), [second, third]);
+    assert_eq!(
+        ids(outbox::peek_due(&store, 1, at(10)).await.unwrap()),
+        [second]
+    );
+    // Peeking claimed nothing: the same messages again, and a claimer still gets them.
+    assert_eq!(
+        ids(outbox::peek_due(&store, 10, at(10)).await.unwrap()),
+        [second, third]
+    );
+    assert_eq!(
+        ids(outbox::claim_due(&store, 10, LEASE, at(10)).await.unwrap()),
+        [second, third]
+    );
+    assert!(
+        outbox::peek_due(&store, 10, at(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -192,7 +192,13 @@ pub fn spawn_worker(state: AppState) -> JoinHandle<()> {
     let mut wakeups = state.bus.wakeups(WAKE);
     tokio::spawn(async move {
         loop {
-            match tickets::serve_batch(&state.store, SERVE_BATCH).await {
+            let served = tickets::serve_batch(&state.store, SERVE_BATCH).await;
+            let backlog = matches!(&served, Ok(s) if s.len() >= SERVE_BATCH as usize);
+            state
+                .booking
+                .queue_backlog
+                .store(backlog, std::sync::atomic::Ordering::Release);
+            match served {
                 Ok(served) if !served.is_empty() => {
                     announce(&state, served).await;
                     continue;

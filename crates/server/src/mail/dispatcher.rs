@@ -4,7 +4,10 @@
 //!
 //! It looks for work when woken (`bus.wake("email")`, which reaches every instance), every
 //! [`DispatcherOptions::poll_interval`] in case a wake-up was lost (the bus is at-most-once),
-//! and again at once after a full batch. It stops when the application's shutdown token fires;
+//! and again at once after a full batch. Under a stream of bookings the wake-ups come after
+//! every commit; rounds then start at most every [`DispatcherOptions::min_gap`], because each
+//! round is two commits on the database's single writer (SQLite) that the bookings queue
+//! behind. It stops when the application's shutdown token fires;
 //! messages it had claimed but not sent are claimed again once their lease ends.
 //!
 //! Logs name outbox ids and error categories, never addresses, subjects or bodies.
@@ -28,8 +31,20 @@ pub const WAKE_CHANNEL: &str = "email";
 /// How the dispatcher paces itself. The defaults suit production; tests shorten them.
 #[derive(Debug, Clone)]
 pub struct DispatcherOptions {
-    /// Messages claimed per round.
+    /// Messages claimed per round by a transport that sends them one by one (the relay): each
+    /// SMTP conversation must start inside the claim's lease.
     pub batch: u32,
+    /// Messages claimed per round by a transport that writes a round at once (the directory:
+    /// one file and one `fsync` whatever its size), so a burst goes out in few rounds.
+    pub round_batch: u32,
+    /// Shortest time from the start of one round to the start of the next, unless the first
+    /// was full. A letter waits at most this much longer; the bookings that wake the
+    /// dispatcher after every commit no longer queue behind two of its commits each time.
+    pub min_gap: Duration,
+    /// Longest a round waits, after the previous one started, while bookings are waiting for
+    /// the writer ([`crate::booking::Booking::busy`]): a burst's bookings are written first
+    /// and its letters right after, each round no later than this.
+    pub max_defer: Duration,
     /// How long a claim keeps other instances away. It bounds how long a crashed instance's
     /// messages wait, and must comfortably exceed [`transport::SEND_TIMEOUT`].
     pub lease: Duration,
@@ -47,6 +62,9 @@ impl Default for DispatcherOptions {
     fn default() -> Self {
         Self {
             batch: 50,
+            round_batch: 500,
+            min_gap: Duration::from_millis(100),
+            max_defer: Duration::from_secs(1),
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_secs(5),
             retry_base: Duration::from_secs(5),
@@ -112,9 +130,27 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
     // follow each other within milliseconds. Then once a second is plenty for a dashboard;
     // before the dispatcher waits, it is always brought up to date.
     let mut gauged_at: Option<tokio::time::Instant> = None;
+    let limit = if transport.sends_rounds() {
+        options.round_batch
+    } else {
+        options.batch
+    };
+    let mut last_round: Option<tokio::time::Instant> = None;
     loop {
-        let full_batch = match round(&state, &transport, &from, &options).await {
-            Ok(claimed) => claimed >= options.batch as usize,
+        // Bookings first: while they wait for the writer, a round waits too, up to
+        // `max_defer` after the previous one started.
+        if let Some(last) = last_round {
+            while state.booking.busy() && last.elapsed() < options.max_defer {
+                tokio::select! {
+                    () = state.shutdown.cancelled() => return,
+                    () = tokio::time::sleep(options.min_gap) => {}
+                }
+            }
+        }
+        let started = tokio::time::Instant::now();
+        last_round = Some(started);
+        let full_batch = match round(&state, &transport, &from, &options, limit).await {
+            Ok(claimed) => claimed >= limit as usize,
             Err(error) => {
                 tracing::warn!(%error, "e-mail round failed; retrying at the next poll");
                 false
@@ -137,6 +173,10 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
             () = state.shutdown.cancelled() => return,
             () = tokio::time::sleep(options.poll_interval) => {}
             () = next_wakeup(&mut wakeups) => {}
+        }
+        tokio::select! {
+            () = state.shutdown.cancelled() => return,
+            () = tokio::time::sleep_until(started + options.min_gap) => {}
         }
     }
 }
@@ -177,9 +217,16 @@ async fn round(
     transport: &Transport,
     from: &Mailbox,
     options: &DispatcherOptions,
+    limit: u32,
 ) -> Result<usize, StoreError> {
     let claimed_at = tokio::time::Instant::now();
-    let batch = outbox::claim_due(&state.store, options.batch, options.lease, Utc::now()).await?;
+    // Writing a round to the directory is idempotent by message id, and on SQLite this process
+    // is the database's only sender: no claim needed (see `outbox::peek_due`).
+    let batch = if transport.sends_rounds() && state.store.dialect() == "sqlite" {
+        outbox::peek_due(&state.store, limit, Utc::now()).await?
+    } else {
+        outbox::claim_due(&state.store, limit, options.lease, Utc::now()).await?
+    };
     let claimed = batch.len();
     // A send must finish inside the lease, or another instance could claim the same message
     // and send it too: stop starting sends once one might not finish in time.

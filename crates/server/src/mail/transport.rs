@@ -76,6 +76,11 @@ impl Transport {
         }
     }
 
+    /// Whether [`Transport::send_round`] sends a round at once (the directory).
+    pub fn sends_rounds(&self) -> bool {
+        matches!(self, Transport::Directory(_))
+    }
+
     /// Sends `email` from `from`. Both transports refuse an unparseable recipient the same
     /// way, so a bad address surfaces on a laptop as it would in production.
     pub async fn send(&self, from: &Mailbox, email: &OutboxEmail) -> Result<(), SendError> {

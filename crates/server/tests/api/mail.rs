@@ -217,3 +217,75 @@ async fn two_dispatchers_on_one_outbox_send_each_email_exactly_once() {
     assert_eq!(ids.len(), COUNT);
     assert_eq!(recipients.len(), COUNT);
 }
+
+/// Waits until the message `id` is in `dir`'s outbox directory.
+async fn wait_for_file(dir: &std::path::Path, id: uuid::Uuid) {
+    let deadline = Instant::now() + DELIVERY_LIMIT;
+    while !list_directory(&dir.join("outbox"))
+        .unwrap()
+        .iter()
+        .any(|e| e.id == id)
+    {
+        assert!(Instant::now() < deadline, "message {id} was not written");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after() {
+    let app = spawn_app().await;
+    let (state, dir) = own_outbox(&app, |_| {}).await;
+    dispatcher::spawn_with(
+        state.clone(),
+        DispatcherOptions {
+            min_gap: Duration::from_millis(20),
+            max_defer: Duration::from_secs(600),
+            ..DispatcherOptions::default()
+        },
+    );
+    // A first letter with nothing else going on goes out at once (and the dispatcher has
+    // now started its rounds).
+    let first = dispatcher::enqueue_and_wake(&state, verification_email("minji@example.com"))
+        .await
+        .unwrap();
+    wait_for_file(dir.path(), first).await;
+
+    let booking = state.booking.enter();
+    let second = dispatcher::enqueue_and_wake(&state, verification_email("jiho@example.com"))
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(500)).await;
+    let written: Vec<_> = list_directory(&dir.path().join("outbox"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(written, [first], "written while a booking waited");
+
+    drop(booking);
+    wait_for_file(dir.path(), second).await;
+    wait_until_drained(&state).await;
+}
+
+#[tokio::test]
+async fn under_a_stream_of_bookings_letters_still_go_out_within_the_deferral_limit() {
+    let app = spawn_app().await;
+    let (state, dir) = own_outbox(&app, |_| {}).await;
+    dispatcher::spawn_with(
+        state.clone(),
+        DispatcherOptions {
+            min_gap: Duration::from_millis(20),
+            max_defer: Duration::from_millis(300),
+            ..DispatcherOptions::default()
+        },
+    );
+    // Bookings are waiting the whole time.
+    let _booking = state.booking.enter();
+    for to in ["minji@example.com", "jiho@example.com"] {
+        let id = dispatcher::enqueue_and_wake(&state, verification_email(to))
+            .await
+            .unwrap();
+        wait_for_file(dir.path(), id).await;
+    }
+    wait_until_drained(&state).await;
+}
