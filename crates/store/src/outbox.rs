@@ -192,10 +192,7 @@ pub async fn claim_due(
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await?);
-    // RETURNING gives no order guarantee; callers send oldest first.
-    let mut emails = outbox_emails(rows)?;
-    emails.sort_by_key(|e| (e.created_at, e.id));
-    Ok(emails)
+    outbox_emails(rows)
 }
 
 /// The messages [`claim_due`] would claim, oldest first, without claiming them: no write.
@@ -220,13 +217,13 @@ pub async fn peek_due(
     .bind(i64::from(limit))
     .fetch_all(pool)
     .await?);
-    let mut emails = outbox_emails(rows)?;
-    emails.sort_by_key(|e| (e.created_at, e.id));
-    Ok(emails)
+    outbox_emails(rows)
 }
 
+/// The rows as messages, oldest first: callers send in that order, and RETURNING gives none.
 fn outbox_emails(rows: Vec<ClaimedRow>) -> Result<Vec<OutboxEmail>, StoreError> {
-    rows.into_iter()
+    let mut emails = rows
+        .into_iter()
         .map(|(id, to, subject, body, attempts, created_at)| {
             Ok(OutboxEmail {
                 id: Uuid::parse_str(&id)
@@ -238,7 +235,9 @@ fn outbox_emails(rows: Vec<ClaimedRow>) -> Result<Vec<OutboxEmail>, StoreError> 
                 created_at,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    emails.sort_by_key(|e| (e.created_at, e.id));
+    Ok(emails)
 }
 
 /// [`mark_sent`] for many messages in one statement (one commit, where a commit each was

@@ -85,8 +85,8 @@ enum Stored {
     One(StoredEmail),
 }
 
-/// Every message in `dir`, oldest first, each once. A missing directory is an empty outbox; a file that
-/// is not a message is an error naming it.
+/// Every message in `dir`, oldest first, each once. A missing directory is an empty outbox; a
+/// file that is not a message is an error naming it.
 pub fn list_directory(dir: &Path) -> io::Result<Vec<StoredEmail>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,

@@ -218,6 +218,21 @@ async fn two_dispatchers_on_one_outbox_send_each_email_exactly_once() {
     assert_eq!(recipients.len(), COUNT);
 }
 
+/// A dispatcher on an outbox directory of its own whose rounds wait up to `max_defer` for
+/// bookings.
+async fn deferring_dispatcher(app: &TestApp, max_defer: Duration) -> (AppState, tempfile::TempDir) {
+    let (state, dir) = own_outbox(app, |_| {}).await;
+    dispatcher::spawn_with(
+        state.clone(),
+        DispatcherOptions {
+            min_gap: Duration::from_millis(20),
+            max_defer,
+            ..DispatcherOptions::default()
+        },
+    );
+    (state, dir)
+}
+
 /// Waits until the message `id` is in `dir`'s outbox directory.
 async fn wait_for_file(dir: &std::path::Path, id: uuid::Uuid) {
     let deadline = Instant::now() + DELIVERY_LIMIT;
@@ -234,15 +249,7 @@ async fn wait_for_file(dir: &std::path::Path, id: uuid::Uuid) {
 #[tokio::test]
 async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after() {
     let app = spawn_app().await;
-    let (state, dir) = own_outbox(&app, |_| {}).await;
-    dispatcher::spawn_with(
-        state.clone(),
-        DispatcherOptions {
-            min_gap: Duration::from_millis(20),
-            max_defer: Duration::from_secs(600),
-            ..DispatcherOptions::default()
-        },
-    );
+    let (state, dir) = deferring_dispatcher(&app, Duration::from_secs(600)).await;
     // A first letter with nothing else going on goes out at once (and the dispatcher has
     // now started its rounds).
     let first = dispatcher::enqueue_and_wake(&state, verification_email("minji@example.com"))
@@ -270,15 +277,7 @@ async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after(
 #[tokio::test]
 async fn under_a_stream_of_bookings_letters_still_go_out_within_the_deferral_limit() {
     let app = spawn_app().await;
-    let (state, dir) = own_outbox(&app, |_| {}).await;
-    dispatcher::spawn_with(
-        state.clone(),
-        DispatcherOptions {
-            min_gap: Duration::from_millis(20),
-            max_defer: Duration::from_millis(300),
-            ..DispatcherOptions::default()
-        },
-    );
+    let (state, dir) = deferring_dispatcher(&app, Duration::from_millis(300)).await;
     // Bookings are waiting the whole time.
     let _booking = state.booking.enter();
     for to in ["minji@example.com", "jiho@example.com"] {
