@@ -5,10 +5,11 @@
 //! It looks for work when woken (`bus.wake("email")`, which reaches every instance), every
 //! [`DispatcherOptions::poll_interval`] in case a wake-up was lost (the bus is at-most-once),
 //! and again at once after a full batch. Under a stream of bookings the wake-ups come after
-//! every commit; rounds then start at most every [`DispatcherOptions::min_gap`], because each
-//! round is two commits on the database's single writer (SQLite) that the bookings queue
-//! behind. It stops when the application's shutdown token fires;
-//! messages it had claimed but not sent are claimed again once their lease ends.
+//! every commit, and each round writes to the database (on SQLite through the single writer the
+//! bookings queue for), so rounds start at most every [`DispatcherOptions::min_gap`], and while
+//! bookings wait for the writer a round waits too, up to [`DispatcherOptions::max_defer`]. It
+//! stops when the application's shutdown token fires; messages it had claimed but not sent are
+//! claimed again once their lease ends.
 //!
 //! Logs name outbox ids and error categories, never addresses, subjects or bodies.
 
@@ -39,7 +40,7 @@ pub struct DispatcherOptions {
     pub round_batch: u32,
     /// Shortest time from the start of one round to the start of the next, unless the first
     /// was full. A letter waits at most this much longer; the bookings that wake the
-    /// dispatcher after every commit no longer queue behind two of its commits each time.
+    /// dispatcher after every commit no longer queue behind its writes each time.
     pub min_gap: Duration,
     /// Longest a round waits, after the previous one started, while bookings are waiting for
     /// the writer ([`crate::booking::Booking::busy`]): a burst's bookings are written first
