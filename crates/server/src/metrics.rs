@@ -64,6 +64,10 @@ fn describe_beyond_http() {
         "booking_requests_total",
         "Bookings by path (direct, queue) and outcome"
     );
+    describe_counter!(
+        "booking_writer_one_by_one_total",
+        "Bookings this instance's writer could not decide set by set and wrote one by one"
+    );
     describe_gauge!(
         "booking_queue_tickets",
         "Rush-queue tickets waiting (installation-wide)"

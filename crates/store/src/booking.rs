@@ -23,6 +23,7 @@ pub mod tickets;
 
 pub use appointments::{Appointment, BookOutcome, NewAppointment, Transition};
 pub use batch::BookingWriter;
+pub(crate) use batch::MAX_BATCH;
 
 use crate::StoreError;
 

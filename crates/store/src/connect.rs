@@ -208,6 +208,12 @@ const WRITER_AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// file and a copy.
 const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
+/// Rows the writer's connection thread may hand back before the caller takes them (sqlx's
+/// default is 50). A booking batch's statements return up to one row per booking; with 50 the
+/// thread stopped after every 50 and waited to be woken again, a dozen hand-offs per batch
+/// instead of one.
+const WRITER_ROW_BUFFER: usize = 4 * crate::booking::MAX_BATCH;
+
 async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backend, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
@@ -239,7 +245,8 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
                     "wal_autocheckpoint",
                     WRITER_AUTOCHECKPOINT_PAGES.to_string(),
                 )
-                .pragma("cache_size", format!("-{WRITER_CACHE_KIB}")),
+                .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
+                .row_buffer_size(WRITER_ROW_BUFFER),
         )
         .await?;
     let checkpointer = SqlitePoolOptions::new()

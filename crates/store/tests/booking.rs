@@ -314,6 +314,36 @@ async fn a_retried_booking_with_the_same_key_returns_the_first_appointment() {
     );
 }
 
+/// A batch holding a key used before cannot be decided set by set: it is booked one by one,
+/// which answers the retry with its first appointment, and the writer counts it.
+#[tokio::test]
+async fn a_batch_with_a_retried_key_is_booked_one_by_one_and_counted() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q) = (patient(&store).await, patient(&store).await);
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut first = booking(&c, c.doctor, p, T0, 1);
+    first.idempotency_key = Some("key-1".into());
+    first.request_hash = Some("hash-a".into());
+    let made = writer.book(first.clone()).await.unwrap();
+    assert_eq!(writer.one_by_one(), 0);
+    let mut retry = first;
+    retry.id = Uuid::now_v7();
+    let other = booking(&c, c.doctor, q, T0 + 600, 1);
+    // On this single-threaded test runtime both queue before the writer runs: one batch.
+    let handles = [retry, other].into_iter().map(|n| {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.book(n).await })
+    });
+    let results = futures_join(handles).await;
+    assert_eq!(
+        results[0].as_ref().unwrap(),
+        &BookOutcome::Replayed(made.appointment().clone())
+    );
+    assert!(matches!(results[1], Ok(BookOutcome::Created { .. })));
+    assert_eq!(writer.one_by_one(), 2);
+}
+
 #[tokio::test]
 async fn a_batched_key_check_finds_exactly_the_pairs_that_booked() {
     let store = fresh_store().await;
@@ -392,7 +422,7 @@ async fn a_batch_booked_as_a_set_answers_as_one_by_one_booking() {
     async fn run(
         store: &Store,
         all_at_once: bool,
-    ) -> (Vec<Came>, Vec<Result<BookOutcome, BookingError>>) {
+    ) -> (Vec<Came>, Vec<Result<BookOutcome, BookingError>>, u64) {
         let c = clinic(store).await;
         let mut p = Vec::new();
         for _ in 0..6 {
@@ -438,12 +468,18 @@ async fn a_batch_booked_as_a_set_answers_as_one_by_one_booking() {
             }
             out
         };
-        (results.iter().map(came).collect(), results)
+        (
+            results.iter().map(came).collect(),
+            results,
+            writer.one_by_one(),
+        )
     }
 
     let (one_by_one, group) = (fresh_store().await, fresh_store().await);
-    let (expected, _) = run(&one_by_one, false).await;
-    let (got, results) = run(&group, true).await;
+    let (expected, _, _) = run(&one_by_one, false).await;
+    let (got, results, singly) = run(&group, true).await;
+    // The group was decided and written set by set, not by the fallback.
+    assert_eq!(singly, 0);
     use BookingConflict::{PatientOverlap, SlotFull};
     assert_eq!(
         expected,

@@ -78,6 +78,9 @@ pub fn ingested(samples: &[Sample]) {
 
 /// Refreshes the gauges read at scrape time.
 pub async fn refresh(state: &AppState) {
+    // This instance's own count, unlike the gauges below.
+    metrics::counter!("booking_writer_one_by_one_total")
+        .absolute(state.booking.writer.one_by_one());
     let alarms = docde_store::ops::open_alarms(&state.store);
     if let Ok(Ok(rows)) = tokio::time::timeout(SCRAPE_READ_TIMEOUT, alarms).await {
         // Every combination is set, so a priority whose alarms all closed reads 0, not stale.

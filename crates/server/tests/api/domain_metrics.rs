@@ -77,6 +77,7 @@ async fn metrics_expose_bookings_check_ins_ingest_alarms_queues_streams_and_heal
         r#"live_stream_clients{stream="ward_events"} "#,
         r#"ward_alarms_open{priority="high",status="active"}"#,
         "booking_queue_tickets",
+        "booking_writer_one_by_one_total",
         "coordination_up{backend=",
         r#"db_pool_connections{state="idle"}"#,
     ] {

@@ -11,6 +11,9 @@
 //! Bookings in a batch run in arrival order and see each other's effects, exactly as if they
 //! had been committed one by one, so the invariants do not depend on batching.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::sync::{mpsc, oneshot};
 
 use uuid::Uuid;
@@ -25,8 +28,9 @@ use crate::{Store, StoreError, with_writer};
 /// the first caller of a batch does not wait long for the last.
 pub const MAX_BATCH: usize = 512;
 
-/// From this many bookings (or rush tickets) in a batch on, they are written set by set (six
-/// statements for the lot; one for tickets) rather than one by one (three to seven each).
+/// From this many bookings (or rush tickets) in a batch on, they are written set by set (two
+/// statements for the lot on SQLite, five on PostgreSQL; one for tickets) rather than one by
+/// one (three to seven each).
 const GROUPED_FROM: usize = 2;
 
 /// One write for the group commit: a booking, or a rush ticket to queue.
@@ -51,6 +55,7 @@ enum Done {
 #[derive(Clone, Debug)]
 pub struct BookingWriter {
     jobs: mpsc::Sender<Job>,
+    one_by_one: Arc<AtomicU64>,
 }
 
 impl BookingWriter {
@@ -67,15 +72,17 @@ impl BookingWriter {
     /// I/O driver, so its loops stay there.
     pub fn spawn(store: Store, writers: usize) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
-        let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let one_by_one = Arc::new(AtomicU64::new(0));
         let own_thread = store.dialect() == "sqlite";
         let handles = (0..writers.max(1))
             .map(|n| {
+                let counted = one_by_one.clone();
                 if !own_thread {
-                    return tokio::spawn(batch_loop(store.clone(), rx.clone()));
+                    return tokio::spawn(batch_loop(store.clone(), rx.clone(), counted));
                 }
                 let (stopped, on_stop) = oneshot::channel::<()>();
-                let (mine, my_rx) = (store.clone(), rx.clone());
+                let (mine, my_rx, my_count) = (store.clone(), rx.clone(), counted.clone());
                 let started = std::thread::Builder::new()
                     .name(format!("booking-writer-{n}"))
                     .spawn(move || {
@@ -83,7 +90,7 @@ impl BookingWriter {
                             .enable_all()
                             .build()
                         {
-                            Ok(runtime) => runtime.block_on(batch_loop(mine, my_rx)),
+                            Ok(runtime) => runtime.block_on(batch_loop(mine, my_rx, my_count)),
                             Err(error) => {
                                 tracing::error!(%error, "booking writer runtime failed to start");
                             }
@@ -97,12 +104,26 @@ impl BookingWriter {
                     Err(error) => {
                         // Slower, but bookings are still written.
                         tracing::warn!(%error, "no thread for the booking writer; it shares the runtime");
-                        tokio::spawn(batch_loop(store.clone(), rx.clone()))
+                        tokio::spawn(batch_loop(store.clone(), rx.clone(), counted))
                     }
                 }
             })
             .collect();
-        (Self { jobs: tx }, handles)
+        (
+            Self {
+                jobs: tx,
+                one_by_one,
+            },
+            handles,
+        )
+    }
+
+    /// Bookings written one by one since the start because their batch could not be decided
+    /// set by set (a retried idempotency key, or another instance booking the same slots or
+    /// patients meanwhile). Each costs several statements instead of a share of a handful, so
+    /// a steady climb under load means the writer is spending its time there.
+    pub fn one_by_one(&self) -> u64 {
+        self.one_by_one.load(Ordering::Relaxed)
     }
 
     /// Books `new` and answers after the commit that made it durable.
@@ -132,7 +153,11 @@ impl BookingWriter {
 
 /// Takes every job waiting (up to [`MAX_BATCH`]) and runs them as one batch, until every
 /// [`BookingWriter`] handle is gone.
-async fn batch_loop(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+async fn batch_loop(
+    store: Store,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    one_by_one: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
         {
@@ -141,7 +166,7 @@ async fn batch_loop(store: Store, rx: std::sync::Arc<tokio::sync::Mutex<mpsc::Re
                 return;
             }
         }
-        run_batch(&store, &mut batch).await;
+        run_batch(&store, &mut batch, &one_by_one).await;
     }
 }
 
@@ -172,7 +197,7 @@ fn retryable(e: &BookingError) -> bool {
     matches!(db.code().as_deref(), Some("40P01" | "40001"))
 }
 
-async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
+async fn run_batch(store: &Store, batch: &mut Vec<Job>, one_by_one: &AtomicU64) {
     batch.retain(|job| !job.abandoned());
     // Stable: bookings of one slot keep their arrival order, so the first to ask wins.
     batch.sort_by_key(Job::lock_order);
@@ -180,7 +205,11 @@ async fn run_batch(store: &Store, batch: &mut Vec<Job>) {
     loop {
         attempt += 1;
         let mut results: Vec<Done> = Vec::with_capacity(batch.len());
-        let committed = run_once(store, batch, &mut results).await;
+        let mut singly = 0;
+        let committed = run_once(store, batch, &mut results, &mut singly).await;
+        if committed.is_ok() {
+            one_by_one.fetch_add(singly, Ordering::Relaxed);
+        }
         match committed {
             Err(e) if attempt < 3 && retryable(&e) => {
                 tracing::warn!(attempt, "booking batch hit a deadlock; running it again");
@@ -198,6 +227,7 @@ async fn run_once(
     store: &Store,
     batch: &[Job],
     results: &mut Vec<Done>,
+    one_by_one: &mut u64,
 ) -> Result<(), BookingError> {
     let postgres = store.dialect() == "postgres";
     with_writer!(store, pool => async {
@@ -217,6 +247,7 @@ async fn run_once(
                 Ok(Some(outcomes)) => grouped = Some(outcomes.into_iter()),
                 _ => {
                     sqlx::query("ROLLBACK TO SAVEPOINT grouped").execute(&mut *tx).await?;
+                    *one_by_one = books.len() as u64;
                 }
             }
             sqlx::query("RELEASE SAVEPOINT grouped").execute(&mut *tx).await?;

@@ -1,12 +1,14 @@
-//! Booking a whole group set by set: a handful of statements for any number of bookings.
+//! Booking a whole group set by set: two statements for any number of bookings.
 //!
 //! [`book_one!`](super::appointments) spends five to seven statements on each booking
 //! (savepoint, seat, appointment, event, letter, release), and on SQLite every statement is a
 //! hop to the connection's thread and back (~0.1 ms under load): the one writer managed
-//! ~1,500 bookings a second however many shared a commit. Here a group is read once — its
-//! slots' seats and its patients' active appointments — decided in order in memory exactly
-//! as one-by-one booking would have (seat first, then overlap), and its winners written with
-//! one statement per table, their rows as one JSON array.
+//! ~1,500 bookings a second however many shared a commit. Here a group is read once — with
+//! one statement, [`READ_SQLITE`]: its keys, its slots' seats and its patients' active
+//! appointments — decided in order in memory exactly as one-by-one booking would have (seat
+//! first, then overlap), and its winners written with one statement per table, their rows as
+//! one JSON array; on SQLite the four go to the connection's thread as one query
+//! ([`WRITE_SQLITE`]).
 //!
 //! The database stays the judge. Every write is guarded the way `book_one!` is: the seat
 //! upsert takes seats only while they are free and must return the count the decision
@@ -76,72 +78,88 @@ pub(crate) fn seat_rows(
     rows
 }
 
-/// Reads of the group: its slots' seats, and its patients' active appointments in a window.
-/// `$1` is a JSON array; the array drives the seat join, one primary-key lookup per slot. Rows
-/// of several fields are read with SQLite's `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
-/// (Which keys were used before is `appointments::KEYS_COUNT_*`.)
-pub(crate) const SEATS_SQLITE: &str = "SELECT s.doctor_id, s.starts_at, s.capacity, s.taken \
-     FROM jsonb_each($1) j JOIN slot_seats s \
-     ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1";
-pub(crate) const SEATS_POSTGRES: &str = "SELECT s.doctor_id, s.starts_at, s.capacity, s.taken \
-     FROM jsonb_array_elements($1::jsonb) e JOIN slot_seats s \
-     ON s.doctor_id = e ->> 0 AND s.starts_at = (e ->> 1)::bigint";
-pub(crate) const HELD_SQLITE: &str = "SELECT patient_id, starts_at, ends_at FROM appointments \
-     WHERE patient_id IN (SELECT value FROM json_each($1)) \
-     AND status IN ('requested', 'booked', 'checked_in') AND starts_at < $3 AND ends_at > $2";
-pub(crate) const HELD_POSTGRES: &str = "SELECT patient_id, starts_at, ends_at FROM appointments \
-     WHERE patient_id IN (SELECT jsonb_array_elements_text($1::jsonb)) \
-     AND status IN ('requested', 'booked', 'checked_in') AND starts_at < $3 AND ends_at > $2";
+/// The group's reads in one statement (each statement is a trip to SQLite's connection thread
+/// and back): `k`, how many of the group's idempotency keys (`$1`, as in
+/// `appointments::KEYS_COUNT_*`) were used before; `s`, its slots' seats (`$2`; the array
+/// drives the join, one primary-key lookup per slot); `h`, its patients' (`$3`) active
+/// appointments between `$4` and `$5`. Rows of several fields are read with SQLite's
+/// `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
+pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, COUNT(*), NULL, NULL \
+     FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
+     AND a.idempotency_key = json_extract(j.value, '$[1]') \
+     UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity, s.taken \
+     FROM jsonb_each($2) j JOIN slot_seats s \
+     ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1 \
+     UNION ALL SELECT 'h', patient_id, starts_at, ends_at, NULL FROM appointments \
+     WHERE patient_id IN (SELECT value FROM json_each($3)) \
+     AND status IN ('requested', 'booked', 'checked_in') AND starts_at < $5 AND ends_at > $4";
+pub(crate) const READ_POSTGRES: &str = "SELECT 'k'::text, NULL::text, COUNT(*)::bigint, \
+     NULL::bigint, NULL::bigint FROM jsonb_array_elements($1::jsonb) j JOIN appointments a \
+     ON a.patient_id = j.value ->> 0 AND a.idempotency_key = j.value ->> 1 \
+     UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity::bigint, s.taken::bigint \
+     FROM jsonb_array_elements($2::jsonb) e JOIN slot_seats s \
+     ON s.doctor_id = e ->> 0 AND s.starts_at = (e ->> 1)::bigint \
+     UNION ALL SELECT 'h', patient_id, starts_at, ends_at, NULL FROM appointments \
+     WHERE patient_id IN (SELECT jsonb_array_elements_text($3::jsonb)) \
+     AND status IN ('requested', 'booked', 'checked_in') AND starts_at < $5 AND ends_at > $4";
 
-/// Writes of the winners. The seat upsert takes seats only while they stay within capacity
-/// and returns each slot's count, which must be the one decided.
-pub(crate) const SEATS_TAKE_SQLITE: &str = "INSERT INTO slot_seats \
+/// The winners' writes, one statement per table: `$1` the seats — the upsert takes seats only
+/// while they stay within capacity and returns each slot's count (`s` rows), which must be
+/// the one decided; `$2` the appointments; `$3` their events, returning the ids (`e` rows);
+/// `$4` the patients' letters, addressed as `outbox::INSERT_LETTER_SQL` does (a deleted
+/// account gets none).
+///
+/// On SQLite the four go as one query string: sqlx runs every statement of it on the
+/// connection's thread in one trip, binding `$n` by number in each. (sqlx calls this
+/// SQLite-only behaviour deprecated; `a_group_is_written_in_one_trip` in `tests/booking.rs`
+/// fails if it stops running the later statements.) If a guard fails midway, the error
+/// stops the rest, and the caller rolls back to its savepoint either way.
+pub(crate) const WRITE_SQLITE: &str = "INSERT INTO slot_seats \
      (doctor_id, starts_at, ends_at, capacity, taken) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 \
      FROM jsonb_each($1) j WHERE true ORDER BY j.key \
      ON CONFLICT (doctor_id, starts_at) DO UPDATE SET taken = slot_seats.taken + excluded.taken \
      WHERE slot_seats.taken + excluded.taken <= slot_seats.capacity \
-     RETURNING doctor_id, starts_at, taken";
-pub(crate) const SEATS_TAKE_POSTGRES: &str = "INSERT INTO slot_seats \
-     (doctor_id, starts_at, ends_at, capacity, taken) \
-     SELECT e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, (e ->> 3)::int, (e ->> 4)::int \
-     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n \
-     ON CONFLICT (doctor_id, starts_at) DO UPDATE SET taken = slot_seats.taken + excluded.taken \
-     WHERE slot_seats.taken + excluded.taken <= slot_seats.capacity \
-     RETURNING doctor_id, starts_at, taken";
-pub(crate) const APPOINTMENTS_SQLITE: &str = "INSERT INTO appointments (id, hospital_id, \
+     RETURNING 's', doctor_id, starts_at, taken; \
+     INSERT INTO appointments (id, hospital_id, \
      doctor_id, patient_id, starts_at, ends_at, status, reason, idempotency_key, request_hash, \
      rescheduled_from, created_at, updated_at) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
      j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
-     j.value ->> 11, j.value ->> 11 FROM jsonb_each($1) j ORDER BY j.key";
-pub(crate) const APPOINTMENTS_POSTGRES: &str = "INSERT INTO appointments (id, hospital_id, \
+     j.value ->> 11, j.value ->> 11 FROM jsonb_each($2) j ORDER BY j.key; \
+     INSERT INTO appointment_events (patient_id, appointment_id, status, created_at) \
+     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 \
+     FROM jsonb_each($3) j ORDER BY j.key RETURNING 'e', appointment_id, id, 0; \
+     INSERT INTO email_outbox \
+     (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
+     SELECT j.value ->> 0, u.email, j.value ->> 2, j.value ->> 3, 'pending', 0, j.value ->> 4, \
+     j.value ->> 4 FROM jsonb_each($4) j JOIN users u ON u.id = j.value ->> 1 \
+     WHERE u.status <> 'deleted' ORDER BY j.key";
+/// The same on PostgreSQL, one statement each (`$1` of each is the `$n` above): a query there
+/// carries one statement, and a trip to the server costs far less than its inserts.
+pub(crate) const WRITE_POSTGRES: [&str; 4] = [
+    "INSERT INTO slot_seats (doctor_id, starts_at, ends_at, capacity, taken) \
+     SELECT e ->> 0, (e ->> 1)::bigint, (e ->> 2)::bigint, (e ->> 3)::int, (e ->> 4)::int \
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n \
+     ON CONFLICT (doctor_id, starts_at) DO UPDATE SET taken = slot_seats.taken + excluded.taken \
+     WHERE slot_seats.taken + excluded.taken <= slot_seats.capacity \
+     RETURNING 's'::text, doctor_id, starts_at, taken::bigint",
+    "INSERT INTO appointments (id, hospital_id, \
      doctor_id, patient_id, starts_at, ends_at, status, reason, idempotency_key, request_hash, \
      rescheduled_from, created_at, updated_at) \
      SELECT e ->> 0, e ->> 1, e ->> 2, e ->> 3, (e ->> 4)::bigint, (e ->> 5)::bigint, e ->> 6, \
      e ->> 7, e ->> 8, e ->> 9, e ->> 10, (e ->> 11)::timestamptz, (e ->> 11)::timestamptz \
-     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n";
-pub(crate) const EVENTS_SQLITE: &str = "INSERT INTO appointment_events \
-     (patient_id, appointment_id, status, created_at) \
-     SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 \
-     FROM jsonb_each($1) j ORDER BY j.key RETURNING appointment_id, id";
-pub(crate) const EVENTS_POSTGRES: &str = "INSERT INTO appointment_events \
-     (patient_id, appointment_id, status, created_at) \
+     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n",
+    "INSERT INTO appointment_events (patient_id, appointment_id, status, created_at) \
      SELECT e ->> 0, e ->> 1, e ->> 2, (e ->> 3)::timestamptz \
      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) ORDER BY n \
-     RETURNING appointment_id, id";
-/// The patients' letters, addressed as `outbox::INSERT_LETTER_SQL` does (a deleted account
-/// gets none).
-pub(crate) const LETTERS_SQLITE: &str = "INSERT INTO email_outbox \
-     (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
-     SELECT j.value ->> 0, u.email, j.value ->> 2, j.value ->> 3, 'pending', 0, j.value ->> 4, \
-     j.value ->> 4 FROM jsonb_each($1) j JOIN users u ON u.id = j.value ->> 1 \
-     WHERE u.status <> 'deleted' ORDER BY j.key";
-pub(crate) const LETTERS_POSTGRES: &str = "INSERT INTO email_outbox \
+     RETURNING 'e'::text, appointment_id, id, 0::bigint",
+    "INSERT INTO email_outbox \
      (id, recipient, subject, body, status, attempts, next_attempt_at, created_at) \
      SELECT e ->> 0, u.email, e ->> 2, e ->> 3, 'pending', 0, (e ->> 4)::timestamptz, \
      (e ->> 4)::timestamptz FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS j(e, n) \
-     JOIN users u ON u.id = e ->> 1 WHERE u.status <> 'deleted' ORDER BY n";
+     JOIN users u ON u.id = e ->> 1 WHERE u.status <> 'deleted' ORDER BY n",
+];
 
 /// Books `$news` (`&[&NewAppointment]`, in the order one-by-one booking would take them) on
 /// `$conn` inside a transaction; `$postgres` picks the statements. Evaluates to
@@ -151,13 +169,10 @@ pub(crate) const LETTERS_POSTGRES: &str = "INSERT INTO email_outbox \
 macro_rules! book_group {
     ($conn:expr, $postgres:expr, $news:expr) => {
         async {
-            use $crate::accounts::stamp;
+            use $crate::accounts::{json_param, stamp};
             use $crate::booking::grouped::*;
             use $crate::booking::{BookOutcome, BookingConflict, BookingError};
             let news: &[&$crate::booking::NewAppointment] = $news;
-            let pick = |sqlite: &'static str, postgres: &'static str| {
-                if $postgres { postgres } else { sqlite }
-            };
             // A key seen before (or twice in the group) is a retry: one-by-one booking answers
             // it with its first result.
             let keys: Vec<(String, &str)> = news
@@ -168,21 +183,9 @@ macro_rules! book_group {
                         .map(|k| (n.patient_id.to_string(), k))
                 })
                 .collect();
-            if !keys.is_empty() {
-                let distinct: std::collections::HashSet<&(String, &str)> = keys.iter().collect();
-                if distinct.len() < keys.len() {
-                    return Ok(None);
-                }
-                let used: i64 = sqlx::query_scalar(pick(
-                    $crate::booking::appointments::KEYS_COUNT_SQLITE,
-                    $crate::booking::appointments::KEYS_COUNT_POSTGRES,
-                ))
-                .bind($crate::accounts::json_param(&keys)?)
-                .fetch_one(&mut *$conn)
-                .await?;
-                if used > 0 {
-                    return Ok(None);
-                }
+            let distinct: std::collections::HashSet<&(String, &str)> = keys.iter().collect();
+            if distinct.len() < keys.len() {
+                return Ok(None);
             }
             let mut slots: Vec<Slot> = news
                 .iter()
@@ -190,30 +193,48 @@ macro_rules! book_group {
                 .collect();
             slots.sort_unstable();
             slots.dedup();
-            let seats: Vec<(String, i64, i32, i32)> =
-                sqlx::query_as(pick(SEATS_SQLITE, SEATS_POSTGRES))
-                    .bind($crate::accounts::json_param(&slots)?)
-                    .fetch_all(&mut *$conn)
-                    .await?;
-            let seats = seats
-                .into_iter()
-                .map(|(doctor, starts, capacity, taken)| ((doctor, starts), (capacity, taken)))
-                .collect();
             let mut patients: Vec<String> = news.iter().map(|n| n.patient_id.to_string()).collect();
             patients.sort_unstable();
             patients.dedup();
             let from = news.iter().map(|n| n.starts_at).min().unwrap_or(0);
             let to = news.iter().map(|n| n.ends_at).max().unwrap_or(0);
-            let rows: Vec<(String, i64, i64)> = sqlx::query_as(pick(HELD_SQLITE, HELD_POSTGRES))
-                .bind($crate::accounts::json_param(&patients)?)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *$conn)
-                .await?;
+            type ReadRow = (
+                String,
+                Option<String>,
+                Option<i64>,
+                Option<i64>,
+                Option<i64>,
+            );
+            let rows: Vec<ReadRow> = sqlx::query_as(if $postgres {
+                READ_POSTGRES
+            } else {
+                READ_SQLITE
+            })
+            .bind(json_param(&keys)?)
+            .bind(json_param(&slots)?)
+            .bind(json_param(&patients)?)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *$conn)
+            .await?;
+            let mut seats: std::collections::HashMap<Slot, (i32, i32)> =
+                std::collections::HashMap::new();
             let mut held: std::collections::HashMap<String, Vec<(i64, i64)>> =
                 std::collections::HashMap::new();
-            for (patient, starts, ends) in rows {
-                held.entry(patient).or_default().push((starts, ends));
+            for (kind, text, a, b, c) in rows {
+                let int = |v: Option<i64>| i32::try_from(v.unwrap_or(0)).unwrap_or(i32::MAX);
+                match (kind.as_str(), text) {
+                    ("k", _) if a.unwrap_or(0) > 0 => return Ok(None),
+                    ("s", Some(doctor)) => {
+                        seats.insert((doctor, a.unwrap_or(0)), (int(b), int(c)));
+                    }
+                    ("h", Some(patient)) => {
+                        held.entry(patient)
+                            .or_default()
+                            .push((a.unwrap_or(0), b.unwrap_or(0)));
+                    }
+                    _ => {}
+                }
             }
             let decisions = decide(news, seats, held);
             let won: Vec<&$crate::booking::NewAppointment> = news
@@ -232,22 +253,6 @@ macro_rules! book_group {
                         (doctor.as_str(), *starts, *ends, *capacity, *won)
                     })
                     .collect();
-                let taken: Vec<(String, i64, i32)> =
-                    sqlx::query_as(pick(SEATS_TAKE_SQLITE, SEATS_TAKE_POSTGRES))
-                        .bind($crate::accounts::json_param(&take)?)
-                        .fetch_all(&mut *$conn)
-                        .await?;
-                let expected: std::collections::HashSet<(&str, i64, i32)> = seat_rows
-                    .iter()
-                    .map(|((doctor, starts), _, _, _, after)| (doctor.as_str(), *starts, *after))
-                    .collect();
-                let got: std::collections::HashSet<(&str, i64, i32)> = taken
-                    .iter()
-                    .map(|(doctor, starts, after)| (doctor.as_str(), *starts, *after))
-                    .collect();
-                if got != expected {
-                    return Ok(None);
-                }
                 type AppointmentRow<'a> = (
                     String,
                     String,
@@ -281,19 +286,10 @@ macro_rules! book_group {
                         )
                     })
                     .collect();
-                sqlx::query(pick(APPOINTMENTS_SQLITE, APPOINTMENTS_POSTGRES))
-                    .bind($crate::accounts::json_param(&appointments)?)
-                    .execute(&mut *$conn)
-                    .await?;
-                let events: Vec<(&str, &str, &str, String)> = appointments
+                let events: Vec<(&str, &str, &str, &str)> = appointments
                     .iter()
-                    .map(|a| (a.3.as_str(), a.0.as_str(), a.6, a.11.clone()))
+                    .map(|a| (a.3.as_str(), a.0.as_str(), a.6, a.11.as_str()))
                     .collect();
-                let ids: Vec<(String, i64)> = sqlx::query_as(pick(EVENTS_SQLITE, EVENTS_POSTGRES))
-                    .bind($crate::accounts::json_param(&events)?)
-                    .fetch_all(&mut *$conn)
-                    .await?;
-                event_ids.extend(ids);
                 let letters: Vec<(String, String, &str, &str, String)> = won
                     .iter()
                     .filter_map(|n| {
@@ -308,11 +304,53 @@ macro_rules! book_group {
                         })
                     })
                     .collect();
-                if !letters.is_empty() {
-                    sqlx::query(pick(LETTERS_SQLITE, LETTERS_POSTGRES))
-                        .bind($crate::accounts::json_param(&letters)?)
-                        .execute(&mut *$conn)
+                let params = [
+                    json_param(&take)?,
+                    json_param(&appointments)?,
+                    json_param(&events)?,
+                    json_param(&letters)?,
+                ];
+                let mut written: Vec<(String, String, i64, i64)> = Vec::new();
+                if $postgres {
+                    for (sql, param) in WRITE_POSTGRES.into_iter().zip(&params) {
+                        written.extend(
+                            sqlx::query_as::<_, (String, String, i64, i64)>(sql)
+                                .bind(param)
+                                .fetch_all(&mut *$conn)
+                                .await?,
+                        );
+                    }
+                } else {
+                    let [seats, appointments, events, letters] = &params;
+                    written = sqlx::query_as(WRITE_SQLITE)
+                        .bind(seats)
+                        .bind(appointments)
+                        .bind(events)
+                        .bind(letters)
+                        .fetch_all(&mut *$conn)
                         .await?;
+                }
+                let expected: std::collections::HashSet<(&str, i64, i64)> = seat_rows
+                    .iter()
+                    .map(|((doctor, starts), _, _, _, after)| {
+                        (doctor.as_str(), *starts, i64::from(*after))
+                    })
+                    .collect();
+                let mut got: std::collections::HashSet<(&str, i64, i64)> =
+                    std::collections::HashSet::new();
+                for (kind, text, a, b) in &written {
+                    match kind.as_str() {
+                        "s" => {
+                            got.insert((text.as_str(), *a, *b));
+                        }
+                        "e" => {
+                            event_ids.insert(text.clone(), *a);
+                        }
+                        _ => {}
+                    }
+                }
+                if got != expected {
+                    return Ok(None);
                 }
             }
             let mut outcomes = Vec::with_capacity(news.len());
