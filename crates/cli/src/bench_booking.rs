@@ -96,6 +96,12 @@ pub struct BookingArgs {
     /// Seed of the request generator.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
+    /// Spread and rush: every request asks for a slot no other request asks for (needs
+    /// --requests ≤ --slots), so no attempt meets a taken seat and successful bookings/s is
+    /// the rate of durable bookings itself. Without it slots are drawn at random and, as they
+    /// fill, more and more attempts find theirs taken.
+    #[arg(long)]
+    distinct_slots: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -440,7 +446,15 @@ async fn measure(
     let healthz = healthz(args, addr, server_pid).await?;
 
     // The bookings.
-    let asks = plan::asks(shape.patients, &slots, shape.requests, args.seed);
+    let distinct = args.distinct_slots && shape.name != "hot";
+    if distinct && shape.requests > slots.len() {
+        anyhow::bail!(
+            "--distinct-slots needs --requests ({}) ≤ --slots ({})",
+            shape.requests,
+            slots.len()
+        );
+    }
+    let asks = plan::asks(shape.patients, &slots, shape.requests, args.seed, distinct);
     let requests = Arc::new(plan::booking_requests(
         &format!("{}-{stamp}", shape.name),
         &asks,
@@ -491,17 +505,38 @@ async fn measure(
         .filter(|r| matches!(r.class, Booking::Created(_)))
         .map(|r| r.answered)
         .collect();
+    let seconds = per_second(run.start, &successes);
     if !shape.rush {
         println!(
-            "  attempts/s={attempts:.0}{} · successful bookings/s={:.0} over the run, {:.0} in the busiest second · {:.0}% of slots booked",
+            "  attempts/s={attempts:.0}{} · successful bookings/s={:.0} over the run, {} in the busiest second · {:.0}% of slots booked",
             if args.rate > 0 {
                 format!(" (offered {}/s)", args.rate)
             } else {
                 String::new()
             },
             successes.len() as f64 / run.elapsed.as_secs_f64().max(1e-9),
-            busiest_second(run.start, &successes),
+            seconds.iter().copied().max().unwrap_or(0),
             100.0 * successes.len() as f64 / slots.len() as f64,
+        );
+        // Whether the rate held, rose or fell over the run. As slots fill, more attempts
+        // find theirs taken, so successes fall even at a steady rate of attempts.
+        let answered: Vec<Instant> = run
+            .records
+            .iter()
+            .filter(|r| r.status != 0)
+            .map(|r| r.answered)
+            .collect();
+        let series = |counts: &[usize]| {
+            counts
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(" · ")
+        };
+        println!(
+            "  in each second (the last partial): attempts answered {}; successful {}",
+            series(&per_second(run.start, &answered)),
+            series(&seconds)
         );
     } else {
         println!(
@@ -671,15 +706,19 @@ fn verify_distinct(what: &str, shared: usize) -> verify::Check {
     }
 }
 
-/// The most successes answered within one second of the run (1 s buckets from `start`).
-fn busiest_second(start: Instant, answered: &[Instant]) -> f64 {
-    let mut buckets: HashMap<u64, usize> = HashMap::new();
+/// Successes answered in each second of the run (1 s buckets from `start`).
+fn per_second(start: Instant, answered: &[Instant]) -> Vec<usize> {
+    let mut buckets: Vec<usize> = Vec::new();
     for at in answered {
-        *buckets
-            .entry(at.saturating_duration_since(start).as_secs())
-            .or_default() += 1;
+        let Ok(second) = usize::try_from(at.saturating_duration_since(start).as_secs()) else {
+            continue;
+        };
+        if buckets.len() <= second {
+            buckets.resize(second + 1, 0);
+        }
+        buckets[second] += 1;
     }
-    buckets.values().copied().max().unwrap_or(0) as f64
+    buckets
 }
 
 /// `/healthz` req/s at the offered rate and at saturation.

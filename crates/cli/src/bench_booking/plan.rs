@@ -191,10 +191,18 @@ pub struct Ask {
 }
 
 /// `requests` booking requests: patients take turns (so each asks about equally often) and
-/// pick a random slot at a time they have not asked for yet.
-pub fn asks(patients: usize, slots: &[Slot], requests: usize, seed: u64) -> Vec<Ask> {
+/// pick a random slot at a time they have not asked for yet — with `distinct`, also one no
+/// other request asked for (the caller checks `requests ≤ slots`).
+pub fn asks(
+    patients: usize,
+    slots: &[Slot],
+    requests: usize,
+    seed: u64,
+    distinct: bool,
+) -> Vec<Ask> {
     let mut rng = Rng::new(seed);
     let mut taken: Vec<Vec<i64>> = vec![Vec::new(); patients];
+    let mut asked = vec![false; slots.len()];
     let distinct_times = {
         let mut times: Vec<i64> = slots.iter().map(|s| s.start).collect();
         times.sort_unstable();
@@ -209,13 +217,19 @@ pub fn asks(patients: usize, slots: &[Slot], requests: usize, seed: u64) -> Vec<
                 // Asked at every time already: this one will be an expected overlap.
                 rng.below(slots.len())
             } else {
+                // Distinct draws give up after many tries (nearly every slot asked for): a
+                // repeat then is merely a conflict, which the report counts.
+                let mut tries = 0_usize;
                 loop {
                     let s = rng.below(slots.len());
-                    if !mine.contains(&slots[s].start) {
+                    tries += 1;
+                    let repeat = distinct && asked[s] && tries < 10_000;
+                    if !mine.contains(&slots[s].start) && !repeat {
                         break s;
                     }
                 }
             };
+            asked[slot] = true;
             mine.push(slots[slot].start);
             Ask { patient, slot }
         })
@@ -257,4 +271,49 @@ pub fn expected_overlaps(asks: &[Ask], slots: &[Slot]) -> usize {
     asks.iter()
         .filter(|a| !seen.insert((a.patient, slots[a.slot].start)))
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(doctors: usize, times: i64) -> Vec<Slot> {
+        (0..doctors)
+            .flat_map(|_| {
+                let doctor_id = Uuid::now_v7();
+                (0..times).map(move |t| Slot {
+                    doctor_id,
+                    starts_at: String::new(),
+                    start: 600 * t,
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn distinct_asks_take_each_slot_once_and_random_ones_repeat() {
+        let slots = slots(20, 50);
+        let count = |asks: &[Ask]| {
+            let mut seen = vec![0_usize; slots.len()];
+            for a in asks {
+                seen[a.slot] += 1;
+            }
+            seen.into_iter().max().unwrap_or(0)
+        };
+        let distinct = asks(100, &slots, 900, 7, true);
+        assert_eq!(distinct.len(), 900);
+        assert_eq!(count(&distinct), 1, "no slot asked for twice");
+        for patient in 0..100 {
+            let mut times: Vec<i64> = distinct
+                .iter()
+                .filter(|a| a.patient == patient)
+                .map(|a| slots[a.slot].start)
+                .collect();
+            let n = times.len();
+            times.sort_unstable();
+            times.dedup();
+            assert_eq!(times.len(), n, "a patient never asks twice at one time");
+        }
+        assert!(count(&asks(100, &slots, 900, 7, false)) > 1);
+    }
 }
