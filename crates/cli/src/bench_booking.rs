@@ -15,6 +15,10 @@
 //! the server when half the requests are out, starts it again on the same data, and lets the
 //! clients retry with their idempotency keys, as real clients would.
 
+#[path = "bench_booking/answers.rs"]
+mod answers;
+#[path = "bench_booking/healthz.rs"]
+mod healthz;
 #[path = "bench_booking/http.rs"]
 pub(crate) mod http;
 #[path = "bench_booking/load.rs"]
@@ -30,7 +34,7 @@ mod tickets;
 #[path = "bench_booking/verify.rs"]
 mod verify;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,13 +43,12 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use docde_server::Config;
 use docde_server::auth::SigningKeys;
-use hyper::body::Bytes;
-use serde::Deserialize;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use self::http::Prepared;
-use self::load::{Drive, Run};
+use self::answers::{Booking, Counts, classify_booking};
+use self::healthz::healthz;
+use self::load::Drive;
 use self::server::{Server, ServerSpec};
 
 #[derive(Debug, Args)]
@@ -164,125 +167,6 @@ pub async fn run(args: BookingArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(all_passed, "invariant checks failed (see FAIL above)");
     Ok(())
-}
-
-/// The answer to one booking request, as far as the checks need it.
-#[derive(Debug, Clone)]
-enum Booking {
-    /// 201 with the new appointment.
-    Created(Uuid),
-    /// 200: an idempotent replay of an earlier request.
-    Replayed(Uuid),
-    /// 202 with a ticket of the admission queue.
-    Queued(Uuid),
-    /// 409 with its `code`.
-    Conflict(String),
-    /// Anything else (status in the record).
-    Other,
-}
-
-#[derive(Deserialize)]
-struct BookingBody {
-    id: Option<Uuid>,
-    ticket_id: Option<Uuid>,
-    code: Option<String>,
-}
-
-fn classify_booking(status: u16, body: &Bytes) -> Booking {
-    let parsed: Option<BookingBody> = serde_json::from_slice(body).ok();
-    match (status, parsed) {
-        (201, Some(BookingBody { id: Some(id), .. })) => Booking::Created(id),
-        (200, Some(BookingBody { id: Some(id), .. })) => Booking::Replayed(id),
-        // The ticket itself (`id`), or a wrapper naming it (`ticket_id`).
-        (202, Some(BookingBody { ticket_id, id, .. })) => match ticket_id.or(id) {
-            Some(ticket) => Booking::Queued(ticket),
-            None => Booking::Other,
-        },
-        (409, Some(BookingBody { code: Some(c), .. })) => Booking::Conflict(c),
-        (409, _) => Booking::Conflict("(no code)".into()),
-        _ => Booking::Other,
-    }
-}
-
-/// Answer counts of a booking run.
-#[derive(Default)]
-struct Counts {
-    created: usize,
-    replayed: usize,
-    queued: usize,
-    conflicts: BTreeMap<String, usize>,
-    other_2xx: usize,
-    client_errors: BTreeMap<u16, usize>,
-    server_errors: usize,
-    no_answer: usize,
-    retries: u64,
-}
-
-impl Counts {
-    fn of(run: &Run<Booking>) -> Self {
-        let mut c = Counts {
-            retries: run.retries(),
-            ..Counts::default()
-        };
-        for r in &run.records {
-            match (&r.class, r.status) {
-                (Booking::Created(_), _) => c.created += 1,
-                (Booking::Replayed(_), _) => c.replayed += 1,
-                (Booking::Queued(_), _) => c.queued += 1,
-                (Booking::Conflict(code), _) => *c.conflicts.entry(code.clone()).or_default() += 1,
-                (Booking::Other, 0) => c.no_answer += 1,
-                (Booking::Other, s) if s >= 500 => c.server_errors += 1,
-                (Booking::Other, s) if s >= 400 => *c.client_errors.entry(s).or_default() += 1,
-                (Booking::Other, _) => c.other_2xx += 1,
-            }
-        }
-        c
-    }
-
-    /// Answers that are not a booking, a queued booking or a clean conflict.
-    fn errors(&self) -> usize {
-        self.client_errors.values().sum::<usize>()
-            + self.server_errors
-            + self.no_answer
-            + self.other_2xx
-    }
-
-    fn line(&self) -> String {
-        let conflicts: Vec<String> = self
-            .conflicts
-            .iter()
-            .map(|(code, n)| format!("409 {code}={n}"))
-            .collect();
-        let client: Vec<String> = self
-            .client_errors
-            .iter()
-            .map(|(s, n)| format!("{s}={n}"))
-            .collect();
-        format!(
-            "201={} 200={} 202={} {} · other 4xx: {} · 5xx={} · no answer={} · transport errors retried={}{}",
-            self.created,
-            self.replayed,
-            self.queued,
-            if conflicts.is_empty() {
-                "409=0".into()
-            } else {
-                conflicts.join(" ")
-            },
-            if client.is_empty() {
-                "0".into()
-            } else {
-                client.join(" ")
-            },
-            self.server_errors,
-            self.no_answer,
-            self.retries,
-            if self.other_2xx > 0 {
-                format!(" · unexpected 2xx={}", self.other_2xx)
-            } else {
-                String::new()
-            }
-        )
-    }
 }
 
 /// A random-enough secret for this run's signing key (the server gets it too).
@@ -505,7 +389,7 @@ async fn measure(
         .filter(|r| matches!(r.class, Booking::Created(_)))
         .map(|r| r.answered)
         .collect();
-    let seconds = per_second(run.start, &successes);
+    let seconds = load::per_second(run.start, &successes);
     if !shape.rush {
         println!(
             "  attempts/s={attempts:.0}{} · successful bookings/s={:.0} over the run, {} in the busiest second · {:.0}% of slots booked",
@@ -535,7 +419,7 @@ async fn measure(
         };
         println!(
             "  in each second (the last partial): attempts answered {}; successful {}",
-            series(&per_second(run.start, &answered)),
+            series(&load::per_second(run.start, &answered)),
             series(&seconds)
         );
     } else {
@@ -704,82 +588,4 @@ fn verify_distinct(what: &str, shared: usize) -> verify::Check {
         pass: shared == 0,
         detail: format!("{shared} shared"),
     }
-}
-
-/// Successes answered in each second of the run (1 s buckets from `start`).
-fn per_second(start: Instant, answered: &[Instant]) -> Vec<usize> {
-    let mut buckets: Vec<usize> = Vec::new();
-    for at in answered {
-        let Ok(second) = usize::try_from(at.saturating_duration_since(start).as_secs()) else {
-            continue;
-        };
-        if buckets.len() <= second {
-            buckets.resize(second + 1, 0);
-        }
-        buckets[second] += 1;
-    }
-    buckets
-}
-
-/// `/healthz` req/s at the offered rate and at saturation.
-struct Healthz {
-    open: f64,
-    saturation: f64,
-    /// Server and generator CPU µs per request in the closed loop.
-    cpu: Option<(f64, f64)>,
-}
-
-async fn healthz(
-    args: &BookingArgs,
-    addr: std::net::SocketAddr,
-    server_pid: Option<u32>,
-) -> anyhow::Result<Healthz> {
-    let n = (u64::from(args.rate.max(10_000)) * args.healthz_seconds.max(1)) as usize;
-    let requests = Arc::new(vec![Prepared::get("/healthz", None); n]);
-    let ok = |status: u16, _: &Bytes| status == 200;
-    let mut open = 0.0;
-    if args.rate > 0 {
-        let drive = Drive {
-            addr,
-            connections: args.connections,
-            rate: args.rate,
-            give_up: Duration::from_secs(10),
-        };
-        let run = load::run(drive, requests.clone(), ok, Arc::default()).await?;
-        let failures = run.records.iter().filter(|r| !r.class).count();
-        crate::bench::report(
-            &format!("healthz, open loop {}/s", args.rate),
-            &mut run.latencies(),
-            failures,
-            run.elapsed,
-        );
-        open = run.answered_per_second();
-    }
-    let drive = Drive {
-        addr,
-        connections: args.connections,
-        rate: 0,
-        give_up: Duration::from_secs(10),
-    };
-    let meter = crate::bench::CpuMeter::start(server_pid);
-    let run = load::run(drive, requests, ok, Arc::default()).await?;
-    let cpu = meter
-        .spent()
-        .map(|spent| spent.micros_per(run.records.len()));
-    let failures = run.records.iter().filter(|r| !r.class).count();
-    crate::bench::report(
-        &format!("healthz, closed loop ({} conn)", args.connections),
-        &mut run.latencies(),
-        failures,
-        run.elapsed,
-    );
-    let saturation = run.answered_per_second();
-    if args.rate == 0 {
-        open = saturation;
-    }
-    Ok(Healthz {
-        open,
-        saturation,
-        cpu,
-    })
 }

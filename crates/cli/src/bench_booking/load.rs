@@ -229,3 +229,18 @@ async fn send_with_retries(
         }
     }
 }
+
+/// Answers in each second of a run (1 s buckets from `start`).
+pub fn per_second(start: Instant, answered: &[Instant]) -> Vec<usize> {
+    let mut buckets: Vec<usize> = Vec::new();
+    for at in answered {
+        let Ok(second) = usize::try_from(at.saturating_duration_since(start).as_secs()) else {
+            continue;
+        };
+        if buckets.len() <= second {
+            buckets.resize(second + 1, 0);
+        }
+        buckets[second] += 1;
+    }
+    buckets
+}
