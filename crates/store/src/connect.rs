@@ -214,6 +214,10 @@ const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// instead of one.
 const WRITER_ROW_BUFFER: usize = 4 * crate::booking::MAX_BATCH;
 
+/// How much of the database file each connection maps (address space, not memory: the pages
+/// are the kernel's page cache, shared). Beyond it, pages are read as before.
+const MMAP_BYTES: u64 = 1 << 30;
+
 async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backend, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
@@ -230,6 +234,10 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
         // file that was 2 writes per page changed, as many as the log itself; in memory it
         // is a copy. Sorts and temporary indexes go there too.
         .pragma("temp_store", "MEMORY")
+        // Pages of the database file are read through a memory map rather than a read and a
+        // copy into each connection's cache: as a rush grows the file past the caches, the
+        // writer's misses were system calls on the booking path.
+        .pragma("mmap_size", MMAP_BYTES.to_string())
         .busy_timeout(Duration::from_secs(5));
     // No ping before each checkout (sqlx's default): a connection to a local file cannot
     // have been dropped by a peer, and the ping was a round trip to the connection's thread

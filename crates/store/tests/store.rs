@@ -39,6 +39,34 @@ async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_t
         .expect("still healthy after migrating again");
 }
 
+/// Every SQLite connection reads the file through a memory map and keeps temporary data in
+/// memory (BENCHMARKS.md, sessions 19 and 20).
+#[tokio::test]
+async fn sqlite_connections_map_the_file_and_keep_temporary_data_in_memory() {
+    let store = fresh_store().await;
+    let Backend::Sqlite {
+        writer,
+        reader,
+        checkpointer,
+    } = store.backend()
+    else {
+        return;
+    };
+    for pool in [writer, reader, checkpointer] {
+        let mapped: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(mapped, 1 << 30);
+        // 2 = MEMORY.
+        let temp: i64 = sqlx::query_scalar("PRAGMA temp_store")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(temp, 2);
+    }
+}
+
 #[tokio::test]
 async fn a_checkpoint_copies_the_whole_log_into_the_database_file_off_the_writer() {
     let store = fresh_store().await;
