@@ -126,6 +126,8 @@ struct Shape {
     slots: usize,
     requests: usize,
     rush: bool,
+    /// Every request asks for its own slot (`--distinct-slots`; never in the hot race).
+    distinct: bool,
 }
 
 impl Shape {
@@ -136,6 +138,7 @@ impl Shape {
             slots: args.hot_slots,
             requests: args.patients,
             rush: false,
+            distinct: false,
         };
         let spread = |name, rush| Shape {
             name,
@@ -143,6 +146,7 @@ impl Shape {
             slots: args.slots,
             requests: args.requests,
             rush,
+            distinct: args.distinct_slots,
         };
         match scenario {
             Scenario::Hot => vec![hot],
@@ -160,6 +164,12 @@ pub async fn run(args: BookingArgs) -> anyhow::Result<()> {
         "--slots and --hot-slots must be at least 1"
     );
     anyhow::ensure!(args.connections > 0, "--connections must be at least 1");
+    anyhow::ensure!(
+        !args.distinct_slots || args.requests <= args.slots,
+        "--distinct-slots needs --requests ({}) ≤ --slots ({})",
+        args.requests,
+        args.slots
+    );
     std::fs::create_dir_all(&args.data_dir)?;
     let mut all_passed = true;
     for shape in Shape::of(args.scenario, &args) {
@@ -330,15 +340,13 @@ async fn measure(
     let healthz = healthz(args, addr, server_pid).await?;
 
     // The bookings.
-    let distinct = args.distinct_slots && shape.name != "hot";
-    if distinct && shape.requests > slots.len() {
-        anyhow::bail!(
-            "--distinct-slots needs --requests ({}) ≤ --slots ({})",
-            shape.requests,
-            slots.len()
-        );
-    }
-    let asks = plan::asks(shape.patients, &slots, shape.requests, args.seed, distinct);
+    let asks = plan::asks(
+        shape.patients,
+        &slots,
+        shape.requests,
+        args.seed,
+        shape.distinct,
+    );
     let requests = Arc::new(plan::booking_requests(
         &format!("{}-{stamp}", shape.name),
         &asks,
