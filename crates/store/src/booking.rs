@@ -24,6 +24,7 @@ pub mod tickets;
 pub use appointments::{Appointment, BookOutcome, NewAppointment, Transition};
 pub use batch::BookingWriter;
 pub(crate) use batch::MAX_BATCH;
+pub(crate) use grouped::read_sql as group_read_sql;
 
 use crate::StoreError;
 

@@ -17,6 +17,8 @@ mod error;
 pub mod idempotency;
 pub mod ops;
 pub mod outbox;
+#[doc(hidden)]
+pub mod plans;
 pub mod reception;
 pub mod records;
 pub mod reviews;

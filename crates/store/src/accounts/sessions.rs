@@ -210,10 +210,7 @@ pub async fn live_among(
     }
     let unique: std::collections::HashSet<Uuid> = session_ids.iter().copied().collect();
     let json = super::json_param(&unique.iter().collect::<Vec<_>>())?;
-    let (count_sql, list_sql) = match store.backend() {
-        crate::Backend::Sqlite { .. } => (LIVE_COUNT_SQLITE, LIVE_LIST_SQLITE),
-        crate::Backend::Postgres(_) => (LIVE_COUNT_POSTGRES, LIVE_LIST_POSTGRES),
-    };
+    let (count_sql, list_sql) = (live_count_sql(store), live_list_sql(store));
     let live: i64 = with_reader!(store, pool => {
         sqlx::query_scalar(count_sql).bind(&json).fetch_one(pool).await
     })?;
@@ -224,6 +221,20 @@ pub async fn live_among(
         sqlx::query_as(list_sql).bind(&json).fetch_all(pool).await
     })?;
     rows.into_iter().map(|(raw,)| id(&raw)).collect()
+}
+
+pub(crate) fn live_count_sql(store: &Store) -> &'static str {
+    match store.backend() {
+        crate::Backend::Sqlite { .. } => LIVE_COUNT_SQLITE,
+        crate::Backend::Postgres(_) => LIVE_COUNT_POSTGRES,
+    }
+}
+
+fn live_list_sql(store: &Store) -> &'static str {
+    match store.backend() {
+        crate::Backend::Sqlite { .. } => LIVE_LIST_SQLITE,
+        crate::Backend::Postgres(_) => LIVE_LIST_POSTGRES,
+    }
 }
 
 const LIVE_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id \

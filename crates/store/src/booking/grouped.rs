@@ -117,6 +117,15 @@ pub(crate) const READ_POSTGRES: &str = "SELECT 'k'::text, NULL::text, COUNT(*)::
      WHERE patient_id = p.id AND starts_at < $5 OFFSET 0) a \
      WHERE a.ends_at > $4 AND a.status IN ('requested', 'booked', 'checked_in')";
 
+/// [`READ_SQLITE`] or [`READ_POSTGRES`], by the store's dialect.
+pub(crate) fn read_sql(store: &crate::Store) -> &'static str {
+    if store.dialect() == "postgres" {
+        READ_POSTGRES
+    } else {
+        READ_SQLITE
+    }
+}
+
 /// The winners' writes, one statement per table: `$1` the seats — the upsert takes seats only
 /// while they stay within capacity and returns each slot's count (`s` rows), which must be
 /// the one decided; `$2` the appointments; `$3` their events, returning the ids (`e` rows);
