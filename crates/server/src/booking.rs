@@ -40,11 +40,15 @@ pub struct Booking {
 impl Booking {
     /// Starts the group-commit writers. Must run inside the Tokio runtime.
     pub fn start(store: &Store, settings: &BookingSettings) -> Arc<Self> {
-        // One on either backend by default. SQLite has one writer anyway. On PostgreSQL, four
-        // writers side by side booked the same slots and patients in overlapping batches: a
-        // quarter of their groups met another's uncommitted seats and fell back to booking one
-        // by one, so one writer with whole batches booked ~2× as many (BENCHMARKS.md, session 18).
-        let writers = settings.writers.max(1);
+        // By default one on SQLite, which has one writer connection anyway, and two on
+        // PostgreSQL: with one, a fifth of the two cores idled while the writer waited on its
+        // statements; two, each serving the doctors of its own lane, booked ~18 % more
+        // (BENCHMARKS.md, session 21).
+        let writers = match settings.writers {
+            0 if store.dialect() == "postgres" => 2,
+            0 => 1,
+            n => n,
+        };
         // The writers stop by themselves once the last handle is dropped with the state.
         let (writer, _) = BookingWriter::spawn(store.clone(), writers);
         Arc::new(Self {

@@ -106,9 +106,14 @@ async fn hundreds_of_concurrent_bookings_of_one_seat_have_exactly_one_winner() {
     for _ in 0..200 {
         patients.push(patient(&store).await);
     }
-    let (writer, _) = BookingWriter::spawn(store.clone(), 4);
-    let attempts = patients.iter().map(|p| {
-        let writer = writer.clone();
+    // Two writers' handles, as two instances would have: within one, a doctor's bookings all
+    // go to one writer, so the race between batches is across them.
+    let writers = [
+        BookingWriter::spawn(store.clone(), 2).0,
+        BookingWriter::spawn(store.clone(), 2).0,
+    ];
+    let attempts = patients.iter().enumerate().map(|(i, p)| {
+        let writer = writers[i % 2].clone();
         let new = booking(&c, c.doctor, *p, T0, 1);
         tokio::spawn(async move { writer.book(new).await })
     });

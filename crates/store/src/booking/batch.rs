@@ -54,14 +54,22 @@ enum Done {
 /// Handle to the group-commit writers; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BookingWriter {
-    jobs: mpsc::Sender<Job>,
+    /// One queue per writer; a doctor's bookings always go to the same one (see [`Self::lane`]).
+    lanes: Arc<[mpsc::Sender<Job>]>,
     one_by_one: Arc<AtomicU64>,
 }
 
 impl BookingWriter {
-    /// Starts `writers` batch loops on `store` (1 suits SQLite's single writer; PostgreSQL
-    /// benefits from a few running side by side). They stop when every handle is dropped,
-    /// after finishing the batches already taken.
+    /// Starts `writers` batch loops on `store` (1 suits SQLite's single writer; on PostgreSQL
+    /// two keep both cores busy). They stop when every handle is dropped, after finishing the
+    /// batches already taken.
+    ///
+    /// Each writer serves the doctors of its own lane, so no two writers' batches hold the
+    /// same slot: writers side by side that shared one queue took the same slots in
+    /// overlapping batches, and a quarter of their groups met another's uncommitted seats and
+    /// fell back to booking one by one (BENCHMARKS.md, session 18). A patient booking with two
+    /// doctors at once can still meet their own other booking in another lane; the overlap
+    /// constraint judges that, and the group falls back as it must.
     ///
     /// On SQLite each loop runs on a thread of its own with a single-threaded runtime. A batch
     /// is a dozen statements, each a trip to the connection's thread and back, and the wake-up
@@ -71,18 +79,22 @@ impl BookingWriter {
     /// runtime it is polled at once. PostgreSQL's connections belong to the shared runtime's
     /// I/O driver, so its loops stay there.
     pub fn spawn(store: Store, writers: usize) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
-        let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let one_by_one = Arc::new(AtomicU64::new(0));
         let own_thread = store.dialect() == "sqlite";
+        let mut lanes = Vec::with_capacity(writers.max(1));
         let handles = (0..writers.max(1))
             .map(|n| {
+                let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
+                lanes.push(tx);
                 let counted = one_by_one.clone();
                 if !own_thread {
-                    return tokio::spawn(batch_loop(store.clone(), rx.clone(), counted));
+                    return tokio::spawn(batch_loop(store.clone(), rx, counted));
                 }
                 let (stopped, on_stop) = oneshot::channel::<()>();
-                let (mine, my_rx, my_count) = (store.clone(), rx.clone(), counted.clone());
+                let (mine, my_count) = (store.clone(), counted.clone());
+                // Taken back if the thread cannot be started.
+                let rx = Arc::new(std::sync::Mutex::new(Some(rx)));
+                let my_rx = rx.clone();
                 let started = std::thread::Builder::new()
                     .name(format!("booking-writer-{n}"))
                     .spawn(move || {
@@ -90,7 +102,12 @@ impl BookingWriter {
                             .enable_all()
                             .build()
                         {
-                            Ok(runtime) => runtime.block_on(batch_loop(mine, my_rx, my_count)),
+                            Ok(runtime) => {
+                                let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
+                                if let Some(rx) = rx {
+                                    runtime.block_on(batch_loop(mine, rx, my_count));
+                                }
+                            }
                             Err(error) => {
                                 tracing::error!(%error, "booking writer runtime failed to start");
                             }
@@ -104,18 +121,31 @@ impl BookingWriter {
                     Err(error) => {
                         // Slower, but bookings are still written.
                         tracing::warn!(%error, "no thread for the booking writer; it shares the runtime");
-                        tokio::spawn(batch_loop(store.clone(), rx.clone(), counted))
+                        let rx = rx.lock().ok().and_then(|mut rx| rx.take());
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            if let Some(rx) = rx {
+                                batch_loop(store, rx, counted).await;
+                            }
+                        })
                     }
                 }
             })
             .collect();
         (
             Self {
-                jobs: tx,
+                lanes: lanes.into(),
                 one_by_one,
             },
             handles,
         )
+    }
+
+    /// The queue of the writer that serves `doctor_id`.
+    fn lane(&self, doctor_id: Uuid) -> &mpsc::Sender<Job> {
+        // UUIDv7's last bits are random, so the low 64 spread doctors evenly.
+        let n = (doctor_id.as_u128() as u64 % self.lanes.len() as u64) as usize;
+        &self.lanes[n]
     }
 
     /// Bookings written one by one since the start because their batch could not be decided
@@ -129,7 +159,7 @@ impl BookingWriter {
     /// Books `new` and answers after the commit that made it durable.
     pub async fn book(&self, new: NewAppointment) -> Result<BookOutcome, BookingError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
+        self.lane(new.doctor_id)
             .send(Job::Book(new, reply))
             .await
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?;
@@ -141,7 +171,7 @@ impl BookingWriter {
     /// Queues `new` as rush ticket `ticket_id` and answers with its `seq` after the commit.
     pub async fn enqueue(&self, ticket_id: Uuid, new: NewAppointment) -> Result<i64, BookingError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
+        self.lane(new.doctor_id)
             .send(Job::Enqueue(ticket_id, new, reply))
             .await
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?;
@@ -153,18 +183,11 @@ impl BookingWriter {
 
 /// Takes every job waiting (up to [`MAX_BATCH`]) and runs them as one batch, until every
 /// [`BookingWriter`] handle is gone.
-async fn batch_loop(
-    store: Store,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    one_by_one: Arc<AtomicU64>,
-) {
+async fn batch_loop(store: Store, mut rx: mpsc::Receiver<Job>, one_by_one: Arc<AtomicU64>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        {
-            let mut rx = rx.lock().await;
-            if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-                return;
-            }
+        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
         }
         run_batch(&store, &mut batch, &one_by_one).await;
     }
@@ -352,5 +375,34 @@ fn answer(batch: &mut Vec<Job>, results: Vec<Done>, committed: Result<(), Bookin
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_doctor_always_goes_to_the_same_writer_and_doctors_spread_over_all() {
+        let (lanes, _receivers): (Vec<_>, Vec<_>) =
+            (0..2).map(|_| mpsc::channel::<Job>(1)).unzip();
+        let writer = BookingWriter {
+            lanes: lanes.into(),
+            one_by_one: Arc::default(),
+        };
+        let index = |doctor| {
+            let lane = writer.lane(doctor);
+            writer
+                .lanes
+                .iter()
+                .position(|l| l.same_channel(lane))
+                .expect("a lane of this writer")
+        };
+        let doctors: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
+        let first: Vec<usize> = doctors.iter().map(|d| index(*d)).collect();
+        let again: Vec<usize> = doctors.iter().map(|d| index(*d)).collect();
+        assert_eq!(first, again);
+        let on_first = first.iter().filter(|&&i| i == 0).count();
+        assert!((60..=140).contains(&on_first), "{on_first} of 200 on lane 0");
     }
 }
