@@ -384,8 +384,7 @@ mod tests {
 
     #[test]
     fn a_doctor_always_goes_to_the_same_writer_and_doctors_spread_over_all() {
-        let (lanes, _receivers): (Vec<_>, Vec<_>) =
-            (0..2).map(|_| mpsc::channel::<Job>(1)).unzip();
+        let (lanes, _receivers): (Vec<_>, Vec<_>) = (0..2).map(|_| mpsc::channel::<Job>(1)).unzip();
         let writer = BookingWriter {
             lanes: lanes.into(),
             one_by_one: Arc::default(),
@@ -403,6 +402,9 @@ mod tests {
         let again: Vec<usize> = doctors.iter().map(|d| index(*d)).collect();
         assert_eq!(first, again);
         let on_first = first.iter().filter(|&&i| i == 0).count();
-        assert!((60..=140).contains(&on_first), "{on_first} of 200 on lane 0");
+        assert!(
+            (60..=140).contains(&on_first),
+            "{on_first} of 200 on lane 0"
+        );
     }
 }
