@@ -1085,3 +1085,61 @@ async fn bookings_stay_correct_when_redis_dies_mid_storm() {
         0
     );
 }
+
+#[tokio::test]
+async fn a_retry_of_a_queued_booking_whose_ticket_took_the_seat_gets_that_ticket_back() {
+    // The first attempt's 202 was lost (a dropped connection, a killed instance); its ticket
+    // was served and took the seat. The retry, with the same key, must not be told the slot
+    // is full: the booking it asked for is the one in that seat.
+    let app = app_with(RushMode::Always).await;
+    let p = people(&app).await;
+    let doctor = doctor_with_schedule(&app, &p, 1).await;
+    let at = slot("14:00");
+    let first = book_keyed(&app, &p.patient, doctor, &at, "lost-answer").await;
+    assert_eq!(first.status(), 202);
+    let ticket: Value = first.json().await.unwrap();
+    let path = format!("/api/v1/booking-tickets/{}", ticket["id"].as_str().unwrap());
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let t: Value = get(&app, &path, &p.patient.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if t["status"] == "done" {
+            done = t;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(done["outcome"]["status"], 201, "{done}");
+    let retry = book_keyed(&app, &p.patient, doctor, &at, "lost-answer").await;
+    assert_eq!(retry.status(), 202);
+    let again: Value = retry.json().await.unwrap();
+    assert_eq!(again["id"], ticket["id"]);
+    assert_eq!(again["outcome"], done["outcome"]);
+    // Another patient is still refused at once.
+    let other = book_keyed(&app, &p.patient_other, doctor, &at, "lost-answer").await;
+    assert_eq!(other.status(), 409);
+
+    // On an instance that does not queue (the rush is over), the retry lost its seat to its
+    // own ticket in the writer; it gets the ticket back too.
+    if !external_backends(
+        "a_retry_of_a_queued_booking_whose_ticket_took_the_seat_gets_that_ticket_back (second half)",
+    ) {
+        return;
+    }
+    let config = app.state.config.clone();
+    let calm = spawn_app_with(move |c| {
+        c.database.schema = config.database.schema.clone();
+        c.redis.namespace = config.redis.namespace.clone();
+        c.auth.signing_keys = config.auth.signing_keys.clone();
+        c.booking.rush = RushMode::Never;
+    })
+    .await;
+    let retry = book_keyed(&calm, &p.patient, doctor, &at, "lost-answer").await;
+    assert_eq!(retry.status(), 202);
+    let again: Value = retry.json().await.unwrap();
+    assert_eq!(again["id"], ticket["id"]);
+    assert_eq!(again["outcome"], done["outcome"]);
+}

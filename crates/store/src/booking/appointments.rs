@@ -367,8 +367,10 @@ pub async fn reschedule(
     })
 }
 
-/// Which of the (patient, idempotency key) pairs already made an appointment (a read on a
-/// reader connection, for many requests at once). The pairs go in as one JSON array, so every batch size is
+/// Which of the (patient, idempotency key) pairs already made an appointment or a rush ticket
+/// (a read on a reader connection, for many requests at once). A ticket counts: the
+/// appointment booked from it carries no key of its own (the ticket does), and a retry of a
+/// queued request whose ticket took the seat must get that ticket back, not `slot_full`. The pairs go in as one JSON array, so every batch size is
 /// the same cached statement, and the usual answer — none of them (the losers of a rush
 /// retry nothing) — is one counted row; only when some were used are they listed.
 pub async fn keys_used_among(
@@ -397,19 +399,34 @@ pub async fn keys_used_among(
         .collect()
 }
 
-// The JSON array drives the join, so each pair is one lookup in `appointments_idempotency`.
-pub(crate) const KEYS_COUNT_SQLITE: &str = "SELECT COUNT(*) FROM json_each($1) j \
-     JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
-     AND a.idempotency_key = json_extract(j.value, '$[1]')";
-const KEYS_LIST_SQLITE: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
+// The JSON array drives the lookups, one per pair in `appointments_idempotency` and in
+// `booking_tickets_idempotency` (on PostgreSQL `LATERAL … OFFSET 0`, as in
+// `grouped::READ_POSTGRES`, so no table is read whole whatever its statistics).
+pub(crate) const KEYS_COUNT_SQLITE: &str = "SELECT \
+     (SELECT COUNT(*) FROM json_each($1) j JOIN appointments a \
+      ON a.patient_id = json_extract(j.value, '$[0]') \
+      AND a.idempotency_key = json_extract(j.value, '$[1]')) + \
+     (SELECT COUNT(*) FROM json_each($1) j JOIN booking_tickets t \
+      ON t.patient_id = json_extract(j.value, '$[0]') \
+      AND t.idempotency_key = json_extract(j.value, '$[1]'))";
+const KEYS_LIST_SQLITE: &str = "SELECT a.patient_id, a.idempotency_key \
      FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
-     AND a.idempotency_key = json_extract(j.value, '$[1]')";
+     AND a.idempotency_key = json_extract(j.value, '$[1]') \
+     UNION SELECT t.patient_id, t.idempotency_key \
+     FROM json_each($1) j JOIN booking_tickets t ON t.patient_id = json_extract(j.value, '$[0]') \
+     AND t.idempotency_key = json_extract(j.value, '$[1]')";
 pub(crate) const KEYS_COUNT_POSTGRES: &str = "SELECT COUNT(*) \
-     FROM jsonb_array_elements($1::jsonb) j \
-     JOIN appointments a ON a.patient_id = j.value->>0 AND a.idempotency_key = j.value->>1";
-const KEYS_LIST_POSTGRES: &str = "SELECT DISTINCT a.patient_id, a.idempotency_key \
-     FROM jsonb_array_elements($1::jsonb) j JOIN appointments a \
-     ON a.patient_id = j.value->>0 AND a.idempotency_key = j.value->>1";
+     FROM jsonb_array_elements($1::jsonb) j CROSS JOIN LATERAL \
+     (SELECT 1 FROM appointments a WHERE a.patient_id = j.value->>0 \
+      AND a.idempotency_key = j.value->>1 \
+      UNION ALL SELECT 1 FROM booking_tickets t WHERE t.patient_id = j.value->>0 \
+      AND t.idempotency_key = j.value->>1 OFFSET 0) used";
+const KEYS_LIST_POSTGRES: &str = "SELECT DISTINCT j.value->>0, j.value->>1 \
+     FROM jsonb_array_elements($1::jsonb) j CROSS JOIN LATERAL \
+     (SELECT 1 FROM appointments a WHERE a.patient_id = j.value->>0 \
+      AND a.idempotency_key = j.value->>1 \
+      UNION ALL SELECT 1 FROM booking_tickets t WHERE t.patient_id = j.value->>0 \
+      AND t.idempotency_key = j.value->>1 OFFSET 0) used";
 
 pub async fn get(store: &Store, appointment_id: Uuid) -> Result<Option<Appointment>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM appointments WHERE id = $1");

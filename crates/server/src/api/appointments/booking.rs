@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
 use docde_domain::schedule::AppointmentStatus;
-use docde_store::booking::{BookOutcome, BookingConflict, NewAppointment};
+use docde_store::booking::{BookOutcome, BookingConflict, BookingError, NewAppointment, tickets};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -78,16 +78,20 @@ pub async fn book(
     {
         let ticket = rush::enqueue(&state, me.id, &req, new).await?;
         crate::metrics::domain::booking_queued();
-        let location = format!("/api/v1/booking-tickets/{}", ticket.id);
-        let mut response = (StatusCode::ACCEPTED, Json(ticket)).into_response();
-        if let Ok(value) = HeaderValue::from_str(&location) {
-            response.headers_mut().insert(header::LOCATION, value);
-        }
-        return Ok(response);
+        return Ok(queued(ticket));
     }
     let _guard = state.booking.enter();
     let outcome = state.booking.writer.book(new.clone()).await;
     crate::metrics::domain::booked(&outcome);
+    // A retry whose first attempt was queued during a rush (the rush has since ended) lost
+    // its seat to that very ticket: it gets the ticket back, as the first attempt did. Only
+    // a keyed request that lost reads the queue, and the view lets few of those through.
+    if let (Err(BookingError::Conflict(_)), Some(key)) = (&outcome, &new.idempotency_key)
+        && let Some(ticket) = tickets::by_key(&state.store, me.id, key).await?
+    {
+        let served = tickets::served(&state.store).await?;
+        return Ok(queued(rush::view(&ticket, served)));
+    }
     let outcome = settle(&state, &new, outcome).await?;
     let created = matches!(outcome, BookOutcome::Created { .. });
     let body = AppointmentView::of(outcome.appointment(), tz);
@@ -101,6 +105,16 @@ pub async fn book(
         response.headers_mut().insert(header::LOCATION, value);
     }
     Ok(response)
+}
+
+/// `202` with the ticket, and where to follow it.
+fn queued(ticket: rush::TicketView) -> Response {
+    let location = format!("/api/v1/booking-tickets/{}", ticket.id);
+    let mut response = (StatusCode::ACCEPTED, Json(ticket)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
 }
 
 /// Checks the request against the doctor's schedule and builds the booking.
@@ -144,7 +158,8 @@ pub(crate) async fn prepare(
     // idempotency key goes on only if it may be a retry whose first attempt committed, so it
     // gets that first answer back. It may be one only if the patient has (or had) an
     // appointment in this slot: the view answers that when it has heard of every seat's
-    // holder, and otherwise the database is asked whether the key booked. The view counts a
+    // holder, and otherwise the database is asked whether the key booked or queued a ticket
+    // (whose booking carries no key: the ticket does). The view counts a
     // seat only after its commit, so a first attempt that filled the slot is visible here.
     let full = view.taken(start.timestamp()) >= slot.capacity;
     let maybe_retry =
