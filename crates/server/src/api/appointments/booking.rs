@@ -84,9 +84,16 @@ pub async fn book(
     let outcome = state.booking.writer.book(new.clone()).await;
     crate::metrics::domain::booked(&outcome);
     // A retry whose first attempt was queued during a rush (the rush has since ended) lost
-    // its seat to that very ticket: it gets the ticket back, as the first attempt did. Only
-    // a keyed request that lost reads the queue, and the view lets few of those through.
+    // its seat to that very ticket: it gets the ticket back, as the first attempt did. The
+    // losers of a race ask together (`key_checks`, one read for all waiting, which finds no
+    // appointment for them: the writer would have answered with it); only a key that was
+    // used — by a ticket, then — reads the ticket itself.
     if let (Err(BookingError::Conflict(_)), Some(key)) = (&outcome, &new.idempotency_key)
+        && state
+            .booking
+            .key_checks
+            .contains(&state.store, (me.id, key.clone()))
+            .await?
         && let Some(ticket) = tickets::by_key(&state.store, me.id, key).await?
     {
         let served = tickets::served(&state.store).await?;
