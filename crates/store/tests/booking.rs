@@ -11,7 +11,7 @@ use docde_store::accounts::users::{self, NewUser};
 use docde_store::booking::{
     self, BookOutcome, BookingConflict, BookingError, BookingWriter, NewAppointment, Transition,
 };
-use docde_store::directory::{self, DoctorFacts};
+use docde_store::directory;
 use uuid::Uuid;
 
 use common::fresh_store;
@@ -27,13 +27,7 @@ async fn clinic(store: &Store) -> Clinic {
         .await
         .unwrap()
         .id;
-    let facts = DoctorFacts {
-        name: "김의사".into(),
-        bio: None,
-        accepts_online_booking: true,
-        departments: vec!["internal_medicine".into()],
-        user_id: None,
-    };
+    let facts = common::internist(None);
     let (doctor, other_doctor) = (Uuid::now_v7(), Uuid::now_v7());
     for d in [doctor, other_doctor] {
         directory::put_doctor(store, d, hospital, &facts, Utc::now())

@@ -8,7 +8,7 @@ mod common;
 
 use chrono::Utc;
 use docde_store::accounts::hospitals::create_hospital;
-use docde_store::directory::{self, DoctorFacts};
+use docde_store::directory;
 use docde_store::{Backend, Store, plans};
 use uuid::Uuid;
 
@@ -25,14 +25,7 @@ async fn filled(store: &Store) -> (Vec<Uuid>, Vec<Uuid>, Uuid) {
         .unwrap()
         .id;
     let doctor = Uuid::now_v7();
-    let facts = DoctorFacts {
-        name: "김의사".into(),
-        bio: None,
-        accepts_online_booking: true,
-        departments: vec!["internal_medicine".into()],
-        user_id: None,
-    };
-    directory::put_doctor(store, doctor, hospital, &facts, now)
+    directory::put_doctor(store, doctor, hospital, &common::internist(None), now)
         .await
         .unwrap();
     if store.dialect() == "postgres" {

@@ -11,7 +11,7 @@ use docde_store::accounts::hospitals::create_hospital;
 use docde_store::accounts::users::{self, NewUser};
 use docde_store::booking::appointments::{self, book_now};
 use docde_store::booking::{NewAppointment, Transition};
-use docde_store::directory::{self, DoctorFacts};
+use docde_store::directory;
 use docde_store::records::{self, NewRecord, RecordError, SealedVersion, Visit};
 use docde_store::reviews::{self, NewReview, ReviewError, ReviewReport, Subject};
 use uuid::Uuid;
@@ -54,13 +54,7 @@ async fn clinic(store: &Store) -> Clinic {
         .id;
     let doctor_user = user(store, Role::Doctor, Some(hospital)).await;
     let doctor = Uuid::now_v7();
-    let facts = DoctorFacts {
-        name: "김의사".into(),
-        bio: None,
-        accepts_online_booking: true,
-        departments: vec!["internal_medicine".into()],
-        user_id: Some(doctor_user),
-    };
+    let facts = common::internist(Some(doctor_user));
     directory::put_doctor(store, doctor, hospital, &facts, Utc::now())
         .await
         .unwrap();

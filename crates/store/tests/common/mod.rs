@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use docde_store::directory::DoctorFacts;
 use docde_store::{DatabaseConfig, Store};
 
 /// A store on a database that exists for one test only.
@@ -101,5 +102,16 @@ pub async fn unmigrated_store() -> TestStore {
                 postgres_schema: None,
             }
         }
+    }
+}
+
+/// An internist who takes online bookings, with `user_id`'s account if given.
+pub fn internist(user_id: Option<uuid::Uuid>) -> DoctorFacts {
+    DoctorFacts {
+        name: "김의사".into(),
+        bio: None,
+        accepts_online_booking: true,
+        departments: vec!["internal_medicine".into()],
+        user_id,
     }
 }
