@@ -329,12 +329,44 @@ async fn a_batch_with_a_retried_key_is_booked_one_by_one_and_counted() {
     let mut retry = first;
     retry.id = Uuid::now_v7();
     let other = booking(&c, c.doctor, q, T0 + 600, 1);
-    // On this single-threaded test runtime both queue before the writer runs: one batch.
-    let handles = [retry, other].into_iter().map(|n| {
-        let writer = writer.clone();
-        tokio::spawn(async move { writer.book(n).await })
-    });
-    let results = futures_join(handles).await;
+    // Both must reach the writer in one batch. On PostgreSQL the writer runs on this
+    // single-threaded test runtime, so both queue before it runs. On SQLite it runs on a
+    // thread of its own and could take the first alone: there it is kept busy with a batch
+    // of its own, blocked on the database's write lock, while both queue behind it.
+    let held = match store.backend() {
+        docde_store::Backend::Sqlite { checkpointer, .. } => {
+            let r = patient(&store).await;
+            let mut lock = checkpointer.acquire().await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            let blocker = booking(&c, c.doctor, r, T0 + 1200, 1);
+            let busy = writer.clone();
+            let blocked = tokio::spawn(async move { busy.book(blocker).await });
+            // The writer takes the blocker at once and waits for the lock (up to 5 s).
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            Some((lock, blocked))
+        }
+        docde_store::Backend::Postgres(_) => None,
+    };
+    let handles: Vec<_> = [retry, other]
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book(n).await })
+        })
+        .collect();
+    if let Some((mut lock, blocked)) = held {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+        drop(lock);
+        assert!(matches!(
+            blocked.await.unwrap(),
+            Ok(BookOutcome::Created { .. })
+        ));
+    }
+    let results = futures_join(handles.into_iter()).await;
     assert_eq!(
         results[0].as_ref().unwrap(),
         &BookOutcome::Replayed(made.appointment().clone())
