@@ -28,6 +28,13 @@ pub(crate) use grouped::read_sql as group_read_sql;
 
 use crate::StoreError;
 
+/// The longest an appointment may last: the longest slot a schedule may have
+/// (`docde_domain::schedule::SLOT_MINUTES`). The database refuses longer ones (migrations
+/// `0016`/`0017_appointment_length.sql`), so an appointment overlapping one that starts at `s`
+/// started after `s - MAX_APPOINTMENT_SECONDS`: the overlap checks look up only those, not
+/// every appointment a patient ever held. The SQL spells it out as 14400.
+pub const MAX_APPOINTMENT_SECONDS: i64 = 14_400;
+
 /// A booking rule refused the write; each maps to a 409 with the same code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum BookingConflict {

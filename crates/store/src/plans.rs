@@ -13,7 +13,7 @@ pub fn session_check(store: &Store) -> &'static str {
 }
 
 /// The booking group's read (`booking::grouped`): `$1` `[[patient, key]]`, `$2`
-/// `[[doctor, start]]`, `$3` `[patient]`, `$4`..`$5` the time range.
+/// `[[doctor, start]]`, `$3` `[[patient, from, to]]`.
 pub fn group_read(store: &Store) -> &'static str {
     crate::booking::group_read_sql(store)
 }

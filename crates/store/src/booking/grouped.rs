@@ -81,18 +81,23 @@ pub(crate) fn seat_rows(
 /// The group's reads in one statement (each statement is a trip to SQLite's connection thread
 /// and back): `k`, how many of the group's idempotency keys (`$1`, as in
 /// `appointments::KEYS_COUNT_*`) were used before; `s`, its slots' seats (`$2`; the array
-/// drives the join, one primary-key lookup per slot); `h`, its patients' (`$3`) active
-/// appointments between `$4` and `$5`. Rows of several fields are read with SQLite's
-/// `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
+/// drives the join, one primary-key lookup per slot); `h`, the active appointments of its
+/// patients (`$3`, `[[patient, from, to]]`: each patient's bookings in the group span
+/// `[from, to)`) that overlap that span. Only appointments starting in `(from - 14,400, to)`
+/// can (`MAX_APPOINTMENT_SECONDS`), so the patient index is searched over that range alone:
+/// with the range open below, each lookup read every appointment the patient had ever held,
+/// and the read grew with the database (BENCHMARKS.md, session 22). Rows of several fields
+/// are read with SQLite's `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
 pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, COUNT(*), NULL, NULL \
      FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
      AND a.idempotency_key = json_extract(j.value, '$[1]') \
      UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity, s.taken \
      FROM jsonb_each($2) j JOIN slot_seats s \
      ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1 \
-     UNION ALL SELECT 'h', patient_id, starts_at, ends_at, NULL FROM appointments \
-     WHERE patient_id IN (SELECT value FROM json_each($3)) \
-     AND status IN ('requested', 'booked', 'checked_in') AND starts_at < $5 AND ends_at > $4";
+     UNION ALL SELECT 'h', a.patient_id, a.starts_at, a.ends_at, NULL \
+     FROM jsonb_each($3) p JOIN appointments a ON a.patient_id = p.value ->> 0 \
+     AND a.starts_at > (p.value ->> 1) - 14400 AND a.starts_at < p.value ->> 2 \
+     WHERE a.ends_at > p.value ->> 1 AND a.status IN ('requested', 'booked', 'checked_in')";
 ///
 /// On PostgreSQL each part is a lookup per array element (`LATERAL … OFFSET 0`: the subquery
 /// is neither merged into a join the planner may turn into a hash join over the whole table,
@@ -112,10 +117,11 @@ pub(crate) const READ_POSTGRES: &str = "SELECT 'k'::text, NULL::text, COUNT(*)::
      (SELECT * FROM slot_seats s WHERE s.doctor_id = e ->> 0 \
      AND s.starts_at = (e ->> 1)::bigint OFFSET 0) s \
      UNION ALL SELECT 'h', a.patient_id, a.starts_at, a.ends_at, NULL \
-     FROM jsonb_array_elements_text($3::jsonb) p(id) CROSS JOIN LATERAL \
+     FROM jsonb_array_elements($3::jsonb) p CROSS JOIN LATERAL \
      (SELECT patient_id, starts_at, ends_at, status FROM appointments \
-     WHERE patient_id = p.id AND starts_at < $5 OFFSET 0) a \
-     WHERE a.ends_at > $4 AND a.status IN ('requested', 'booked', 'checked_in')";
+     WHERE patient_id = p ->> 0 AND starts_at > (p ->> 1)::bigint - 14400 \
+     AND starts_at < (p ->> 2)::bigint OFFSET 0) a \
+     WHERE a.ends_at > (p ->> 1)::bigint AND a.status IN ('requested', 'booked', 'checked_in')";
 
 /// [`READ_SQLITE`] or [`READ_POSTGRES`], by the store's dialect.
 pub(crate) fn read_sql(store: &crate::Store) -> &'static str {
@@ -216,11 +222,19 @@ macro_rules! book_group {
                 .collect();
             slots.sort_unstable();
             slots.dedup();
-            let mut patients: Vec<String> = news.iter().map(|n| n.patient_id.to_string()).collect();
-            patients.sort_unstable();
-            patients.dedup();
-            let from = news.iter().map(|n| n.starts_at).min().unwrap_or(0);
-            let to = news.iter().map(|n| n.ends_at).max().unwrap_or(0);
+            // Each patient's span in the group: only appointments overlapping it matter.
+            let mut spans: std::collections::BTreeMap<String, (i64, i64)> =
+                std::collections::BTreeMap::new();
+            for n in news {
+                let span = spans
+                    .entry(n.patient_id.to_string())
+                    .or_insert((n.starts_at, n.ends_at));
+                *span = (span.0.min(n.starts_at), span.1.max(n.ends_at));
+            }
+            let patients: Vec<(&String, i64, i64)> = spans
+                .iter()
+                .map(|(p, (from, to))| (p, *from, *to))
+                .collect();
             type ReadRow = (
                 String,
                 Option<String>,
@@ -236,8 +250,6 @@ macro_rules! book_group {
             .bind(json_param(&keys)?)
             .bind(json_param(&slots)?)
             .bind(json_param(&patients)?)
-            .bind(from)
-            .bind(to)
             .fetch_all(&mut *$conn)
             .await?;
             let mut seats: std::collections::HashMap<Slot, (i32, i32)> =
@@ -403,6 +415,15 @@ mod tests {
     use super::*;
     use chrono::Utc;
     use uuid::Uuid;
+
+    #[test]
+    fn the_read_bounds_its_lookups_by_the_longest_appointment_a_schedule_allows() {
+        let longest = i64::from(*docde_domain::schedule::SLOT_MINUTES.end()) * 60;
+        assert_eq!(crate::booking::MAX_APPOINTMENT_SECONDS, longest);
+        for sql in [READ_SQLITE, READ_POSTGRES] {
+            assert!(sql.contains(&format!("- {longest}")), "{sql}");
+        }
+    }
 
     fn new(doctor: Uuid, patient: Uuid, starts_at: i64, capacity: u16) -> NewAppointment {
         NewAppointment {

@@ -1,0 +1,442 @@
+//! How the booking writer books a batch, against the database itself (SQLite, or PostgreSQL
+//! with `TEST_DATABASE_URL`): set by set where it can, one by one where the set cannot stand,
+//! answering each booking as one-by-one booking would and leaving nothing of a set given up;
+//! and the rush tickets queued and served in batches.
+
+mod common;
+#[path = "common/booking.rs"]
+mod fixtures;
+
+use docde_store::Store;
+use docde_store::booking::{self, BookOutcome, BookingConflict, BookingError, BookingWriter};
+use uuid::Uuid;
+
+use common::fresh_store;
+use fixtures::{T0, booking, clinic, futures_join, hold_writer, patient};
+
+/// A batch holding a key used before cannot be decided set by set: it is booked one by one,
+/// which answers the retry with its first appointment, and the writer counts it.
+#[tokio::test]
+async fn a_batch_with_a_retried_key_is_booked_one_by_one_and_counted() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q) = (patient(&store).await, patient(&store).await);
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut first = booking(&c, c.doctor, p, T0, 1);
+    first.idempotency_key = Some("key-1".into());
+    first.request_hash = Some("hash-a".into());
+    let made = writer.book(first.clone()).await.unwrap();
+    assert_eq!(writer.one_by_one(), 0);
+    let mut retry = first;
+    retry.id = Uuid::now_v7();
+    let other = booking(&c, c.doctor, q, T0 + 600, 1);
+    // Both must reach the writer in one batch.
+    let held = hold_writer(&store, &c, &writer).await;
+    let handles: Vec<_> = [retry, other]
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book(n).await })
+        })
+        .collect();
+    if let Some(held) = held {
+        held.release().await;
+    }
+    let results = futures_join(handles.into_iter()).await;
+    assert_eq!(
+        results[0].as_ref().unwrap(),
+        &BookOutcome::Replayed(made.appointment().clone())
+    );
+    assert!(matches!(results[1], Ok(BookOutcome::Created { .. })));
+    assert_eq!(writer.one_by_one(), 2);
+}
+
+#[tokio::test]
+async fn a_batched_key_check_finds_exactly_the_pairs_that_booked() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q) = (patient(&store).await, patient(&store).await);
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut keyed = booking(&c, c.doctor, p, T0, 1);
+    keyed.idempotency_key = Some("key-1".into());
+    keyed.request_hash = Some("hash-a".into());
+    writer.book(keyed).await.unwrap();
+    // The same key string from another patient, and a quote in a key, are other pairs.
+    let asked = [
+        (p, "key-1".to_owned()),
+        (p, "key-2".to_owned()),
+        (q, "key-1".to_owned()),
+        (q, "k\"'1".to_owned()),
+    ];
+    let used = booking::appointments::keys_used_among(&store, &asked)
+        .await
+        .unwrap();
+    assert_eq!(used, [(p, "key-1".to_owned())].into_iter().collect());
+    let none = booking::appointments::keys_used_among(&store, &asked[1..])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+#[tokio::test]
+async fn one_batch_keeps_its_winners_when_a_neighbour_loses() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut handles = Vec::new();
+    for i in 0..50 {
+        let p = patient(&store).await;
+        // Pairs of patients race for each of 25 slots.
+        let new = booking(&c, c.doctor, p, T0 + (i / 2) * 600, 1);
+        let writer = writer.clone();
+        handles.push(tokio::spawn(async move { writer.book(new).await }));
+    }
+    let results = futures_join(handles.into_iter()).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 25);
+    let listed = booking::appointments::list(
+        &store,
+        booking::appointments::Owner::Doctor(c.doctor),
+        T0,
+        T0 + 86_400,
+        None,
+        100,
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.len(), 25);
+    assert!(booking::seats::violations(&store).await.unwrap().is_empty());
+}
+
+/// What one booking came to, without its ids (which differ between two runs).
+#[derive(Debug, PartialEq, Eq)]
+enum Came {
+    Seat(u16),
+    Conflict(BookingConflict),
+}
+
+fn came(result: &Result<BookOutcome, BookingError>) -> Came {
+    match result {
+        Ok(BookOutcome::Created { seats_taken, .. }) => Came::Seat(*seats_taken),
+        Err(BookingError::Conflict(c)) => Came::Conflict(*c),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A batch booked set by set (`grouped`) answers each booking exactly as booking them one by
+/// one does, and leaves the same rows: seats, appointments, events and letters.
+#[tokio::test]
+async fn a_batch_booked_as_a_set_answers_as_one_by_one_booking() {
+    async fn run(
+        store: &Store,
+        all_at_once: bool,
+    ) -> (Vec<Came>, Vec<Result<BookOutcome, BookingError>>, u64) {
+        let c = clinic(store).await;
+        let mut p = Vec::new();
+        for _ in 0..6 {
+            p.push(patient(store).await);
+        }
+        // p[3] already holds 10:30–10:40 with the other doctor.
+        booking::appointments::book_now(store, &booking(&c, c.other_doctor, p[3], T0 + 1800, 1))
+            .await
+            .unwrap();
+        let letter = docde_store::outbox::Letter {
+            subject: "예약".into(),
+            body: "확정".into(),
+        };
+        // In the writer's order (doctor, start): the slot at T0 has two seats.
+        let mut news = vec![
+            booking(&c, c.doctor, p[0], T0, 2),
+            booking(&c, c.doctor, p[1], T0, 2),
+            booking(&c, c.doctor, p[2], T0, 2),
+            booking(&c, c.doctor, p[0], T0 + 300, 1),
+            booking(&c, c.doctor, p[3], T0 + 1500, 1),
+            booking(&c, c.doctor, p[4], T0 + 3000, 1),
+            booking(&c, c.doctor, p[5], T0 + 3000, 1),
+            booking(&c, c.doctor, p[2], T0 + 3300, 1),
+        ];
+        news.sort_by_key(|n| (n.doctor_id, n.starts_at));
+        for n in &mut news {
+            n.email = Some(letter.clone());
+        }
+        // p[2] holds nothing (its T0 attempt lost), so it wins this one.
+        let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+        let results = if all_at_once {
+            // On this single-threaded test runtime the tasks all queue before the writer
+            // runs, so they arrive as one batch.
+            let handles = news.into_iter().map(|n| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.book(n).await })
+            });
+            futures_join(handles).await
+        } else {
+            let mut out = Vec::new();
+            for n in news {
+                out.push(writer.book(n).await);
+            }
+            out
+        };
+        (
+            results.iter().map(came).collect(),
+            results,
+            writer.one_by_one(),
+        )
+    }
+
+    let (one_by_one, group) = (fresh_store().await, fresh_store().await);
+    let (expected, _, _) = run(&one_by_one, false).await;
+    let (got, results, singly) = run(&group, true).await;
+    // The group was decided and written set by set, not by the fallback.
+    assert_eq!(singly, 0);
+    use BookingConflict::{PatientOverlap, SlotFull};
+    assert_eq!(
+        expected,
+        [
+            Came::Seat(1),
+            Came::Seat(2),
+            Came::Conflict(SlotFull),
+            Came::Conflict(PatientOverlap),
+            Came::Conflict(PatientOverlap),
+            Came::Seat(1),
+            Came::Conflict(SlotFull),
+            Came::Seat(1),
+        ]
+    );
+    assert_eq!(got, expected);
+    // Every winner is stored with its event, which the patient's stream replays.
+    for result in results.iter().flatten() {
+        let BookOutcome::Created {
+            appointment,
+            event_id,
+            ..
+        } = result
+        else {
+            panic!("a replay in a fresh batch");
+        };
+        let stored = booking::appointments::get(&group, appointment.id)
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(&stored, appointment);
+        let events = booking::appointments::events_after(&group, appointment.patient_id, 0, 10)
+            .await
+            .unwrap();
+        assert!(
+            events
+                .iter()
+                .any(|e| e.id == *event_id && e.appointment_id == appointment.id),
+            "{events:?}"
+        );
+    }
+    for store in [&one_by_one, &group] {
+        assert!(booking::seats::violations(store).await.unwrap().is_empty());
+        assert_eq!(booking::seats::patient_overlaps(store).await.unwrap(), 0);
+        // Four winners, four letters.
+        assert_eq!(docde_store::outbox::pending_count(store).await.unwrap(), 4);
+    }
+}
+
+/// Rush tickets queued together are stored in one statement: each gets its `seq` in arrival
+/// order, a repeated idempotency key still fails alone, and the worker then books them in
+/// `seq` order (set by set), so the earlier of two contenders for a seat wins.
+#[tokio::test]
+async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let mut p = Vec::new();
+    for _ in 0..4 {
+        p.push(patient(&store).await);
+    }
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut asks = vec![
+        booking(&c, c.doctor, p[0], T0, 1),
+        booking(&c, c.doctor, p[1], T0, 1),
+        booking(&c, c.doctor, p[2], T0 + 600, 1),
+        booking(&c, c.other_doctor, p[3], T0, 1),
+    ];
+    for (i, a) in asks.iter_mut().enumerate() {
+        a.idempotency_key = Some(format!("key-{i}"));
+        a.request_hash = Some("h".into());
+    }
+    let ids: Vec<Uuid> = asks.iter().map(|_| Uuid::now_v7()).collect();
+    // On this single-threaded runtime the tasks all queue before the writer runs: one batch.
+    let handles = ids.iter().zip(asks.clone()).map(|(ticket, new)| {
+        let (writer, ticket) = (writer.clone(), *ticket);
+        tokio::spawn(async move { writer.enqueue(ticket, new).await })
+    });
+    let seqs: Vec<i64> = futures_join(handles)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    for (ticket, seq) in ids.iter().zip(&seqs) {
+        let stored = booking::tickets::get(&store, *ticket)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((stored.seq, stored.done), (*seq, false));
+    }
+    // The same patient's key again, beside a fresh ticket: the repeat alone is refused.
+    let fresh = booking(&c, c.other_doctor, p[0], T0 + 1200, 1);
+    let again = (Uuid::now_v7(), asks[0].clone());
+    let more = [(Uuid::now_v7(), fresh), again].map(|(ticket, new)| {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.enqueue(ticket, new).await })
+    });
+    let more = futures_join(more.into_iter()).await;
+    assert!(more[0].is_ok(), "{more:?}");
+    assert!(more[1].is_err(), "{more:?}");
+
+    let served = booking::tickets::serve_batch(&store, 100).await.unwrap();
+    let outcomes: Vec<(Uuid, Result<u16, BookingConflict>)> = served
+        .iter()
+        .map(|s| {
+            let outcome = s.outcome.as_ref().map(|o| match o {
+                BookOutcome::Created { seats_taken, .. } => *seats_taken,
+                BookOutcome::Replayed(_) => panic!("no replay here"),
+            });
+            (s.ticket_id, outcome.map_err(|c| *c))
+        })
+        .collect();
+    assert_eq!(
+        outcomes[..4],
+        [
+            (ids[0], Ok(1)),
+            (ids[1], Err(BookingConflict::SlotFull)),
+            (ids[2], Ok(1)),
+            (ids[3], Ok(1)),
+        ]
+    );
+    assert_eq!(outcomes.len(), 5);
+    assert!(outcomes[4].1.is_ok());
+    for ticket in &ids {
+        assert!(
+            booking::tickets::get(&store, *ticket)
+                .await
+                .unwrap()
+                .unwrap()
+                .done
+        );
+    }
+    assert!(booking::seats::violations(&store).await.unwrap().is_empty());
+}
+
+/// A set that fails after its first writes (here the appointments' insert: one booking names
+/// a hospital that does not exist) leaves nothing of itself. The batch is booked again one by
+/// one: the others are made, the bad one alone fails, and its slot's seat is not taken.
+#[tokio::test]
+async fn a_set_that_fails_midway_leaves_nothing_and_the_batch_is_booked_one_by_one() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q, r) = (
+        patient(&store).await,
+        patient(&store).await,
+        patient(&store).await,
+    );
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let held = hold_writer(&store, &c, &writer).await;
+    let mut bad = booking(&c, c.doctor, q, T0 + 600, 1);
+    bad.hospital_id = Uuid::now_v7();
+    let asks = [
+        booking(&c, c.doctor, p, T0, 1),
+        bad,
+        booking(&c, c.doctor, r, T0 + 1200, 1),
+    ];
+    let handles: Vec<_> = asks
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book(n).await })
+        })
+        .collect();
+    if let Some(held) = held {
+        held.release().await;
+    }
+    let results = futures_join(handles.into_iter()).await;
+    assert!(
+        matches!(results[0], Ok(BookOutcome::Created { .. })),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[1], Err(BookingError::Store(_))),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[2], Ok(BookOutcome::Created { .. })),
+        "{results:?}"
+    );
+    assert_eq!(writer.one_by_one(), 3);
+    let seats: Vec<(i64, u16)> = booking::seats::taken(&store, c.doctor, T0, T0 + 1800)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| (s.starts_at, s.taken))
+        .collect();
+    assert_eq!(seats, [(T0, 1), (T0 + 1200, 1)]);
+    assert!(booking::seats::violations(&store).await.unwrap().is_empty());
+}
+
+/// The overlap checks look only at appointments starting less than the longest an appointment
+/// may last (`MAX_APPOINTMENT_SECONDS`) before: one of that length is still found at its very
+/// end, both one by one and set by set, and a longer one is refused by the database.
+#[tokio::test]
+async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_refused() {
+    let longest = booking::MAX_APPOINTMENT_SECONDS;
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q) = (patient(&store).await, patient(&store).await);
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let mut long = booking(&c, c.doctor, p, T0, 1);
+    long.ends_at = T0 + longest;
+    assert!(matches!(
+        writer.book(long).await,
+        Ok(BookOutcome::Created { .. })
+    ));
+    let mut too_long = booking(&c, c.doctor, q, T0 + 86_400, 1);
+    too_long.ends_at = too_long.starts_at + longest + 1;
+    assert!(matches!(
+        writer.book(too_long).await,
+        Err(BookingError::Store(_))
+    ));
+
+    // One by one: the last second of the long appointment overlaps; right after it does not.
+    let last_second = booking(&c, c.other_doctor, p, T0 + longest - 1, 1);
+    assert!(matches!(
+        writer.book(last_second).await,
+        Err(BookingError::Conflict(BookingConflict::PatientOverlap))
+    ));
+    // Set by set, with another patient's booking in the same batch.
+    let held = hold_writer(&store, &c, &writer).await;
+    let asks = [
+        booking(&c, c.other_doctor, p, T0 + longest - 600, 1),
+        booking(&c, c.other_doctor, q, T0 + 2 * longest, 1),
+    ];
+    let handles: Vec<_> = asks
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book(n).await })
+        })
+        .collect();
+    if let Some(held) = held {
+        held.release().await;
+    }
+    let results = futures_join(handles.into_iter()).await;
+    assert!(
+        matches!(
+            results[0],
+            Err(BookingError::Conflict(BookingConflict::PatientOverlap))
+        ),
+        "{results:?}"
+    );
+    assert!(
+        matches!(results[1], Ok(BookOutcome::Created { .. })),
+        "{results:?}"
+    );
+    assert_eq!(writer.one_by_one(), 0, "the set was decided as a set");
+    let after = booking(&c, c.other_doctor, p, T0 + longest, 1);
+    assert!(matches!(
+        writer.book(after).await,
+        Ok(BookOutcome::Created { .. })
+    ));
+}

@@ -1,0 +1,164 @@
+//! Fixtures shared by the booking test files (`booking.rs` and `booking_batch.rs`): a clinic
+//! (a hospital with two doctors), patients and bookings, and a way to make the writer take
+//! several bookings as one batch.
+//!
+//! Not declared in `common/mod.rs`: only those two files include it, with
+//! `#[path = "common/booking.rs"] mod fixtures;`.
+
+use chrono::Utc;
+use docde_domain::account::Role;
+use docde_store::Store;
+use docde_store::accounts::hospitals::create_hospital;
+use docde_store::accounts::users::{self, NewUser};
+use docde_store::booking::{
+    BookOutcome, BookingConflict, BookingError, BookingWriter, NewAppointment,
+};
+use docde_store::directory;
+use uuid::Uuid;
+
+pub struct Clinic {
+    pub hospital: Uuid,
+    pub doctor: Uuid,
+    pub other_doctor: Uuid,
+}
+
+pub async fn clinic(store: &Store) -> Clinic {
+    let hospital = create_hospital(store, "예약병원", "Asia/Seoul", Utc::now())
+        .await
+        .unwrap()
+        .id;
+    let facts = crate::common::internist(None);
+    let (doctor, other_doctor) = (Uuid::now_v7(), Uuid::now_v7());
+    for d in [doctor, other_doctor] {
+        directory::put_doctor(store, d, hospital, &facts, Utc::now())
+            .await
+            .unwrap();
+    }
+    Clinic {
+        hospital,
+        doctor,
+        other_doctor,
+    }
+}
+
+pub async fn patient(store: &Store) -> Uuid {
+    let id = Uuid::now_v7();
+    let email = format!("{id}@example.test");
+    let user = NewUser {
+        email: email.clone(),
+        email_key: email,
+        password_hash: None,
+        role: Role::Patient,
+        hospital_id: None,
+        employee_number: None,
+        name: "환자".into(),
+        phone: None,
+        birth_date: None,
+        gender: None,
+        address: None,
+        active: true,
+    };
+    users::create(store, id, &user, None, None, Utc::now())
+        .await
+        .unwrap();
+    id
+}
+
+pub const T0: i64 = 1_900_000_000;
+
+pub fn booking(
+    c: &Clinic,
+    doctor: Uuid,
+    patient: Uuid,
+    start: i64,
+    capacity: u16,
+) -> NewAppointment {
+    NewAppointment {
+        id: Uuid::now_v7(),
+        hospital_id: c.hospital,
+        doctor_id: doctor,
+        patient_id: patient,
+        starts_at: start,
+        ends_at: start + 600,
+        capacity,
+        status: "booked",
+        reason: "두통".into(),
+        idempotency_key: None,
+        request_hash: None,
+        rescheduled_from: None,
+        now: Utc::now(),
+        email: None,
+    }
+}
+
+// Only booking.rs checks a single conflict.
+#[allow(dead_code)]
+pub fn conflict(result: Result<BookOutcome, BookingError>) -> BookingConflict {
+    match result {
+        Err(BookingError::Conflict(c)) => c,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let mut out = Vec::new();
+    for h in handles.collect::<Vec<_>>() {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// Keeps `writer` from starting its next batch until the returned guard is released, so that
+/// bookings sent meanwhile reach it as one batch.
+///
+/// On PostgreSQL the writer runs on the test's single-threaded runtime, so tasks spawned
+/// before the test awaits anything all queue before it runs, and nothing needs holding
+/// (`None`). On SQLite it runs on a thread of its own and could take the first booking alone:
+/// there it is given a batch of its own (a booking of a fresh patient at `T0 - 86_400` with
+/// `c.doctor`), blocked on the database's write lock, while the others queue behind it.
+// Only booking_batch.rs needs one batch.
+#[allow(dead_code)]
+pub async fn hold_writer(store: &Store, c: &Clinic, writer: &BookingWriter) -> Option<HeldWriter> {
+    let docde_store::Backend::Sqlite { checkpointer, .. } = store.backend() else {
+        return None;
+    };
+    let r = patient(store).await;
+    let mut lock = checkpointer.acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let blocker = booking(c, c.doctor, r, T0 - 86_400, 1);
+    let busy = writer.clone();
+    let blocked = tokio::spawn(async move { busy.book(blocker).await });
+    // The writer takes the blocker at once and waits for the lock (up to 5 s).
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    Some(HeldWriter { lock, blocked })
+}
+
+/// The write lock and the blocked batch of [`hold_writer`].
+#[allow(dead_code)]
+pub struct HeldWriter {
+    lock: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    blocked: tokio::task::JoinHandle<Result<BookOutcome, BookingError>>,
+}
+
+#[allow(dead_code)]
+impl HeldWriter {
+    /// Lets the writer go on, after the bookings spawned since have had time to queue, and
+    /// checks that the blocking booking was made.
+    pub async fn release(mut self) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        sqlx::query("COMMIT")
+            .execute(&mut *self.lock)
+            .await
+            .unwrap();
+        drop(self.lock);
+        assert!(matches!(
+            self.blocked.await.unwrap(),
+            Ok(BookOutcome::Created { .. })
+        ));
+    }
+}
