@@ -53,7 +53,11 @@ impl Booking {
         let (writer, _) = BookingWriter::spawn(store.clone(), writers);
         Arc::new(Self {
             writer,
-            views: availability::Availability::new(),
+            views: if store.dialect() == "sqlite" {
+                availability::Availability::fresh_for(availability::FRESH_FOR_SOLE_WRITER)
+            } else {
+                availability::Availability::new()
+            },
             rush: rush::RushPolicy::from_settings(settings),
             key_checks: BatchedReads::new(|store, keys| {
                 async move {

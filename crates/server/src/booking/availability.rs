@@ -4,10 +4,10 @@
 //!
 //! The view follows the database, never leads it: local bookings and cancellations update it
 //! after their commit, other instances' changes arrive as notices on the bus, and each doctor's
-//! entry is reloaded from the database after [`FRESH_FOR`] anyway, so a lost notice costs at
-//! most that long of a stale "full". A change that overtakes a load (its notice arrives while
-//! the database read is out, finding no entry to update) is replayed onto the load before it
-//! is kept: seat counts only grow between loads, so noting one twice is harmless. A freed
+//! entry is reloaded from the database after [`FRESH_FOR`] anyway (on SQLite, where no notice
+//! can be lost, after [`FRESH_FOR_SOLE_WRITER`]), so a lost notice costs at most that long of
+//! a stale "full". A change that overtakes a load (its notice arrives while the database read
+//! is out, finding no entry to update) is replayed onto the load before it is kept: seat counts only grow between loads, so noting one twice is harmless. A freed
 //! seat or a schedule change during a load voids it instead, so the next request reads again.
 //! A stale view can only refuse early (the database still decides every booking it lets
 //! through), so it can never cause an overbooking.
@@ -26,25 +26,17 @@ use uuid::Uuid;
 
 use super::document::{ScheduleDoc, zone};
 
-/// How long a loaded entry is trusted without reloading.
+/// How long a loaded entry is trusted without reloading where other processes change seats
+/// too (PostgreSQL): their notices come over the bus, which may lose some (Redis drops what
+/// is published while a subscriber reconnects).
 pub const FRESH_FOR: Duration = Duration::from_secs(5);
 
-/// From about this age on (see [`refresh_after`]), the first request to read an entry reloads
-/// it while every other request keeps using it until the reload is kept. Waiting until
-/// [`FRESH_FOR`] made every request for the doctor wait for the load.
-pub const REFRESH_AFTER: Duration = Duration::from_millis(4_750);
-
-/// Spread of the reload age between doctors.
-const REFRESH_SPREAD_MS: u128 = 1_250;
-
-/// When `doctor_id`'s entry is reloaded: between 3.5 s and [`REFRESH_AFTER`], fixed per doctor
-/// (from the id's random bits). The doctors loaded at the start of a rush reloaded in the same
-/// instant every few seconds, and bookings fell by a third in that second: each load reads all
-/// the doctor's seats and holders, by then hundreds of rows.
-fn refresh_after(doctor_id: Uuid) -> Duration {
-    let spread = u64::try_from(doctor_id.as_u128() % REFRESH_SPREAD_MS).unwrap_or(0);
-    REFRESH_AFTER - Duration::from_millis(spread)
-}
+/// The same on SQLite, whose one process makes every change and notes it (a lagging
+/// subscriber forgets every entry): the reload is only a backstop there. Each reload reads
+/// all the doctor's seats and holders, hundreds of rows a doctor once a rush has filled the
+/// book, and at every 5 s those reloads took a third of a core away from the bookings
+/// (BENCHMARKS.md, session 22).
+pub const FRESH_FOR_SOLE_WRITER: Duration = Duration::from_secs(30);
 
 /// The bus topic carrying seat changes between instances.
 pub const TOPIC: &str = "booking:seats";
@@ -139,6 +131,8 @@ pub struct Availability {
     /// Identifies this instance's notices, so it does not apply its own twice.
     pub instance: Uuid,
     known: Mutex<Known>,
+    /// How long an entry is trusted without reloading.
+    fresh_for: Duration,
 }
 
 #[derive(Default)]
@@ -213,11 +207,32 @@ impl Default for Availability {
 }
 
 impl Availability {
+    /// Entries trusted for [`FRESH_FOR`].
     pub fn new() -> Self {
+        Self::fresh_for(FRESH_FOR)
+    }
+
+    /// Entries trusted for `fresh_for`: from 70 to 95 % of it on (fixed per doctor, see
+    /// [`Self::refresh_after`]), the first request to read an entry reloads it while every
+    /// other request keeps using it until the reload is kept.
+    pub fn fresh_for(fresh_for: Duration) -> Self {
         Self {
             instance: Uuid::now_v7(),
             known: Mutex::new(Known::default()),
+            fresh_for,
         }
+    }
+
+    /// When `doctor_id`'s entry is reloaded: between 70 and 95 % of its freshness, fixed per
+    /// doctor (from the id's random bits). The doctors loaded at the start of a rush reloaded
+    /// in the same instant every few seconds, and bookings fell by a third in that second:
+    /// each load reads all the doctor's seats and holders, by then hundreds of rows. Waiting
+    /// until the entry went stale made every request for the doctor wait for the load.
+    fn refresh_after(&self, doctor_id: Uuid) -> Duration {
+        let latest = self.fresh_for * 19 / 20;
+        let spread_ms = (self.fresh_for.as_millis() / 4).max(1);
+        let offset = u64::try_from(doctor_id.as_u128() % spread_ms).unwrap_or(0);
+        latest.saturating_sub(Duration::from_millis(offset))
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
@@ -244,14 +259,14 @@ impl Availability {
             known
                 .doctors
                 .get(&doctor_id)
-                .filter(|v| v.loaded_at.elapsed() < FRESH_FOR)
+                .filter(|v| v.loaded_at.elapsed() < self.fresh_for)
                 .cloned()
         };
         let (gate, _guard) = {
             let mut known = self.known();
             if let Some(view) = fresh(&known) {
                 // Past its refresh age this request reloads it, unless a load is out already.
-                if view.loaded_at.elapsed() < refresh_after(doctor_id)
+                if view.loaded_at.elapsed() < self.refresh_after(doctor_id)
                     || known.loading.contains_key(&doctor_id)
                 {
                     return Ok(Some(view));
@@ -270,7 +285,8 @@ impl Availability {
             let known = self.known();
             // The load this request waited for was kept: use it.
             let loaded = known.doctors.get(&doctor_id);
-            let recent = |v: &&Arc<DoctorView>| v.loaded_at.elapsed() < refresh_after(doctor_id);
+            let recent =
+                |v: &&Arc<DoctorView>| v.loaded_at.elapsed() < self.refresh_after(doctor_id);
             if let Some(view) = loaded.filter(recent) {
                 return Ok(Some(view.clone()));
             }

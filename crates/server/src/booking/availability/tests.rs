@@ -227,7 +227,7 @@ async fn an_ageing_view_is_reloaded_by_one_request_while_the_others_keep_using_i
     let views = Availability::new();
     let doctor = Uuid::now_v7();
     let mut old = view(doctor, &[(NINE, 1)]);
-    old.loaded_at = Instant::now() - (REFRESH_AFTER + Duration::from_millis(200));
+    old.loaded_at = Instant::now() - (views.refresh_after(doctor) + Duration::from_millis(200));
     let old = Arc::new(old);
     views.known().doctors.insert(doctor, old.clone());
     let loads = std::sync::atomic::AtomicUsize::new(0);
@@ -275,4 +275,29 @@ async fn requests_arriving_during_a_load_wait_for_it_instead_of_loading_again() 
     assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert!(answered.iter().all(|v| Arc::ptr_eq(v, &answered[0])));
     assert!(views.known().loading.is_empty(), "nothing left of the load");
+}
+
+#[test]
+fn each_doctor_reloads_at_a_fixed_point_in_the_last_quarter_of_its_entrys_freshness() {
+    for (views, fresh) in [
+        (Availability::new(), FRESH_FOR),
+        (
+            Availability::fresh_for(FRESH_FOR_SOLE_WRITER),
+            FRESH_FOR_SOLE_WRITER,
+        ),
+    ] {
+        let ages: Vec<Duration> = (0..200)
+            .map(|_| views.refresh_after(Uuid::now_v7()))
+            .collect();
+        assert!(
+            ages.iter()
+                .all(|age| *age >= fresh * 7 / 10 && *age <= fresh * 19 / 20),
+            "{ages:?}"
+        );
+        // Spread, so the doctors loaded together do not reload together.
+        let (min, max) = (ages.iter().min().unwrap(), ages.iter().max().unwrap());
+        assert!(*max - *min > fresh / 8, "{min:?}..{max:?}");
+        let doctor = Uuid::now_v7();
+        assert_eq!(views.refresh_after(doctor), views.refresh_after(doctor));
+    }
 }
