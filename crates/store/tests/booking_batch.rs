@@ -12,7 +12,7 @@ use docde_store::booking::{self, BookOutcome, BookingConflict, BookingError, Boo
 use uuid::Uuid;
 
 use common::fresh_store;
-use fixtures::{T0, booking, clinic, futures_join, hold_writer, patient};
+use fixtures::{T0, book_as_one_batch, booking, clinic, futures_join, patient};
 
 /// A batch holding a key used before cannot be decided set by set: it is booked one by one,
 /// which answers the retry with its first appointment, and the writer counts it.
@@ -31,18 +31,7 @@ async fn a_batch_with_a_retried_key_is_booked_one_by_one_and_counted() {
     retry.id = Uuid::now_v7();
     let other = booking(&c, c.doctor, q, T0 + 600, 1);
     // Both must reach the writer in one batch.
-    let held = hold_writer(&store, &c, &writer).await;
-    let handles: Vec<_> = [retry, other]
-        .into_iter()
-        .map(|n| {
-            let writer = writer.clone();
-            tokio::spawn(async move { writer.book(n).await })
-        })
-        .collect();
-    if let Some(held) = held {
-        held.release().await;
-    }
-    let results = futures_join(handles.into_iter()).await;
+    let results = book_as_one_batch(&store, &c, &writer, [retry, other]).await;
     assert_eq!(
         results[0].as_ref().unwrap(),
         &BookOutcome::Replayed(made.appointment().clone())
@@ -334,7 +323,6 @@ async fn a_set_that_fails_midway_leaves_nothing_and_the_batch_is_booked_one_by_o
         patient(&store).await,
     );
     let (writer, _) = BookingWriter::spawn(store.clone(), 1);
-    let held = hold_writer(&store, &c, &writer).await;
     let mut bad = booking(&c, c.doctor, q, T0 + 600, 1);
     bad.hospital_id = Uuid::now_v7();
     let asks = [
@@ -342,17 +330,7 @@ async fn a_set_that_fails_midway_leaves_nothing_and_the_batch_is_booked_one_by_o
         bad,
         booking(&c, c.doctor, r, T0 + 1200, 1),
     ];
-    let handles: Vec<_> = asks
-        .into_iter()
-        .map(|n| {
-            let writer = writer.clone();
-            tokio::spawn(async move { writer.book(n).await })
-        })
-        .collect();
-    if let Some(held) = held {
-        held.release().await;
-    }
-    let results = futures_join(handles.into_iter()).await;
+    let results = book_as_one_batch(&store, &c, &writer, asks).await;
     assert!(
         matches!(results[0], Ok(BookOutcome::Created { .. })),
         "{results:?}"
@@ -406,22 +384,11 @@ async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_r
         Err(BookingError::Conflict(BookingConflict::PatientOverlap))
     ));
     // Set by set, with another patient's booking in the same batch.
-    let held = hold_writer(&store, &c, &writer).await;
     let asks = [
         booking(&c, c.other_doctor, p, T0 + longest - 600, 1),
         booking(&c, c.other_doctor, q, T0 + 2 * longest, 1),
     ];
-    let handles: Vec<_> = asks
-        .into_iter()
-        .map(|n| {
-            let writer = writer.clone();
-            tokio::spawn(async move { writer.book(n).await })
-        })
-        .collect();
-    if let Some(held) = held {
-        held.release().await;
-    }
-    let results = futures_join(handles.into_iter()).await;
+    let results = book_as_one_batch(&store, &c, &writer, asks).await;
     assert!(
         matches!(
             results[0],

@@ -138,6 +138,30 @@ pub async fn hold_writer(store: &Store, c: &Clinic, writer: &BookingWriter) -> O
     Some(HeldWriter { lock, blocked })
 }
 
+/// Books `asks` through `writer` as one batch (see [`hold_writer`]), in this order, and returns
+/// each one's result.
+// Only booking_batch.rs needs one batch.
+#[allow(dead_code)]
+pub async fn book_as_one_batch(
+    store: &Store,
+    c: &Clinic,
+    writer: &BookingWriter,
+    asks: impl IntoIterator<Item = NewAppointment>,
+) -> Vec<Result<BookOutcome, BookingError>> {
+    let held = hold_writer(store, c, writer).await;
+    let handles: Vec<_> = asks
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book(n).await })
+        })
+        .collect();
+    if let Some(held) = held {
+        held.release().await;
+    }
+    futures_join(handles.into_iter()).await
+}
+
 /// The write lock and the blocked batch of [`hold_writer`].
 #[allow(dead_code)]
 pub struct HeldWriter {
