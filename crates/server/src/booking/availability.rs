@@ -7,8 +7,9 @@
 //! entry is reloaded from the database after [`FRESH_FOR`] anyway (on SQLite, where no notice
 //! can be lost, after [`FRESH_FOR_SOLE_WRITER`]), so a lost notice costs at most that long of
 //! a stale "full". A change that overtakes a load (its notice arrives while the database read
-//! is out, finding no entry to update) is replayed onto the load before it is kept: seat counts only grow between loads, so noting one twice is harmless. A freed
-//! seat or a schedule change during a load voids it instead, so the next request reads again.
+//! is out, finding no entry to update) is replayed onto the load before it is kept: seat
+//! counts only grow between loads, so noting one twice is harmless. A freed seat or a schedule
+//! change during a load voids it instead, so the next request reads again.
 //! A stale view can only refuse early (the database still decides every booking it lets
 //! through), so it can never cause an overbooking.
 
@@ -34,7 +35,7 @@ pub const FRESH_FOR: Duration = Duration::from_secs(5);
 /// The same on SQLite, whose one process makes every change and notes it (a lagging
 /// subscriber forgets every entry): the reload is only a backstop there. Each reload reads
 /// all the doctor's seats and holders, hundreds of rows a doctor once a rush has filled the
-/// book, and at every 5 s those reloads took a third of a core away from the bookings
+/// book, and at every 5 s those reloads took up to half a core away from the bookings
 /// (BENCHMARKS.md, session 22).
 pub const FRESH_FOR_SOLE_WRITER: Duration = Duration::from_secs(30);
 
