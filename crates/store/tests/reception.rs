@@ -5,40 +5,15 @@
 mod common;
 
 use chrono::{NaiveDate, Utc};
-use docde_domain::account::Role;
 use docde_store::Store;
 use docde_store::accounts::hospitals::create_hospital;
-use docde_store::accounts::users::{self, NewUser};
 use docde_store::reception::visits::{self, CallNext};
 use docde_store::reception::{NewVisit, ReceptionConflict, ReceptionError, VisitChange};
 use uuid::Uuid;
 
-use common::fresh_store;
+use common::{fresh_store, patient};
 
 const IM: &str = "internal_medicine";
-
-async fn patient(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let email = format!("{id}@example.test");
-    let user = NewUser {
-        email: email.clone(),
-        email_key: email,
-        password_hash: None,
-        role: Role::Patient,
-        hospital_id: None,
-        employee_number: None,
-        name: "환자".into(),
-        phone: None,
-        birth_date: None,
-        gender: None,
-        address: None,
-        active: true,
-    };
-    users::create(store, id, &user, None, None, Utc::now())
-        .await
-        .unwrap();
-    id
-}
 
 fn visit(hospital: Uuid, patient: Uuid, day: NaiveDate) -> NewVisit {
     NewVisit {

@@ -6,15 +6,15 @@
 //! `#[path = "common/booking.rs"] mod fixtures;`.
 
 use chrono::Utc;
-use docde_domain::account::Role;
 use docde_store::Store;
 use docde_store::accounts::hospitals::create_hospital;
-use docde_store::accounts::users::{self, NewUser};
 use docde_store::booking::{
     BookOutcome, BookingConflict, BookingError, BookingWriter, NewAppointment,
 };
 use docde_store::directory;
 use uuid::Uuid;
+
+pub use crate::common::patient;
 
 pub struct Clinic {
     pub hospital: Uuid,
@@ -39,29 +39,6 @@ pub async fn clinic(store: &Store) -> Clinic {
         doctor,
         other_doctor,
     }
-}
-
-pub async fn patient(store: &Store) -> Uuid {
-    let id = Uuid::now_v7();
-    let email = format!("{id}@example.test");
-    let user = NewUser {
-        email: email.clone(),
-        email_key: email,
-        password_hash: None,
-        role: Role::Patient,
-        hospital_id: None,
-        employee_number: None,
-        name: "환자".into(),
-        phone: None,
-        birth_date: None,
-        gender: None,
-        address: None,
-        active: true,
-    };
-    users::create(store, id, &user, None, None, Utc::now())
-        .await
-        .unwrap();
-    id
 }
 
 pub const T0: i64 = 1_900_000_000;

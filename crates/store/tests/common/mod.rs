@@ -115,3 +115,27 @@ pub fn internist(user_id: Option<uuid::Uuid>) -> DoctorFacts {
         user_id,
     }
 }
+
+/// A new patient account (no password, no hospital); returns its id.
+pub async fn patient(store: &Store) -> uuid::Uuid {
+    let id = uuid::Uuid::now_v7();
+    let email = format!("{id}@example.test");
+    let user = docde_store::accounts::users::NewUser {
+        email: email.clone(),
+        email_key: email,
+        password_hash: None,
+        role: docde_domain::account::Role::Patient,
+        hospital_id: None,
+        employee_number: None,
+        name: "환자".into(),
+        phone: None,
+        birth_date: None,
+        gender: None,
+        address: None,
+        active: true,
+    };
+    docde_store::accounts::users::create(store, id, &user, None, None, chrono::Utc::now())
+        .await
+        .unwrap();
+    id
+}
