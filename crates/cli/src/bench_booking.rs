@@ -46,7 +46,7 @@ use docde_server::auth::SigningKeys;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use self::answers::{Booking, Counts, classify_booking};
+use self::answers::{Booking, Counts, classify_booking, latency_by_answer};
 use self::healthz::healthz;
 use self::load::Drive;
 use self::server::{Server, ServerSpec};
@@ -390,6 +390,7 @@ async fn measure(
         run.elapsed,
     );
     println!("  answers: {}", counts.line());
+    println!("  latency by answer: {}", latency_by_answer(&run));
     let attempts = run.answered_per_second();
     let successes: Vec<Instant> = run
         .records

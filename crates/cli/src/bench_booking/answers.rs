@@ -1,7 +1,8 @@
 //! What the generator makes of each booking answer: its class (created, replayed, queued, a
-//! conflict and its code, anything else) and the run's counts of each.
+//! conflict and its code, anything else), the run's counts of each, and its latencies by answer.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hyper::body::Bytes;
 use serde::Deserialize;
@@ -126,4 +127,35 @@ impl Counts {
             }
         )
     }
+}
+
+/// p50 / p99 / max of the bookings that succeeded and of those refused with 409, apart: in a
+/// race for few seats the winners wait for a commit, and most losers are answered from the
+/// availability view without one, so the run's p99 alone does not say whose wait it is.
+pub(super) fn latency_by_answer(run: &Run<Booking>) -> String {
+    let part = |name: &str, keep: &dyn Fn(&Booking) -> bool| {
+        let mut l: Vec<Duration> = run
+            .records
+            .iter()
+            .filter(|r| keep(&r.class))
+            .map(|r| r.latency)
+            .collect();
+        l.sort();
+        let ms = |q: f64| crate::bench::quantile(&l, q).as_secs_f64() * 1000.0;
+        format!(
+            "{name} n={} p50={:.1} p99={:.1} max={:.1} ms",
+            l.len(),
+            ms(0.5),
+            ms(0.99),
+            ms(1.0)
+        )
+    };
+    format!(
+        "{} · {}",
+        part("201/200/202", &|c| matches!(
+            c,
+            Booking::Created(_) | Booking::Replayed(_) | Booking::Queued(_)
+        )),
+        part("409", &|c| matches!(c, Booking::Conflict(_)))
+    )
 }
