@@ -79,9 +79,16 @@ impl Store {
 
     /// Applies every pending migration. Safe to run from several instances at once:
     /// sqlx takes an advisory lock on PostgreSQL, and SQLite has one writer.
+    ///
+    /// On SQLite every reader then reads the schema as it now stands: readers are opened
+    /// before the migrations, and each would otherwise find its schema stale on its first
+    /// query and read it again there, under load (see `connect_sqlite`).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.backend {
-            Backend::Sqlite { writer, .. } => SQLITE_MIGRATIONS.run(writer).await?,
+            Backend::Sqlite { writer, reader, .. } => {
+                SQLITE_MIGRATIONS.run(writer).await?;
+                read_schema_on_every_connection(reader).await?;
+            }
             Backend::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -263,8 +270,15 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
         .test_before_acquire(false)
         .connect_with(options.clone())
         .await?;
+    // Every reader is opened now and kept open, not on demand. Opening one reads the whole
+    // schema (~100 tables, indexes and triggers): 1–18 ms each under load, and a pool that
+    // grows on demand — or has shrunk overnight by its idle timeout — opened them in the
+    // first milliseconds of a rush, ahead of the requests that needed them (BENCHMARKS.md,
+    // session 23).
+    let readers = config.max_connections.max(1);
     let reader = SqlitePoolOptions::new()
-        .max_connections(config.max_connections.max(1))
+        .min_connections(readers)
+        .max_connections(readers)
         .acquire_timeout(config.acquire_timeout)
         .test_before_acquire(false)
         .connect_with(options.read_only(true))
@@ -274,6 +288,20 @@ async fn connect_sqlite(path: PathBuf, config: &DatabaseConfig) -> Result<Backen
         reader,
         checkpointer,
     })
+}
+
+/// Runs a query that needs the schema on each of `pool`'s connections, holding each until
+/// all have run, so that no connection is used twice.
+async fn read_schema_on_every_connection(pool: &SqlitePool) -> Result<(), sqlx::Error> {
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        let mut connection = pool.acquire().await?;
+        sqlx::query("SELECT COUNT(*) FROM sqlite_schema")
+            .fetch_one(&mut *connection)
+            .await?;
+        held.push(connection);
+    }
+    Ok(())
 }
 
 /// Quotes a PostgreSQL identifier (schema names come from configuration).

@@ -39,6 +39,22 @@ async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_t
         .expect("still healthy after migrating again");
 }
 
+/// Every SQLite reader is open, idle and ready once the store is migrated: opening one reads
+/// the whole schema, which a pool growing on demand did in the first milliseconds of a rush
+/// (BENCHMARKS.md, session 23).
+#[tokio::test]
+async fn sqlite_readers_are_all_open_before_the_first_request() {
+    let store = unmigrated_store().await;
+    let Backend::Sqlite { reader, .. } = store.backend() else {
+        return;
+    };
+    let all = reader.options().get_max_connections();
+    assert!(all > 1, "the test needs a pool of several readers");
+    assert_eq!(reader.size(), all);
+    store.migrate().await.unwrap();
+    assert_eq!(reader.size(), all);
+}
+
 /// Every SQLite connection reads the file through a memory map and keeps temporary data in
 /// memory (BENCHMARKS.md, sessions 19 and 20).
 #[tokio::test]
