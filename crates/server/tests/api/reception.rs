@@ -1,20 +1,20 @@
 //! Walk-in reception through the API: check-in with per-day waiting numbers, the line as
-//! doctors and reception run it, the lobby board, the waiting room, and the invariants under
-//! concurrency and across instances.
+//! doctors and reception run it, and the invariants under concurrency and across instances
+//! (the waiting room and the live streams are in `reception_live`, the desk meeting bookings
+//! and records in `reception_visits`).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use docde_store::directory::{self, DoctorFacts, HospitalFacts, Hours};
-use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, external_backends, problem, spawn_app_with, spawn_peer};
 use crate::people::{People, Person, get, people, post, quick_patient};
 
-const IM: &str = "internal_medicine";
+pub(crate) const IM: &str = "internal_medicine";
 
 /// Hospital h1 with internal medicine and surgery, open all day every day (holidays too)
 /// unless `hours` says otherwise.
@@ -49,7 +49,7 @@ pub(crate) async fn open_hospital(app: &TestApp, p: &People, hours: Option<Vec<H
 }
 
 /// A doctor of h1's internal medicine, linked to the `doctor` account.
-async fn im_doctor(app: &TestApp, p: &People, user: Option<Uuid>) -> Uuid {
+pub(crate) async fn im_doctor(app: &TestApp, p: &People, user: Option<Uuid>) -> Uuid {
     let id = Uuid::now_v7();
     let facts = DoctorFacts {
         name: "김내과".into(),
@@ -85,7 +85,7 @@ pub(crate) async fn check_in(
     .await
 }
 
-async fn call_next(app: &TestApp, h: Uuid, who: &Person) -> Value {
+pub(crate) async fn call_next(app: &TestApp, h: Uuid, who: &Person) -> Value {
     let r = post(
         app,
         &format!("/api/v1/hospitals/{h}/reception/call-next"),
@@ -97,7 +97,12 @@ async fn call_next(app: &TestApp, h: Uuid, who: &Person) -> Value {
     r.json().await.unwrap()
 }
 
-async fn step(app: &TestApp, visit: &str, what: &str, who: &Person) -> reqwest::Response {
+pub(crate) async fn step(
+    app: &TestApp,
+    visit: &str,
+    what: &str,
+    who: &Person,
+) -> reqwest::Response {
     post(
         app,
         &format!("/api/v1/reception/visits/{visit}/{what}"),
@@ -546,7 +551,7 @@ async fn check_in_all(apps: &[&TestApp], h: Uuid, patients: &[Person]) -> Vec<i6
 }
 
 /// Polls a ticket until done and returns the visit it made.
-async fn ticket_result(app: &TestApp, ticket: &str, who: &Person) -> Value {
+pub(crate) async fn ticket_result(app: &TestApp, ticket: &str, who: &Person) -> Value {
     for _ in 0..400 {
         let t: Value = get(
             app,
@@ -590,364 +595,4 @@ async fn two_instances_checking_in_at_once_give_gapless_unique_numbers() {
     }
     let numbers = check_in_all(&[&a, &b], p.h1, &patients).await;
     assert_eq!(numbers, (1..=80).collect::<Vec<_>>());
-}
-
-#[tokio::test]
-async fn the_waiting_room_admits_in_order_and_loses_nothing_when_its_instance_stops() {
-    // Capacity 0: every check-in waits in the waiting room. This instance takes tickets but
-    // serves none, and stops with all of them pending.
-    let a = spawn_app_with(|c| {
-        c.reception.capacity = 0;
-        c.reception.serve_waiting_room = false;
-    })
-    .await;
-    let p = setup(&a).await;
-    let mut tickets = Vec::new();
-    for _ in 0..12 {
-        let who = quick_patient(&a).await;
-        let r = check_in(&a, p.h1, &who, json!({"department": IM})).await;
-        assert_eq!(r.status(), 202);
-        let location = r.headers()["location"].to_str().unwrap().to_owned();
-        let t: Value = r.json().await.unwrap();
-        assert_eq!(
-            location,
-            format!("/api/v1/reception/tickets/{}", t["id"].as_str().unwrap())
-        );
-        // The 202 carries this instance's estimate (or none yet); reading the ticket counts.
-        assert_eq!(t["status"], "queued");
-        assert!(
-            t["position"].is_null() || t["position"].as_u64() >= Some(1),
-            "{t}"
-        );
-        tickets.push((who, t["id"].as_str().unwrap().to_owned()));
-    }
-    for (i, (who, id)) in tickets.iter().enumerate() {
-        let t: Value = get(&a, &format!("/api/v1/reception/tickets/{id}"), &who.token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(t["position"], i + 1, "{t}");
-    }
-    // The same patient again, while their first is still queued: a second ticket, refused
-    // when its turn comes (one active visit a day).
-    let dup = check_in(&a, p.h1, &tickets[0].0, json!({"department": IM})).await;
-    assert_eq!(dup.status(), 202);
-    let dup: Value = dup.json().await.unwrap();
-    // Only the owner may look at a ticket.
-    let stranger = get(
-        &a,
-        &format!("/api/v1/reception/tickets/{}", tickets[0].1),
-        &p.patient_other.token,
-    )
-    .await;
-    assert_eq!(stranger.status(), 404);
-    let stranger = get(
-        &a,
-        &format!("/api/v1/reception/tickets/{}/events", tickets[0].1),
-        &p.patient_other.token,
-    )
-    .await;
-    assert_eq!(stranger.status(), 404);
-    a.shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), a.server).await;
-
-    let config = a.state.config.clone();
-    let b = spawn_app_with(move |c| {
-        c.data_dir = config.data_dir.clone();
-        c.database.schema = config.database.schema.clone();
-        c.redis.namespace = config.redis.namespace.clone();
-        c.auth.signing_keys = config.auth.signing_keys.clone();
-    })
-    .await;
-    // Every ticket done once, numbers in ticket order 1..12.
-    for (i, (who, id)) in tickets.iter().enumerate() {
-        let visit = ticket_result(&b, id, who).await;
-        assert_eq!(visit["number"], i as i64 + 1, "FIFO");
-    }
-    let dup: Value = get(
-        &b,
-        &format!("/api/v1/reception/tickets/{}", dup["id"].as_str().unwrap()),
-        &tickets[0].0.token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(dup["outcome"]["status"], 409);
-    assert_eq!(dup["outcome"]["code"], "already_checked_in");
-    let line: Value = get(
-        &b,
-        &format!("/api/v1/hospitals/{}/reception/lines/{IM}", p.h1),
-        &p.reception.token,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
-    assert_eq!(line["items"].as_array().unwrap().len(), 12, "nobody twice");
-}
-
-/// Reads SSE text from `response` until `until` appears (or the stream ends).
-async fn read_until(response: reqwest::Response, until: &str) -> String {
-    let mut stream = response.bytes_stream();
-    let mut text = String::new();
-    while !text.contains(until) {
-        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
-            Ok(Some(Ok(bytes))) => text.push_str(&String::from_utf8_lossy(&bytes)),
-            _ => break,
-        }
-    }
-    text
-}
-
-#[tokio::test]
-async fn a_ticket_watcher_who_left_gets_the_result_on_reconnect() {
-    let app = spawn_app_with(|c| {
-        c.reception.capacity = 0;
-        c.reception.serve_waiting_room = false;
-    })
-    .await;
-    let p = setup(&app).await;
-    let r = check_in(&app, p.h1, &p.patient, json!({"department": IM})).await;
-    let t: Value = r.json().await.unwrap();
-    let id = t["id"].as_str().unwrap().to_owned();
-    let events = format!("/api/v1/reception/tickets/{id}/events");
-    // Watch for a position, then leave.
-    let first = read_until(
-        get(&app, &events, &p.patient.token).await,
-        "event: position",
-    )
-    .await;
-    assert!(first.contains("\"position\":1"), "{first}");
-    // The work is done while nobody watches.
-    let done =
-        docde_store::reception::admission::serve_check_ins(&app.state.store, p.h1, 10, Utc::now())
-            .await
-            .unwrap();
-    assert_eq!(done.len(), 1);
-    let again = read_until(get(&app, &events, &p.patient.token).await, "event: result").await;
-    assert!(
-        again.contains("event: result") && again.contains("\"status\":201"),
-        "{again}"
-    );
-}
-
-#[tokio::test]
-async fn a_patient_watching_their_visit_sees_their_position_move_up() {
-    let app = spawn_app_with(|_| {}).await;
-    let p = setup(&app).await;
-    let first: Value = check_in(&app, p.h1, &p.patient_other, json!({"department": IM}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let mine: Value = check_in(&app, p.h1, &p.patient, json!({"department": IM}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = mine["id"].as_str().unwrap();
-    let response = get(
-        &app,
-        &format!("/api/v1/reception/visits/{id}/events"),
-        &p.patient.token,
-    )
-    .await;
-    let mut stream = response.bytes_stream();
-    let mut text = String::new();
-    while !text.contains("\"position\":2") {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
-    assert_eq!(
-        call_next(&app, p.h1, &p.reception).await["visit"]["id"],
-        first["id"]
-    );
-    while !text.contains("\"position\":1") {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
-            .await
-            .unwrap();
-        text.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-    }
-    // Someone else's visit stream is not mine to watch.
-    let theirs = get(
-        &app,
-        &format!(
-            "/api/v1/reception/visits/{}/events",
-            first["id"].as_str().unwrap()
-        ),
-        &p.patient.token,
-    )
-    .await;
-    assert_eq!(theirs.status(), 404);
-}
-
-#[tokio::test]
-async fn the_board_stream_replays_the_changes_after_last_event_id() {
-    let app = spawn_app_with(|_| {}).await;
-    let p = setup(&app).await;
-    check_in(&app, p.h1, &p.patient, json!({"department": IM})).await;
-    check_in(&app, p.h1, &p.patient_other, json!({"department": IM})).await;
-    call_next(&app, p.h1, &p.reception).await;
-    let path = format!("/api/v1/hospitals/{}/reception/boards/{IM}/events", p.h1);
-    // Public: no token. A fresh stream starts with the whole board.
-    let fresh = read_until(
-        app.client.get(app.url(&path)).send().await.unwrap(),
-        "event: board",
-    )
-    .await;
-    assert!(
-        fresh.contains("\"serving\":[{\"label\":\"1\",\"status\":\"called\""),
-        "{fresh}"
-    );
-    let resumed = read_until(
-        app.client
-            .get(app.url(&path))
-            .header("Last-Event-ID", "0")
-            .send()
-            .await
-            .unwrap(),
-        "\"status\":\"called\"",
-    )
-    .await;
-    assert_eq!(resumed.matches("event: line").count(), 3, "{resumed}");
-    assert!(!resumed.contains("patient"), "numbers only: {resumed}");
-    let r = app
-        .client
-        .get(app.url(&path))
-        .header("Last-Event-ID", "soon")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 422);
-}
-
-#[tokio::test]
-async fn checking_in_against_a_booked_appointment_marks_it_checked_in() {
-    let app = spawn_app_with(|_| {}).await;
-    let p = setup(&app).await;
-    let doctor = im_doctor(&app, &p, Some(p.doctor.id)).await;
-    // A booked appointment an hour from now, written straight to the store.
-    let now = Utc::now();
-    let starts = now.timestamp() + 3600;
-    let appointment = docde_store::booking::NewAppointment {
-        id: Uuid::now_v7(),
-        hospital_id: p.h1,
-        doctor_id: doctor,
-        patient_id: p.patient.id,
-        starts_at: starts - starts % 60,
-        ends_at: starts - starts % 60 + 1800,
-        capacity: 1,
-        status: "booked",
-        reason: "정기 검진".into(),
-        idempotency_key: None,
-        request_hash: None,
-        rescheduled_from: None,
-        now,
-        email: None,
-    };
-    docde_store::booking::appointments::book_now(&app.state.store, &appointment)
-        .await
-        .unwrap();
-    // Only if the appointment is today in Seoul (a run just before local midnight skips it).
-    let seoul = chrono_tz::Asia::Seoul;
-    let today = now.with_timezone(&seoul).date_naive();
-    let day_of = DateTime::from_timestamp(appointment.starts_at, 0)
-        .unwrap()
-        .with_timezone(&seoul)
-        .date_naive();
-    let r = check_in(
-        &app,
-        p.h1,
-        &p.patient,
-        json!({"department": IM, "appointment_id": appointment.id}),
-    )
-    .await;
-    if day_of != today {
-        assert_eq!(problem(r).await["code"], "appointment_not_today");
-        return;
-    }
-    assert_eq!(r.status(), 201);
-    let v: Value = r.json().await.unwrap();
-    assert_eq!(v["doctor_id"], doctor.to_string());
-    let a = docde_store::booking::appointments::get(&app.state.store, appointment.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(a.status, "checked_in");
-    // Completing the visit completes the appointment.
-    let id = v["id"].as_str().unwrap();
-    call_next(&app, p.h1, &p.doctor).await;
-    step(&app, id, "start", &p.doctor).await;
-    assert_eq!(step(&app, id, "complete", &p.doctor).await.status(), 200);
-    let a = docde_store::booking::appointments::get(&app.state.store, appointment.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(a.status, "completed");
-}
-
-#[tokio::test]
-async fn a_completed_walk_in_gets_its_record_from_the_doctor_who_saw_the_patient() {
-    let app = spawn_app_with(|_| {}).await;
-    let p = setup(&app).await;
-    im_doctor(&app, &p, Some(p.doctor.id)).await;
-    let other_doctor =
-        crate::people::person(&app, docde_domain::account::Role::Doctor, Some(p.h1)).await;
-    im_doctor(&app, &p, Some(other_doctor.id)).await;
-    let visit: Value = check_in(&app, p.h1, &p.patient, json!({"department": IM}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = visit["id"].as_str().unwrap().to_owned();
-    let record = |who: &Person| {
-        let (app, id, token) = (&app, id.clone(), who.token.clone());
-        async move {
-            app.client
-                .post(app.url(&format!("/api/v1/reception/visits/{id}/record")))
-                .bearer_auth(token)
-                .json(&json!({"treatment_date": Utc::now().date_naive(), "description": "감기 증상, 해열제 처방"}))
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(call_next(&app, p.h1, &p.doctor).await["visit"]["id"], id);
-    assert_eq!(step(&app, &id, "start", &p.doctor).await.status(), 200);
-    let early = record(&p.doctor).await;
-    assert_eq!(early.status(), 409);
-    assert_eq!(problem(early).await["code"], "visit_not_completed");
-    assert_eq!(step(&app, &id, "complete", &p.doctor).await.status(), 200);
-
-    // Only the doctor who saw the patient writes it; a colleague is refused, a stranger sees
-    // no such visit.
-    assert_eq!(record(&other_doctor).await.status(), 403);
-    assert_eq!(record(&p.patient_other).await.status(), 404);
-    let written = record(&p.doctor).await;
-    assert_eq!(written.status(), 201);
-    let written: Value = written.json().await.unwrap();
-    assert_eq!(written["patient_id"], p.patient.id.to_string());
-    let again = record(&p.doctor).await;
-    assert_eq!(problem(again).await["code"], "record_exists");
-
-    // The colleague has no care relationship with this patient; the treating doctor has.
-    let path = format!("/api/v1/records/{}", written["id"].as_str().unwrap());
-    assert_eq!(get(&app, &path, &other_doctor.token).await.status(), 404);
-    assert_eq!(get(&app, &path, &p.doctor.token).await.status(), 200);
-
-    // The patient reads it among their records.
-    let mine: Value = get(&app, "/api/v1/me/records", &p.patient.token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let items = mine
-        .as_array()
-        .or_else(|| mine["items"].as_array())
-        .unwrap();
-    assert!(items.iter().any(|r| r["id"] == written["id"]));
 }
