@@ -39,9 +39,9 @@ async fn check_reports_pending_migrations_until_they_are_applied_and_migrating_t
         .expect("still healthy after migrating again");
 }
 
-/// Every SQLite reader is open, idle and ready once the store is migrated: opening one reads
-/// the whole schema, which a pool growing on demand did in the first milliseconds of a rush
-/// (BENCHMARKS.md, session 23).
+/// Every SQLite reader is open as soon as the store connects, and still is after migrating:
+/// opening one reads the whole schema, which a pool growing on demand did in the first
+/// milliseconds of a rush (BENCHMARKS.md, session 23).
 #[tokio::test]
 async fn sqlite_readers_are_all_open_before_the_first_request() {
     let store = unmigrated_store().await;

@@ -9,7 +9,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::booking::{app_with, book, book_keyed, doctor_with_schedule, free_starts, slot};
+use crate::booking::{app_with, book, doctor_with_schedule, free_starts, slot};
+use crate::booking_retries::book_keyed;
 use crate::helpers::{external_backends, spawn_app_with, spawn_peer};
 use crate::people::{get, people, post, quick_patient};
 

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod authorization;
 mod booking;
+mod booking_retries;
 mod booking_rush;
 mod directory;
 mod errors;
