@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::booking::{app_with, book, doctor_with_schedule, free_starts, slot};
 use crate::booking_retries::book_keyed;
-use crate::helpers::{external_backends, spawn_app_with, spawn_peer};
+use crate::helpers::{external_backends, restart, spawn_app_with, spawn_peer};
 use crate::people::{get, people, post, quick_patient};
 
 #[tokio::test]
@@ -227,18 +227,7 @@ async fn queued_tickets_outlive_the_instance_that_took_them_and_are_served_once_
             tickets.push((who, t["id"].as_str().unwrap().to_owned()));
         }
     }
-    a.shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), a.server).await;
-
-    let config = a.state.config.clone();
-    let b = spawn_app_with(move |c| {
-        c.data_dir = config.data_dir.clone();
-        c.database.schema = config.database.schema.clone();
-        c.redis.namespace = config.redis.namespace.clone();
-        c.auth.signing_keys = config.auth.signing_keys.clone();
-        c.booking.rush = RushMode::Never;
-    })
-    .await;
+    let b = restart(a, |c| c.booking.rush = RushMode::Never).await;
     let mut outcomes = Vec::new();
     for (who, id) in &tickets {
         let path = format!("/api/v1/booking-tickets/{id}");

@@ -120,6 +120,25 @@ pub async fn spawn_peer(first: &TestApp) -> TestApp {
     .await
 }
 
+/// Stops `app`, waiting up to 10 s, and starts the instance that takes over from it: on the
+/// same data (data directory, database schema, Redis namespace) with the same signing keys,
+/// then `tweak`. The data directory now lives as long as the new instance.
+pub async fn restart(app: TestApp, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    app.shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), app.server).await;
+    let config = app.state.config.clone();
+    let mut next = spawn_app_with(move |c| {
+        c.data_dir = config.data_dir.clone();
+        c.database.schema = config.database.schema.clone();
+        c.redis.namespace = config.redis.namespace.clone();
+        c.auth.signing_keys = config.auth.signing_keys.clone();
+        tweak(c);
+    })
+    .await;
+    next._data_dir = app._data_dir;
+    next
+}
+
 /// Whether PostgreSQL and Redis are given, as tests of several instances need; prints why
 /// `test` is skipped otherwise.
 pub fn external_backends(test: &str) -> bool {

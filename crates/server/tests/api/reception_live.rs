@@ -8,7 +8,7 @@ use chrono::Utc;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app_with;
+use crate::helpers::{restart, spawn_app_with};
 use crate::people::{get, quick_patient};
 use crate::reception::{IM, call_next, check_in, setup, ticket_result};
 
@@ -69,17 +69,7 @@ async fn the_waiting_room_admits_in_order_and_loses_nothing_when_its_instance_st
     )
     .await;
     assert_eq!(stranger.status(), 404);
-    a.shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(10), a.server).await;
-
-    let config = a.state.config.clone();
-    let b = spawn_app_with(move |c| {
-        c.data_dir = config.data_dir.clone();
-        c.database.schema = config.database.schema.clone();
-        c.redis.namespace = config.redis.namespace.clone();
-        c.auth.signing_keys = config.auth.signing_keys.clone();
-    })
-    .await;
+    let b = restart(a, |_| {}).await;
     // Every ticket done once, numbers in ticket order 1..12.
     for (i, (who, id)) in tickets.iter().enumerate() {
         let visit = ticket_result(&b, id, who).await;
