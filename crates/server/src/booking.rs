@@ -33,6 +33,8 @@ pub struct Booking {
     in_flight: AtomicUsize,
     /// A mail wake-up is on its way (see `notify::wake_mail`).
     pub(crate) mail_wake_pending: std::sync::atomic::AtomicBool,
+    /// A wake-up of the rush queue's workers is on its way (see `notify::wake_queue`).
+    pub(crate) queue_wake_pending: std::sync::atomic::AtomicBool,
     /// The rush queue's worker is serving a backlog (its last batch was full).
     pub(crate) queue_backlog: std::sync::atomic::AtomicBool,
 }
@@ -68,6 +70,7 @@ impl Booking {
             }),
             in_flight: AtomicUsize::new(0),
             mail_wake_pending: std::sync::atomic::AtomicBool::new(false),
+            queue_wake_pending: std::sync::atomic::AtomicBool::new(false),
             queue_backlog: std::sync::atomic::AtomicBool::new(false),
         })
     }

@@ -85,7 +85,7 @@ mod tests {
 use std::time::Duration;
 
 use docde_store::booking::tickets::{self, Ticket};
-use docde_store::booking::{BookOutcome, BookingError, NewAppointment};
+use docde_store::booking::{BookOutcome, NewAppointment};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use utoipa::ToSchema;
@@ -141,23 +141,21 @@ pub fn view(ticket: &Ticket, served: i64) -> TicketView {
 }
 
 /// Stores the booking as a ticket (answered after its commit) and wakes the workers.
+///
+/// A retried request finds its first ticket through the unique `(patient, key)` index: the
+/// insert is refused and the ticket read back. Asking first, as this did until session 24,
+/// cost every request of a rush a read of its own for the rare retry.
 pub async fn enqueue(
     state: &AppState,
     patient_id: Uuid,
     _req: &BookRequest,
     new: NewAppointment,
 ) -> Result<TicketView, ApiError> {
-    if let Some(key) = &new.idempotency_key
-        && let Some(existing) = tickets::by_key(&state.store, patient_id, key).await?
-    {
-        let served = tickets::served(&state.store).await?;
-        return Ok(view(&existing, served));
-    }
     let ticket_id = Uuid::now_v7();
-    let seq = match state.booking.writer.enqueue(ticket_id, new.clone()).await {
-        Ok(seq) => seq,
-        // The same key raced in on another instance: answer with that ticket.
-        Err(BookingError::Store(e)) if e.is_constraint("booking_tickets_idempotency") => {
+    let queued = match state.booking.writer.enqueue(ticket_id, new.clone()).await {
+        Ok(queued) => queued,
+        // A retry, or the same key raced in on another instance: answer with that ticket.
+        Err(e) if tickets::is_repeated_key(&e) => {
             let key = new.idempotency_key.as_deref().unwrap_or_default();
             let existing = tickets::by_key(&state.store, patient_id, key)
                 .await?
@@ -168,15 +166,11 @@ pub async fn enqueue(
         Err(e) => return Err(booking_error(e)),
     };
     // In the background: a slow Redis must not delay the 202 (workers also poll).
-    let bus = state.bus.clone();
-    tokio::spawn(async move {
-        let _ = bus.wake(WAKE).await;
-    });
-    let served = tickets::served(&state.store).await?;
+    notify::wake_queue(state);
     Ok(TicketView {
         id: ticket_id,
         status: "queued".into(),
-        position: Some((seq - served).max(1)),
+        position: Some((queued.seq - queued.served).max(1)),
         outcome: None,
     })
 }

@@ -462,3 +462,40 @@ async fn a_retry_of_a_queued_booking_whose_ticket_took_the_seat_gets_that_ticket
     assert_eq!(again["id"], ticket["id"]);
     assert_eq!(again["outcome"], done["outcome"]);
 }
+
+#[tokio::test]
+async fn a_retry_while_its_ticket_is_still_queued_gets_the_same_ticket_and_its_place() {
+    // No worker serves the queue here, so the tickets stay queued. The retry is told about
+    // its first ticket through the unique (patient, key) index, which refuses a second.
+    let app = spawn_app_with(|c| {
+        c.booking.rush = RushMode::Always;
+        c.booking.serve_queue = false;
+    })
+    .await;
+    let p = people(&app).await;
+    let doctor = doctor_with_schedule(&app, &p, 1).await;
+    let first = book_keyed(&app, &p.patient, doctor, &slot("15:00"), "dropped").await;
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.unwrap();
+    let behind = book_keyed(&app, &p.patient_other, doctor, &slot("15:30"), "other").await;
+    assert_eq!(behind.status(), 202);
+    let behind: Value = behind.json().await.unwrap();
+    // Places in line follow the queue (nothing served yet).
+    let (one, two) = (
+        first["position"].as_i64().unwrap(),
+        behind["position"].as_i64().unwrap(),
+    );
+    assert!(one >= 1 && two > one, "{first} then {behind}");
+
+    let retry = book_keyed(&app, &p.patient, doctor, &slot("15:00"), "dropped").await;
+    assert_eq!(retry.status(), 202);
+    let retry: Value = retry.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(retry["status"], "queued");
+    assert_eq!(retry["position"], first["position"]);
+    // One ticket for the key, not two.
+    let queued = docde_store::booking::tickets::queued(&app.state.store)
+        .await
+        .unwrap();
+    assert_eq!(queued, 2);
+}

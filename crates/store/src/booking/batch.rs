@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::appointments::book_one;
 use super::grouped::book_group;
-use super::tickets::{enqueue_group, enqueue_one};
+use super::tickets::{Queued, enqueue_group, enqueue_one};
 use super::{BookOutcome, BookingError, NewAppointment};
 use crate::{Store, StoreError, with_writer};
 
@@ -42,13 +42,13 @@ enum Job {
     Enqueue(
         Uuid,
         NewAppointment,
-        oneshot::Sender<Result<i64, BookingError>>,
+        oneshot::Sender<Result<Queued, BookingError>>,
     ),
 }
 
 enum Done {
     Book(Result<BookOutcome, BookingError>),
-    Enqueue(Result<i64, BookingError>),
+    Enqueue(Result<Queued, BookingError>),
 }
 
 /// Handle to the group-commit writers; cheap to clone.
@@ -168,8 +168,12 @@ impl BookingWriter {
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?
     }
 
-    /// Queues `new` as rush ticket `ticket_id` and answers with its `seq` after the commit.
-    pub async fn enqueue(&self, ticket_id: Uuid, new: NewAppointment) -> Result<i64, BookingError> {
+    /// Queues `new` as rush ticket `ticket_id` and answers with its place after the commit.
+    pub async fn enqueue(
+        &self,
+        ticket_id: Uuid,
+        new: NewAppointment,
+    ) -> Result<Queued, BookingError> {
         let (reply, answer) = oneshot::channel();
         self.lane(new.doctor_id)
             .send(Job::Enqueue(ticket_id, new, reply))
@@ -294,12 +298,22 @@ async fn run_once(
             }
             sqlx::query("RELEASE SAVEPOINT grouped").execute(&mut *tx).await?;
         }
+        // How far the workers have served, for each ticket's place in line: read once for
+        // the batch here rather than by each request after its answer.
+        let served: i64 = if tickets.is_empty() {
+            0
+        } else {
+            sqlx::query_scalar("SELECT served FROM booking_queue WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?
+        };
         for job in batch.iter() {
             let new = match job {
                 Job::Book(new, _) => new,
                 Job::Enqueue(..) if queued.is_some() => {
                     let seq = queued.as_mut().and_then(Iterator::next);
-                    results.push(Done::Enqueue(Ok(seq.expect("one seq per queued ticket"))));
+                    let seq = seq.expect("one seq per queued ticket");
+                    results.push(Done::Enqueue(Ok(Queued { seq, served })));
                     continue;
                 }
                 Job::Enqueue(ticket, new, _) => {
@@ -309,7 +323,7 @@ async fn run_once(
                         sqlx::query("ROLLBACK TO SAVEPOINT booking").execute(&mut *tx).await?;
                     }
                     sqlx::query("RELEASE SAVEPOINT booking").execute(&mut *tx).await?;
-                    results.push(Done::Enqueue(seq));
+                    results.push(Done::Enqueue(seq.map(|seq| Queued { seq, served })));
                     continue;
                 }
             };

@@ -25,6 +25,21 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
 }
 
+/// Where a ticket just queued stands: its `seq`, and the highest `seq` served when it was
+/// committed (its place in line is the difference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queued {
+    pub seq: i64,
+    pub served: i64,
+}
+
+/// Whether `e` is the refusal of a second ticket for the same patient and idempotency key (a
+/// retry). PostgreSQL names the index; SQLite names only its columns.
+pub fn is_repeated_key(e: &BookingError) -> bool {
+    matches!(e, BookingError::Store(e) if e.is_constraint("booking_tickets_idempotency")
+        || e.is_constraint("booking_tickets.patient_id, booking_tickets.idempotency_key"))
+}
+
 /// What serving one ticket did (for notifications after the commit).
 #[derive(Debug, Clone)]
 pub struct Served {
