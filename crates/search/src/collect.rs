@@ -316,7 +316,7 @@ pub(crate) fn encode_cursor(fingerprint: u64, key: &SortKey) -> String {
     bytes.extend_from_slice(&key.primary.to_bits().to_be_bytes());
     bytes.extend_from_slice(&key.tie.to_be_bytes());
     bytes.extend_from_slice(&key.id.to_be_bytes());
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 pub(crate) fn decode_cursor(cursor: &str, fingerprint: u64) -> Result<SortKey> {

@@ -140,7 +140,7 @@ impl SigningKeys {
         mac.update(user_id.as_bytes());
         mac.update(b"\0");
         mac.update(code.as_bytes());
-        super::secrets::hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 

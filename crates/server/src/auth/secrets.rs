@@ -22,11 +22,7 @@ pub fn six_digit_code() -> String {
 
 /// Hex SHA-256: for secrets with 256 bits of entropy, where a slow hash would add nothing.
 pub fn sha256_hex(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

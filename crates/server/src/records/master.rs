@@ -54,8 +54,7 @@ pub fn generate_entry() -> String {
     let key = Key::random();
     let mut id = [0u8; 4];
     getrandom::fill(&mut id).expect("the operating system's random source failed");
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    format!("mk-{hex}:{}", STANDARD.encode(key.as_bytes()))
+    format!("mk-{}:{}", hex::encode(id), STANDARD.encode(key.as_bytes()))
 }
 
 impl MasterKeys {

@@ -198,7 +198,7 @@ pub(crate) async fn prepare(
         h.update(req.doctor_id.as_bytes());
         h.update(start.timestamp().to_be_bytes());
         h.update(req.reason.as_bytes());
-        hex(&h.finalize())
+        hex::encode(h.finalize())
     });
     let id = Uuid::now_v7();
     let email = patient_letter(
@@ -240,10 +240,6 @@ pub(super) fn patient_letter(
         .booking
         .notify_email
         .then(|| notify::letter(appointment_id, starts_at, time_zone, status))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
