@@ -2,12 +2,15 @@
 //! signs, every listed key verifies.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::{Mutex, PoisonError};
 
 use anyhow::Context;
 use docde_domain::account::Role;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use lru::LruCache;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use uuid::Uuid;
@@ -16,6 +19,10 @@ use crate::config::{Config, parse_signing_key};
 use crate::problem::ApiError;
 
 pub const ISSUER: &str = "docde";
+
+/// How many verified access tokens are remembered (see [`SigningKeys::verify`]): a busy
+/// hospital's signed-in patients and staff, at ~530 bytes each (~17 MB when full).
+const VERIFIED_TOKENS: NonZeroUsize = NonZeroUsize::new(32_768).unwrap();
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +48,11 @@ pub struct SigningKeys {
     verifying: HashMap<String, DecodingKey>,
     validation: Validation,
     code_key: Vec<u8>,
+    /// Tokens this process has verified in full, by their exact text. The keys never change
+    /// while the process runs, so a token that verified once verifies again until it
+    /// expires; what still changes — the session being revoked — is checked on every request
+    /// elsewhere (`confirm_session`).
+    verified: Mutex<LruCache<Box<str>, AccessClaims>>,
 }
 
 /// Why a token was refused.
@@ -97,6 +109,7 @@ impl SigningKeys {
                 .collect(),
             validation,
             code_key,
+            verified: Mutex::new(LruCache::new(VERIFIED_TOKENS)),
         }
     }
 
@@ -108,7 +121,38 @@ impl SigningKeys {
 
     /// Verifies signature (by key id), algorithm (HS256 only: `none` and others are refused),
     /// issuer, expiry and type.
+    ///
+    /// A token verified before is answered from memory while it has not expired: a patient's
+    /// app sends the same token with every request, and decoding and checking it (the header
+    /// and the claims parsed twice each, and the HMAC) was 12 % of the server's CPU where most
+    /// requests were refused bookings (BENCHMARKS.md, session 24).
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.recall(token, now) {
+            return Ok(claims);
+        }
+        let claims = self.verify_in_full(token)?;
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .put(token.into(), claims.clone());
+        Ok(claims)
+    }
+
+    /// The claims of `token` if it was verified before and has not expired at `now`. Never
+    /// more lenient than the full check: that allows a few seconds' leeway past expiry, and
+    /// this none, so a token about to lapse is checked in full again.
+    fn recall(&self, token: &str, now: i64) -> Option<AccessClaims> {
+        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        let claims = verified.get(token)?;
+        if claims.exp > now {
+            return Some(claims.clone());
+        }
+        verified.pop(token);
+        None
+    }
+
+    fn verify_in_full(&self, token: &str) -> Result<AccessClaims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != Algorithm::HS256 {
             return Err(TokenError::Invalid);
@@ -259,6 +303,29 @@ mod tests {
             TokenError::Invalid
         );
         assert_eq!(k.verify("not-a-jwt").unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn a_remembered_token_is_answered_only_for_its_exact_text_and_until_it_expires() {
+        let k = keys(&[("a", A)]);
+        let c = claims(60);
+        let token = k.sign(&c).unwrap();
+        assert_eq!(k.verify(&token).unwrap().sub, c.sub);
+        let now = chrono::Utc::now().timestamp();
+        assert_eq!(k.recall(&token, now).map(|r| r.sub), Some(c.sub));
+        // One character off is another token: checked in full, and refused.
+        let mut tampered = token.clone();
+        tampered.pop();
+        tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+        assert!(k.recall(&tampered, now).is_none());
+        assert_eq!(k.verify(&tampered).unwrap_err(), TokenError::Invalid);
+        // At its expiry it is no longer answered from memory, and is forgotten.
+        assert!(k.recall(&token, c.exp).is_none());
+        assert!(k.verified.lock().unwrap().peek(token.as_str()).is_none());
+        // Refused tokens are not remembered.
+        let expired = k.sign(&claims(-60)).unwrap();
+        assert_eq!(k.verify(&expired).unwrap_err(), TokenError::Expired);
+        assert!(k.recall(&expired, now - 3_600).is_none());
     }
 
     #[test]
