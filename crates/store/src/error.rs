@@ -72,8 +72,11 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 impl StoreError {
-    /// Whether the constraint named `name` caused this error. Works on both backends:
-    /// PostgreSQL reports the name; for SQLite, unique indexes are named in the message.
+    /// Whether the constraint named `name` caused this error, matching `name` as a part of
+    /// what the database reports. PostgreSQL reports the constraint's or index's name. SQLite
+    /// reports a trigger's rule by name, but a unique index only by its columns
+    /// (`UNIQUE constraint failed: users.email_key`), so callers pass a part both spellings
+    /// share (a column's name) or check both (`booking::tickets::is_repeated_key`).
     pub fn is_constraint(&self, name: &str) -> bool {
         matches!(self, StoreError::Constraint { constraint, .. } if constraint.contains(name))
     }
