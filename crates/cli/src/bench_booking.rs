@@ -391,6 +391,14 @@ async fn measure(
     );
     println!("  answers: {}", counts.line());
     println!("  latency by answer: {}", latency_by_answer(&run));
+    let by_second: Vec<String> = load::p99_by_due_second(run.start, &run.records)
+        .iter()
+        .map(|p99| format!("{:.0}", p99.as_secs_f64() * 1000.0))
+        .collect();
+    println!(
+        "  p99 (ms) of the requests due in each second: {}",
+        by_second.join(" · ")
+    );
     let attempts = run.answered_per_second();
     let successes: Vec<Instant> = run
         .records

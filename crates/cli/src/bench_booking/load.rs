@@ -244,3 +244,63 @@ pub fn per_second(start: Instant, answered: &[Instant]) -> Vec<usize> {
     }
     buckets
 }
+
+/// The p99 latency of the requests due in each second of a run (1 s buckets from `start`, by
+/// due time, not answer time): where a backlog builds and whether it drains shows here, which
+/// the run's single p99 hides.
+pub fn p99_by_due_second<C>(start: Instant, records: &[Record<C>]) -> Vec<Duration> {
+    let mut buckets: Vec<Vec<Duration>> = Vec::new();
+    for r in records.iter().filter(|r| r.status != 0) {
+        let Ok(second) = usize::try_from(r.due.saturating_duration_since(start).as_secs()) else {
+            continue;
+        };
+        if buckets.len() <= second {
+            buckets.resize_with(second + 1, Vec::new);
+        }
+        buckets[second].push(r.latency);
+    }
+    buckets
+        .into_iter()
+        .map(|mut b| {
+            b.sort();
+            crate::bench::quantile(&b, 0.99)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(start: Instant, due_ms: u64, latency_ms: u64, status: u16) -> Record<()> {
+        let due = start + Duration::from_millis(due_ms);
+        let latency = Duration::from_millis(latency_ms);
+        Record {
+            latency,
+            due,
+            answered: due + latency,
+            status,
+            retries: 0,
+            class: (),
+        }
+    }
+
+    #[test]
+    fn p99_is_taken_per_second_of_due_time_and_unanswered_requests_are_left_out() {
+        let start = Instant::now();
+        let mut records: Vec<Record<()>> = (0..9).map(|i| record(start, i, 2, 200)).collect();
+        // Due in the first second but answered in the third: still the first second's.
+        records.push(record(start, 999, 2_000, 200));
+        records.extend((0..100).map(|i| record(start, 2_000 + i, 30 + i % 2, 409)));
+        records.push(record(start, 2_500, 0, 0));
+        let by_second = p99_by_due_second(start, &records);
+        assert_eq!(
+            by_second,
+            [
+                Duration::from_millis(2_000),
+                Duration::ZERO,
+                Duration::from_millis(31)
+            ]
+        );
+    }
+}
