@@ -25,6 +25,8 @@ pub(crate) mod http;
 mod load;
 #[path = "bench_booking/plan.rs"]
 mod plan;
+#[path = "bench_booking/scenario.rs"]
+mod scenario;
 #[path = "bench_booking/seed.rs"]
 pub(crate) mod seed;
 #[path = "bench_booking/server.rs"]
@@ -40,7 +42,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use docde_server::Config;
 use docde_server::auth::SigningKeys;
 use tokio::sync::Mutex;
@@ -49,6 +51,8 @@ use uuid::Uuid;
 use self::answers::{Booking, Counts, classify_booking, latency_by_answer};
 use self::healthz::healthz;
 use self::load::Drive;
+pub use self::scenario::Scenario;
+use self::scenario::Shape;
 use self::server::{Server, ServerSpec};
 
 #[derive(Debug, Args)]
@@ -105,56 +109,6 @@ pub struct BookingArgs {
     /// fill, more and more attempts find theirs taken.
     #[arg(long)]
     distinct_slots: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scenario {
-    /// 20,000 patients race for 200 slots.
-    Hot,
-    /// 200,000 requests over 20,000 slots.
-    Spread,
-    /// The spread load through the admission queue (202 + tickets).
-    Rush,
-    /// hot, spread and rush, one after another.
-    All,
-}
-
-/// One scenario's size.
-struct Shape {
-    name: &'static str,
-    patients: usize,
-    slots: usize,
-    requests: usize,
-    rush: bool,
-    /// Every request asks for its own slot (`--distinct-slots`; never in the hot race).
-    distinct: bool,
-}
-
-impl Shape {
-    fn of(scenario: Scenario, args: &BookingArgs) -> Vec<Shape> {
-        let hot = Shape {
-            name: "hot",
-            patients: args.patients,
-            slots: args.hot_slots,
-            requests: args.patients,
-            rush: false,
-            distinct: false,
-        };
-        let spread = |name, rush| Shape {
-            name,
-            patients: args.patients,
-            slots: args.slots,
-            requests: args.requests,
-            rush,
-            distinct: args.distinct_slots,
-        };
-        match scenario {
-            Scenario::Hot => vec![hot],
-            Scenario::Spread => vec![spread("spread", false)],
-            Scenario::Rush => vec![spread("rush", true)],
-            Scenario::All => vec![hot, spread("spread", false), spread("rush", true)],
-        }
-    }
 }
 
 pub async fn run(args: BookingArgs) -> anyhow::Result<()> {
