@@ -19,6 +19,15 @@ pub(crate) async fn app_with(rush: RushMode) -> TestApp {
     spawn_app_with(move |c| c.booking.rush = rush).await
 }
 
+/// An instance that queues every booking and never serves the queue: its tickets stay queued.
+pub(crate) async fn app_queueing_only() -> TestApp {
+    spawn_app_with(|c| {
+        c.booking.rush = RushMode::Always;
+        c.booking.serve_queue = false;
+    })
+    .await
+}
+
 /// A doctor of hospital h1 linked to the `doctor` account, with a schedule: every day
 /// 09:00–18:00 in 30-minute slots of one seat, lunch 12:00–13:00.
 pub(crate) async fn doctor_with_schedule(app: &TestApp, p: &People, capacity: u16) -> Uuid {

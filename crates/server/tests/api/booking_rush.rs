@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::booking::{app_with, book, doctor_with_schedule, free_starts, slot};
+use crate::booking::{app_queueing_only, app_with, book, doctor_with_schedule, free_starts, slot};
 use crate::booking_retries::book_keyed;
 use crate::helpers::{external_backends, restart, spawn_app_with, spawn_peer};
 use crate::people::{get, people, post, quick_patient};
@@ -204,12 +204,8 @@ async fn two_instances_sharing_the_database_never_overbook_a_seat() {
 
 #[tokio::test]
 async fn queued_tickets_outlive_the_instance_that_took_them_and_are_served_once_elsewhere() {
-    let a = spawn_app_with(|c| {
-        c.booking.rush = RushMode::Always;
-        // This instance takes tickets but never serves them: it stops with all of them pending.
-        c.booking.serve_queue = false;
-    })
-    .await;
+    // This instance takes tickets but never serves them: it stops with all of them pending.
+    let a = app_queueing_only().await;
     let p = people(&a).await;
     let doctor = doctor_with_schedule(&a, &p, 1).await;
     let starts: Vec<String> = ["09:00", "09:30", "10:00", "10:30", "11:00"]
@@ -467,11 +463,7 @@ async fn a_retry_of_a_queued_booking_whose_ticket_took_the_seat_gets_that_ticket
 async fn a_retry_while_its_ticket_is_still_queued_gets_the_same_ticket_and_its_place() {
     // No worker serves the queue here, so the tickets stay queued. The retry is told about
     // its first ticket through the unique (patient, key) index, which refuses a second.
-    let app = spawn_app_with(|c| {
-        c.booking.rush = RushMode::Always;
-        c.booking.serve_queue = false;
-    })
-    .await;
+    let app = app_queueing_only().await;
     let p = people(&app).await;
     let doctor = doctor_with_schedule(&app, &p, 1).await;
     let first = book_keyed(&app, &p.patient, doctor, &slot("15:00"), "dropped").await;
