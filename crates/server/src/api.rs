@@ -21,6 +21,8 @@ pub mod search;
 pub mod tickets;
 pub mod users;
 pub mod ward;
+pub mod ward_ingest;
+pub mod ward_station;
 // Ward alarm limits and one patient's live view (branch `ward`).
 pub mod push;
 pub mod ward_admission_live;

@@ -16,6 +16,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::{
     appointments, audit, auth, devices, directory, doctors, hospitals, medication, password,
     reception, reception_live, records, reviews, schedules, search, tickets, users, ward,
+    ward_ingest, ward_station,
 };
 // Ward alarm limits and one patient's live view (branch `ward`).
 use crate::api::{push, ward_admission_live, ward_escalation, ward_thresholds, ward_webhook};
@@ -93,14 +94,14 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ward::admit))
         .routes(routes!(ward::transfer))
         .routes(routes!(ward::discharge))
-        .routes(routes!(ward::ingest))
-        .routes(routes!(ward::legacy_ingest))
+        .routes(routes!(ward_ingest::ingest))
+        .routes(routes!(ward_ingest::legacy_ingest))
         .routes(routes!(medication::deliver_medication))
-        .routes(routes!(ward::live))
-        .routes(routes!(ward::ward_events))
-        .routes(routes!(ward::list_alarms))
-        .routes(routes!(ward::acknowledge))
-        .routes(routes!(ward::resolve))
+        .routes(routes!(ward_station::live))
+        .routes(routes!(ward_station::ward_events))
+        .routes(routes!(ward_station::list_alarms))
+        .routes(routes!(ward_station::acknowledge))
+        .routes(routes!(ward_station::resolve))
         // Ward alarm limits and one patient's live view (branch `ward`).
         .routes(routes!(ward_admission_live::get_news2))
         .routes(routes!(ward_admission_live::admission_events))

@@ -121,7 +121,7 @@ pub async fn mqtt_noop(
 /// run on this thread over `rounds` bodies of `samples`.
 pub fn codec(samples: &[serde_json::Value], rounds: usize) -> anyhow::Result<(f64, f64)> {
     use docde_domain::ward::{RawSample, Sample};
-    use docde_server::api::ward::SampleBatch;
+    use docde_server::api::ward_ingest::SampleBatch;
 
     #[derive(serde::Serialize)]
     struct Body<'a> {

@@ -109,7 +109,7 @@ pub async fn admission_events(
                 Some(
                     page.ok()?
                         .iter()
-                        .map(|e| (e.id, of_this_stay(e).then(|| super::ward::sse(e))))
+                        .map(|e| (e.id, of_this_stay(e).then(|| super::ward_station::sse(e))))
                         .collect(),
                 )
             }

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::invalid;
 use super::now;
-use super::ward::AlarmView;
+use super::ward_station::AlarmView;
 use crate::auth::Principal;
 use crate::authz::{Action, Target, authorize};
 use crate::problem::ApiError;

@@ -48,7 +48,7 @@ type Batch = Arc<Page>;
 /// How often an idle stream sends a comment, so proxies and clients keep it open.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// A ward event as SSE text: named by its kind, with its log id (as `api::ward::sse`).
+/// A ward event as SSE text: named by its kind, with its log id (as `api::ward_station::sse`).
 fn wire(e: &WardEvent) -> Bytes {
     let mut text = format!("event: {}\nid: {}\n", e.kind.code(), e.id);
     for line in e.payload.split('\n') {
