@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::now;
 use super::ward::ward_error;
 use crate::auth::Principal;
-use crate::auth::principal::CurrentDevice;
+use crate::auth::principal::{CurrentDevice, DevicePrincipal};
 use crate::authz::{Action, Target, authorize};
 use crate::extract::ApiJson;
 use crate::problem::{ApiError, Problem};
@@ -50,14 +50,7 @@ pub async fn ingest(
     Path(id): Path<Uuid>,
     ApiJson(batch): ApiJson<SampleBatch>,
 ) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
-    authorize(
-        &Principal::Device(device.clone()),
-        Action::ReportAsDevice,
-        Target::Device {
-            id,
-            hospital_id: device.hospital_id,
-        },
-    )?;
+    report_as_itself(&device, id)?;
     if batch.samples.len() > MAX_BATCH {
         return Err(ApiError::Invalid {
             code: "batch_too_large",
@@ -69,6 +62,18 @@ pub async fn ingest(
         .await
         .map_err(ward_error)?;
     Ok(answer_of(answer))
+}
+
+/// A device reports only under its own id (the path's), within its hospital.
+fn report_as_itself(device: &DevicePrincipal, id: Uuid) -> Result<(), ApiError> {
+    authorize(
+        &Principal::Device(device.clone()),
+        Action::ReportAsDevice,
+        Target::Device {
+            id,
+            hospital_id: device.hospital_id,
+        },
+    )
 }
 
 /// 200 when every sample was accepted, 207 when some were rejected.
@@ -104,14 +109,7 @@ pub async fn legacy_ingest(
     Path(id): Path<Uuid>,
     ApiJson(req): ApiJson<LegacyRequest>,
 ) -> Result<(StatusCode, Json<IngestAnswer>), ApiError> {
-    authorize(
-        &Principal::Device(device.clone()),
-        Action::ReportAsDevice,
-        Target::Device {
-            id,
-            hospital_id: device.hospital_id,
-        },
-    )?;
+    report_as_itself(&device, id)?;
     let at = now();
     let reading = req.payload.to_samples(at).map_err(|e| ApiError::Invalid {
         code: e.code(),
