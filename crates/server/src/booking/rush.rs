@@ -91,7 +91,7 @@ use tokio::task::JoinHandle;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::api::appointments::{BookRequest, booking_error};
+use crate::api::appointments::booking_error;
 use crate::booking::notify::{self, SeatChange};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -148,15 +148,16 @@ pub fn view(ticket: &Ticket, served: i64) -> TicketView {
 pub async fn enqueue(
     state: &AppState,
     patient_id: Uuid,
-    _req: &BookRequest,
     new: NewAppointment,
 ) -> Result<TicketView, ApiError> {
     let ticket_id = Uuid::now_v7();
-    let queued = match state.booking.writer.enqueue(ticket_id, new.clone()).await {
+    // Only the key is needed again (for a retry), not the whole booking.
+    let key = new.idempotency_key.clone();
+    let queued = match state.booking.writer.enqueue(ticket_id, new).await {
         Ok(queued) => queued,
         // A retry, or the same key raced in on another instance: answer with that ticket.
         Err(e) if tickets::is_repeated_key(&e) => {
-            let key = new.idempotency_key.as_deref().unwrap_or_default();
+            let key = key.as_deref().unwrap_or_default();
             let existing = tickets::by_key(&state.store, patient_id, key)
                 .await?
                 .ok_or(ApiError::NotFound)?;

@@ -76,7 +76,7 @@ pub async fn book(
         .rush
         .applies(at, tz, state.booking.in_flight())
     {
-        let ticket = rush::enqueue(&state, me.id, &req, new).await?;
+        let ticket = rush::enqueue(&state, me.id, new).await?;
         crate::metrics::domain::booking_queued();
         return Ok(queued(ticket));
     }
