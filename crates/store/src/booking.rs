@@ -69,6 +69,10 @@ pub enum BookingError {
     Conflict(#[from] BookingConflict),
     #[error("appointment not found")]
     NotFound,
+    /// The session the booking was asked under ([`NewAppointment::session_id`]) no longer
+    /// counts (logout, password change, a disabled account): nothing was written.
+    #[error("the session has ended")]
+    SessionEnded,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -73,6 +73,10 @@ impl From<BookingError> for ReceptionError {
             }
             BookingError::Conflict(_) => ReceptionConflict::AppointmentNotBooked.into(),
             BookingError::NotFound => ReceptionError::NotFound,
+            // Reception's changes carry no session for the booking writer to confirm.
+            e @ BookingError::SessionEnded => {
+                classify(StoreError::Other(sqlx::Error::Protocol(e.to_string())))
+            }
             BookingError::Store(e) => classify(e),
         }
     }

@@ -7,13 +7,15 @@ mod common;
 #[path = "common/booking.rs"]
 mod fixtures;
 
+use chrono::Utc;
 use docde_store::Store;
+use docde_store::accounts::sessions;
 use docde_store::booking::tickets::Queued;
 use docde_store::booking::{self, BookOutcome, BookingConflict, BookingError, BookingWriter};
 use uuid::Uuid;
 
 use common::fresh_store;
-use fixtures::{T0, book_as_one_batch, booking, clinic, futures_join, patient};
+use fixtures::{T0, book_as_one_batch, booking, clinic, futures_join, patient, session};
 
 /// A batch holding a key used before cannot be decided set by set: it is booked one by one,
 /// which answers the retry with its first appointment, and the writer counts it.
@@ -420,4 +422,96 @@ async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_r
         writer.book(after).await,
         Ok(BookOutcome::Created { .. })
     ));
+}
+
+/// A session left to the writer (`session_id`) is confirmed with one read for the batch: a
+/// booking or a rush ticket whose session has ended is refused and written nowhere, and its
+/// neighbours in the batch — live sessions, and bookings with no session to confirm — go on
+/// as if it had never been asked.
+#[tokio::test]
+async fn a_batch_refuses_what_ended_sessions_ask_and_keeps_the_rest() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q, r) = (
+        patient(&store).await,
+        patient(&store).await,
+        patient(&store).await,
+    );
+    let live = session(&store, p).await;
+    let ended = session(&store, q).await;
+    sessions::revoke(&store, ended, "logout", Utc::now())
+        .await
+        .unwrap();
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    let asked = |patient, start, session| {
+        let mut new = booking(&c, c.doctor, patient, start, 1);
+        new.session_id = session;
+        new
+    };
+    // Two that count (set by set) around one that does not.
+    let results = book_as_one_batch(
+        &store,
+        &c,
+        &writer,
+        [
+            asked(p, T0, Some(live)),
+            asked(q, T0 + 600, Some(ended)),
+            asked(r, T0 + 1200, None),
+        ],
+    )
+    .await;
+    assert!(matches!(results[0], Ok(BookOutcome::Created { .. })));
+    assert!(matches!(results[1], Err(BookingError::SessionEnded)));
+    assert!(matches!(results[2], Ok(BookOutcome::Created { .. })));
+    // One that counts and one that does not (the one left is booked on its own). A clinic
+    // of its own: holding the writer books a slot of the clinic's doctor.
+    let c2 = clinic(&store).await;
+    let mut other = [
+        asked(q, T0 + 1800, Some(ended)),
+        asked(p, T0 + 2400, Some(live)),
+    ];
+    for new in &mut other {
+        (new.hospital_id, new.doctor_id) = (c2.hospital, c2.doctor);
+    }
+    let results = book_as_one_batch(&store, &c2, &writer, other).await;
+    assert!(matches!(results[0], Err(BookingError::SessionEnded)));
+    assert!(matches!(results[1], Ok(BookOutcome::Created { .. })));
+    // Alone.
+    let alone = writer.book(asked(q, T0 + 3000, Some(ended))).await;
+    assert!(matches!(alone, Err(BookingError::SessionEnded)));
+    let mut held = Vec::new();
+    for doctor in [c.doctor, c2.doctor] {
+        let of = booking::seats::holders(&store, doctor, T0, T0 + 86_400).await;
+        held.extend(of.unwrap().into_iter().map(|h| (h.starts_at, h.patient_id)));
+    }
+    held.sort();
+    assert_eq!(held, [(T0, p), (T0 + 1200, r), (T0 + 2400, p)]);
+
+    // Rush tickets likewise: queued together, the ended session's is refused and not stored.
+    let (kept, refused) = (Uuid::now_v7(), Uuid::now_v7());
+    let handles = [
+        (kept, asked(p, T0 + 3600, Some(live))),
+        (refused, asked(q, T0 + 4200, Some(ended))),
+        (Uuid::now_v7(), asked(r, T0 + 4800, None)),
+    ]
+    .into_iter()
+    .map(|(ticket, new)| {
+        let writer = writer.clone();
+        tokio::spawn(async move { writer.enqueue(ticket, new).await })
+    });
+    let queued = futures_join(handles).await;
+    assert!(queued[0].is_ok() && queued[2].is_ok(), "{queued:?}");
+    assert!(matches!(queued[1], Err(BookingError::SessionEnded)));
+    assert!(booking::tickets::get(&store, kept).await.unwrap().is_some());
+    assert!(
+        booking::tickets::get(&store, refused)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let alone = writer
+        .enqueue(Uuid::now_v7(), asked(q, T0 + 5400, Some(ended)))
+        .await;
+    assert!(matches!(alone, Err(BookingError::SessionEnded)));
+    assert_eq!(booking::tickets::queued(&store).await.unwrap(), 2);
 }

@@ -82,6 +82,7 @@ async fn visit(store: &Store, c: &Clinic, patient: Uuid, start: i64, complete: b
         rescheduled_from: None,
         now: Utc::now(),
         email: None,
+        session_id: None,
     };
     book_now(store, &new).await.unwrap();
     if complete {

@@ -101,6 +101,7 @@ pub(crate) fn booking_error(e: BookingError) -> ApiError {
     match e {
         BookingError::Conflict(c) => conflict(c),
         BookingError::NotFound => ApiError::NotFound,
+        BookingError::SessionEnded => ApiError::Unauthorized("session_revoked"),
         BookingError::Store(e) => e.into(),
     }
 }

@@ -300,6 +300,8 @@ async fn cancel_stranded(
         // Cancelled or moved on by someone else meanwhile: nothing stranded any more.
         Err(BookingError::Conflict(_)) => Ok(false),
         Err(BookingError::NotFound) => Ok(false),
+        // Staff changes carry no session for the writer to confirm.
+        Err(e @ BookingError::SessionEnded) => Err(super::appointments::booking_error(e)),
         Err(BookingError::Store(e)) => Err(e.into()),
     }
 }

@@ -5,7 +5,8 @@
 //! session *after it arrived*. One read per request was the largest cost on the booking hot
 //! path, so the reads are shared ([`crate::batched_reads`]): one `IN (…)` query answers every
 //! request waiting at that moment, and a revocation that committed before a request arrived is
-//! always seen.
+//! always seen. A booking for a free seat has its session confirmed by the booking writer
+//! instead, in the transaction that would write it (`NewAppointment::session_id`).
 
 use docde_store::accounts::sessions;
 use futures::FutureExt;

@@ -22,6 +22,7 @@ pub fn booked(outcome: &Result<BookOutcome, BookingError>) {
         Ok(BookOutcome::Created { .. }) => "created",
         Ok(BookOutcome::Replayed(_)) => "replayed",
         Err(BookingError::Conflict(c)) => c.code(),
+        Err(BookingError::SessionEnded) => "session_ended",
         Err(_) => "failed",
     };
     booking("direct", label);

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::booking::{app_queueing_only, app_with, book, doctor_with_schedule, free_starts, slot};
 use crate::booking_retries::book_keyed;
-use crate::helpers::{external_backends, restart, spawn_app_with, spawn_peer};
+use crate::helpers::{external_backends, problem, restart, spawn_app_with, spawn_peer};
 use crate::people::{get, people, post, quick_patient};
 
 #[tokio::test]
@@ -490,4 +490,37 @@ async fn a_retry_while_its_ticket_is_still_queued_gets_the_same_ticket_and_its_p
         .await
         .unwrap();
     assert_eq!(queued, 2);
+}
+
+/// During a rush the booking writer confirms the session when it queues the ticket: a token
+/// whose session ended gets 401 and no ticket, and a live one is queued beside it as usual.
+#[tokio::test]
+async fn during_a_rush_a_logged_out_token_queues_nothing() {
+    let app = app_queueing_only().await;
+    let p = people(&app).await;
+    let doctor = doctor_with_schedule(&app, &p, 1).await;
+    let leaver = quick_patient(&app).await;
+    let r = post(&app, "/api/v1/auth/logout", Some(&leaver.token), json!({})).await;
+    assert_eq!(r.status(), 204, "{:?}", r.text().await);
+    let r = book(&app, &leaver, doctor, &slot("10:00")).await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(problem(r).await["code"], "session_revoked");
+    assert_eq!(
+        docde_store::booking::tickets::queued(&app.state.store)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        book(&app, &p.patient, doctor, &slot("10:00"))
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(
+        docde_store::booking::tickets::queued(&app.state.store)
+            .await
+            .unwrap(),
+        1
+    );
 }

@@ -33,6 +33,7 @@ async fn checking_in_against_a_booked_appointment_marks_it_checked_in() {
         rescheduled_from: None,
         now,
         email: None,
+        session_id: None,
     };
     docde_store::booking::appointments::book_now(&app.state.store, &appointment)
         .await

@@ -230,7 +230,7 @@ pub(crate) fn live_count_sql(store: &Store) -> &'static str {
     }
 }
 
-fn live_list_sql(store: &Store) -> &'static str {
+pub(crate) fn live_list_sql(store: &Store) -> &'static str {
     match store.backend() {
         crate::Backend::Sqlite { .. } => LIVE_LIST_SQLITE,
         crate::Backend::Postgres(_) => LIVE_LIST_POSTGRES,

@@ -34,6 +34,12 @@ pub struct NewAppointment {
     pub now: DateTime<Utc>,
     /// Mailed to the patient in the same commit.
     pub email: Option<Letter>,
+    /// The session the booking is asked under, if it is still to be confirmed: the
+    /// [`BookingWriter`](super::BookingWriter) checks every such session of a batch with one
+    /// read in the batch's own transaction, and refuses the bookings of those that no longer
+    /// count ([`BookingError::SessionEnded`]) without writing them. `None` when the caller has
+    /// confirmed the session itself, or none applies (staff, the rush queue's worker).
+    pub session_id: Option<Uuid>,
 }
 
 /// An appointment as stored.
@@ -523,7 +529,8 @@ pub async fn events_after(
         .collect()
 }
 
-/// Books one appointment in its own transaction (outside the group-commit writer).
+/// Books one appointment in its own transaction (outside the group-commit writer, and so
+/// without reading `session_id`: its callers confirm their own sessions).
 pub async fn book_now(store: &Store, new: &NewAppointment) -> Result<BookOutcome, BookingError> {
     with_writer!(store, pool => {
         let mut tx = pool.begin().await?;

@@ -11,6 +11,7 @@
 //! Bookings in a batch run in arrival order and see each other's effects, exactly as if they
 //! had been committed one by one, so the invariants do not depend on batching.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,6 +23,8 @@ use super::appointments::book_one;
 use super::grouped::book_group;
 use super::tickets::{Queued, enqueue_group, enqueue_one};
 use super::{BookOutcome, BookingError, NewAppointment};
+use crate::accounts::sessions::{live_count_sql, live_list_sql};
+use crate::accounts::{id, json_param};
 use crate::{Store, StoreError, with_writer};
 
 /// The most bookings one commit carries: enough to amortise the fsync, small enough that
@@ -207,11 +210,16 @@ impl Job {
         }
     }
 
+    fn booking(&self) -> &NewAppointment {
+        match self {
+            Job::Book(new, _) | Job::Enqueue(_, new, _) => new,
+        }
+    }
+
     /// Slot rows are locked in this order, so two writers' batches cannot deadlock on them.
     fn lock_order(&self) -> (Uuid, i64) {
-        match self {
-            Job::Book(new, _) | Job::Enqueue(_, new, _) => (new.doctor_id, new.starts_at),
-        }
+        let new = self.booking();
+        (new.doctor_id, new.starts_at)
     }
 }
 
@@ -257,14 +265,43 @@ async fn run_once(
     one_by_one: &mut u64,
 ) -> Result<(), BookingError> {
     let postgres = store.dialect() == "postgres";
+    let asked: HashSet<Uuid> = batch
+        .iter()
+        .filter_map(|job| job.booking().session_id)
+        .collect();
     with_writer!(store, pool => async {
         let mut tx = pool.begin().await?;
+        // The sessions still to be confirmed, all with one read on this transaction (the
+        // statements of `sessions::live_among`): where each request read its own before, on
+        // PostgreSQL those reads were a fifth of the database's statement time in a stream
+        // of bookings (BENCHMARKS.md, session 26). A booking whose session has ended is
+        // answered so and written nowhere.
+        let mut ended: HashSet<Uuid> = HashSet::new();
+        if !asked.is_empty() {
+            let json = json_param(&asked.iter().collect::<Vec<_>>())?;
+            let live: i64 = sqlx::query_scalar(live_count_sql(store))
+                .bind(&json)
+                .fetch_one(&mut *tx)
+                .await?;
+            if usize::try_from(live).ok() != Some(asked.len()) {
+                let rows: Vec<(String,)> = sqlx::query_as(live_list_sql(store))
+                    .bind(&json)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let live = rows
+                    .iter()
+                    .map(|(raw,)| id(raw))
+                    .collect::<Result<HashSet<Uuid>, StoreError>>()?;
+                ended = asked.difference(&live).copied().collect();
+            }
+        }
+        let counts = |new: &NewAppointment| new.session_id.is_none_or(|s| !ended.contains(&s));
         // The bookings, set by set where the group can be decided that way (see `grouped`).
         let books: Vec<&NewAppointment> = batch
             .iter()
             .filter_map(|job| match job {
-                Job::Book(new, _) => Some(new),
-                Job::Enqueue(..) => None,
+                Job::Book(new, _) if counts(new) => Some(new),
+                _ => None,
             })
             .collect();
         let mut grouped = None;
@@ -283,8 +320,8 @@ async fn run_once(
         let tickets: Vec<(Uuid, &NewAppointment)> = batch
             .iter()
             .filter_map(|job| match job {
-                Job::Enqueue(ticket, new, _) => Some((*ticket, new)),
-                Job::Book(..) => None,
+                Job::Enqueue(ticket, new, _) if counts(new) => Some((*ticket, new)),
+                _ => None,
             })
             .collect();
         let mut queued = None;
@@ -308,6 +345,13 @@ async fn run_once(
                 .await?
         };
         for job in batch.iter() {
+            if !counts(job.booking()) {
+                results.push(match job {
+                    Job::Book(..) => Done::Book(Err(BookingError::SessionEnded)),
+                    Job::Enqueue(..) => Done::Enqueue(Err(BookingError::SessionEnded)),
+                });
+                continue;
+            }
             let new = match job {
                 Job::Book(new, _) => new,
                 Job::Enqueue(..) if queued.is_some() => {

@@ -441,6 +441,7 @@ mod tests {
             rescheduled_from: None,
             now: Utc::now(),
             email: None,
+            session_id: None,
         }
     }
 

@@ -355,6 +355,9 @@ pub async fn serve_batch(store: &Store, limit: u32) -> Result<Vec<Served>, Store
                 rescheduled_from: None,
                 now: created_at,
                 email,
+                // Confirmed when the ticket was queued: a queued ticket is booked even if
+                // its patient has signed out since, as a booking made then would stand.
+                session_id: None,
             };
             claimed.push((seq, id(&tid)?, new));
         }

@@ -43,6 +43,20 @@ pub async fn clinic(store: &Store) -> Clinic {
 
 pub const T0: i64 = 1_900_000_000;
 
+/// A session of `user`, started now.
+// Only booking_batch.rs needs one.
+#[allow(dead_code)]
+pub async fn session(store: &Store, user: Uuid) -> Uuid {
+    let refresh = docde_store::accounts::sessions::NewRefresh {
+        id: Uuid::now_v7(),
+        secret_hash: "00".repeat(32),
+        expires_at: Utc::now() + chrono::Duration::days(1),
+    };
+    docde_store::accounts::sessions::start(store, user, &refresh, Utc::now())
+        .await
+        .expect("session started")
+}
+
 pub fn booking(
     c: &Clinic,
     doctor: Uuid,
@@ -65,6 +79,7 @@ pub fn booking(
         rescheduled_from: None,
         now: Utc::now(),
         email: None,
+        session_id: None,
     }
 }
 

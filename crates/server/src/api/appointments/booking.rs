@@ -126,8 +126,9 @@ fn queued(ticket: rush::TicketView) -> Response {
 
 /// Checks the request against the doctor's schedule and builds the booking.
 ///
-/// `unread_session` is the caller's session if it has not been read yet ([`SignedUser`]).
-/// The refusals before it is read use only what anyone may see — the doctor's schedule and
+/// `unread_session` is the caller's session if it has not been read yet ([`SignedUser`]): it
+/// is read here, or left to the booking writer (the returned booking's `session_id`), so the
+/// booking must go to the writer. The refusals before it is read use only what anyone may see — the doctor's schedule and
 /// which slots are free are public (`GET …/availability`) — so a token whose session was
 /// revoked learns nothing from them and changes nothing. Everything after (the caller's own
 /// idempotency key, the booking itself) happens only once the session is confirmed.
@@ -174,8 +175,17 @@ pub(crate) async fn prepare(
     if full && !maybe_retry {
         return Err(conflict(BookingConflict::SlotFull));
     }
+    // A request for a free seat has its session confirmed by the booking writer, with one
+    // read for its whole batch in the batch's own transaction ([`NewAppointment::session_id`]).
+    // A keyed request for a full slot is about to read the patient's own key, so its session
+    // is confirmed here first.
+    let mut session_id = None;
     if let Some(user) = unread_session {
-        confirm_session(state, user).await?;
+        if full {
+            confirm_session(state, user).await?;
+        } else {
+            session_id = Some(user.session_id);
+        }
     }
     if let (true, Some(key)) = (full, &key) {
         let asked = (patient_id, key.clone());
@@ -223,6 +233,7 @@ pub(crate) async fn prepare(
         rescheduled_from: None,
         now: at,
         email,
+        session_id,
     })
 }
 
