@@ -210,6 +210,7 @@ impl Job {
         }
     }
 
+    /// The booking the job makes, or queues as a ticket.
     fn booking(&self) -> &NewAppointment {
         match self {
             Job::Book(new, _) | Job::Enqueue(_, new, _) => new,

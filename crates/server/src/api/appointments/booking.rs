@@ -128,10 +128,11 @@ fn queued(ticket: rush::TicketView) -> Response {
 ///
 /// `unread_session` is the caller's session if it has not been read yet ([`SignedUser`]): it
 /// is read here, or left to the booking writer (the returned booking's `session_id`), so the
-/// booking must go to the writer. The refusals before it is read use only what anyone may see — the doctor's schedule and
-/// which slots are free are public (`GET …/availability`) — so a token whose session was
-/// revoked learns nothing from them and changes nothing. Everything after (the caller's own
-/// idempotency key, the booking itself) happens only once the session is confirmed.
+/// booking must then go to the writer. The refusals before it is read use only what anyone
+/// may see — the doctor's schedule and which slots are free are public (`GET
+/// …/availability`) — so a token whose session was revoked learns nothing from them and
+/// changes nothing. Everything after (the caller's own idempotency key, the booking itself)
+/// happens only once the session is confirmed.
 pub(crate) async fn prepare(
     state: &AppState,
     view: &DoctorView,
