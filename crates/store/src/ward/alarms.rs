@@ -13,7 +13,7 @@
 //! never get the same alarm; [`escalate`] applies the next level only while the token is still
 //! the alarm's. A worker that dies loses its lease and another picks the alarm up.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use docde_domain::ward::alarm::{AlarmKind, AlarmStatus, EscalationLevel, Priority};
 use uuid::Uuid;
 
@@ -21,6 +21,25 @@ use super::events::{EventKind, NewEvent, append_events};
 use super::{WardConflict, WardError, decode, stored};
 use crate::accounts::{id, opt_id};
 use crate::{Store, StoreError, with_reader, with_writer};
+
+/// Queues the alarm's Web Push messages (see [`super::push`]) in the alarm's transaction.
+macro_rules! push {
+    ($tx:ident, $alarm:expr, $reason:expr, $now:expr) => {
+        sqlx::query($crate::ward::push::ENQUEUE_SQL)
+            .bind($alarm.id.to_string())
+            .bind($reason)
+            .bind($now)
+            .bind($alarm.ward_id.to_string())
+            .execute(&mut *$tx)
+    };
+}
+
+// Declared after `push!`, which `raising` uses.
+mod escalating;
+mod raising;
+
+pub use escalating::{EscalationClaim, due_for_escalation, escalate, postpone_escalation};
+pub use raising::{NewAlarm, Raised, raise};
 
 /// An alarm as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,175 +147,6 @@ fn event(alarm: &Alarm, kind: EventKind, what: &str, at: DateTime<Utc>) -> NewEv
         }),
         at,
     }
-}
-
-/// An alarm to raise.
-#[derive(Debug, Clone)]
-pub struct NewAlarm {
-    pub bed_id: Uuid,
-    /// The admission in the bed, if any; must be open and on `bed_id`.
-    pub admission_id: Option<Uuid>,
-    pub device_id: Option<Uuid>,
-    pub kind: AlarmKind,
-    pub priority: Priority,
-    pub value: Option<f64>,
-    pub raised_at: DateTime<Utc>,
-    /// From docde-domain's `next_escalation_at` for a fresh alarm; `None`: never escalates.
-    pub next_escalation_at: Option<DateTime<Utc>>,
-}
-
-/// What [`raise`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Raised {
-    /// A new alarm, with its `alarm` event.
-    New { alarm: Alarm, event_id: i64 },
-    /// An alarm of this kind was already open for the admission (or bed); nothing changed.
-    AlreadyOpen(Alarm),
-    /// The open alarm's priority rose to the new one, with its `alarm_update` event.
-    PriorityRaised { alarm: Alarm, event_id: i64 },
-}
-
-impl Raised {
-    pub fn alarm(&self) -> &Alarm {
-        match self {
-            Raised::New { alarm, .. }
-            | Raised::AlreadyOpen(alarm)
-            | Raised::PriorityRaised { alarm, .. } => alarm,
-        }
-    }
-}
-
-/// Queues the alarm's Web Push messages (see [`super::push`]) in the alarm's transaction.
-macro_rules! push {
-    ($tx:ident, $alarm:expr, $reason:expr, $now:expr) => {
-        sqlx::query(super::push::ENQUEUE_SQL)
-            .bind($alarm.id.to_string())
-            .bind($reason)
-            .bind($now)
-            .bind($alarm.ward_id.to_string())
-            .execute(&mut *$tx)
-    };
-}
-
-/// Raises an alarm unless one of its kind is already open for the admission (or, with no
-/// admission, the bed). Safe to call repeatedly and concurrently: exactly one row is ever
-/// open, and every caller learns which.
-pub async fn raise(store: &Store, new: &NewAlarm) -> Result<Raised, WardError> {
-    let postgres = store.dialect() == "postgres";
-    let raised_at = stored(new.raised_at);
-    let next = new.next_escalation_at.map(stored);
-    let insert = format!(
-        "INSERT INTO alarms (id, ward_id, bed_id, admission_id, patient_id, device_id, kind, \
-         priority, status, value, raised_at, next_escalation_at, updated_at) \
-         SELECT $1, b.ward_id, b.id, a.id, a.patient_id, $4, $5, $6, 'active', $7, $8, $9, $8 \
-         FROM beds b LEFT JOIN admissions a ON a.id = $3 AND a.bed_id = b.id \
-         AND a.discharged_at IS NULL \
-         WHERE b.id = $2 AND ($3 IS NULL OR a.id IS NOT NULL) \
-         ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-    );
-    let open = match new.admission_id {
-        Some(_) => format!(
-            "SELECT {COLUMNS} FROM alarms WHERE admission_id = $1 AND kind = $2 \
-             AND status IN ('active', 'acknowledged')"
-        ),
-        None => format!(
-            "SELECT {COLUMNS} FROM alarms WHERE bed_id = $1 AND admission_id IS NULL \
-             AND kind = $2 AND status IN ('active', 'acknowledged')"
-        ),
-    };
-    let subject = new.admission_id.unwrap_or(new.bed_id).to_string();
-    let upgrade = format!(
-        "UPDATE alarms SET priority = $2, value = $3, next_escalation_at = $4, updated_at = $5 \
-         WHERE id = $1 AND status IN ('active', 'acknowledged') RETURNING {COLUMNS}"
-    );
-    with_writer!(store, pool => {
-        let mut tx = pool.begin().await?;
-        let done = async {
-            // Twice at most: the open alarm we collided with may be resolved before we read it.
-            for _ in 0..2 {
-                let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(insert.as_str()))
-                    .bind(Uuid::now_v7().to_string())
-                    .bind(new.bed_id.to_string())
-                    .bind(new.admission_id.map(|a| a.to_string()))
-                    .bind(new.device_id.map(|d| d.to_string()))
-                    .bind(new.kind.code())
-                    .bind(new.priority.code())
-                    .bind(new.value)
-                    .bind(raised_at)
-                    .bind(next)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(row) = row {
-                    let alarm = Alarm::try_from(row)?;
-                    let e = event(&alarm, EventKind::Alarm, "raised", raised_at);
-                    let ids = append_events!(tx, postgres, std::slice::from_ref(&e)).await?;
-                    if alarm.priority == Priority::High {
-                        push!(tx, &alarm, "high", raised_at).await?;
-                    }
-                    return Ok(Raised::New { alarm, event_id: ids[0] });
-                }
-                let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(open.as_str()))
-                    .bind(&subject)
-                    .bind(new.kind.code())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(row) = row else {
-                    // Nothing open and nothing inserted: the bed or admission does not fit.
-                    let bed: Option<i32> = sqlx::query_scalar("SELECT 1 FROM beds WHERE id = $1")
-                        .bind(new.bed_id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if bed.is_none() {
-                        return Err(WardError::NotFound("bed"));
-                    }
-                    if new.admission_id.is_some() {
-                        let open: Option<i32> = sqlx::query_scalar(
-                            "SELECT 1 FROM admissions WHERE id = $1 AND bed_id = $2 \
-                             AND discharged_at IS NULL",
-                        )
-                        .bind(&subject)
-                        .bind(new.bed_id.to_string())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if open.is_none() {
-                            return Err(WardError::NotFound("open admission in this bed"));
-                        }
-                    }
-                    continue;
-                };
-                let found = Alarm::try_from(row)?;
-                if new.priority <= found.priority {
-                    return Ok(Raised::AlreadyOpen(found));
-                }
-                // Severity rises in place (one alarm per kind); an active alarm escalates on
-                // the sooner of its schedule and the new one.
-                let next = match (found.status, found.next_escalation_at, next) {
-                    (AlarmStatus::Active, Some(a), Some(b)) => Some(a.min(b)),
-                    (AlarmStatus::Active, a, b) => a.or(b),
-                    _ => None,
-                };
-                let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(upgrade.as_str()))
-                    .bind(found.id.to_string())
-                    .bind(new.priority.code())
-                    .bind(new.value)
-                    .bind(next)
-                    .bind(raised_at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some(row) = row else { continue };
-                let alarm = Alarm::try_from(row)?;
-                let e = event(&alarm, EventKind::AlarmUpdate, "priority_raised", raised_at);
-                let ids = append_events!(tx, postgres, std::slice::from_ref(&e)).await?;
-                if alarm.priority == Priority::High {
-                    push!(tx, &alarm, "high", raised_at).await?;
-                }
-                return Ok(Raised::PriorityRaised { alarm, event_id: ids[0] });
-            }
-            Err(WardError::Conflict(WardConflict::IllegalAlarmTransition))
-        }
-        .await;
-        finish!(tx, done)
-    })
 }
 
 /// Why a conditional status change matched no row: the alarm is missing or already past it.
@@ -499,124 +349,4 @@ pub async fn of_patient(
             .await?
     });
     rows.into_iter().map(Alarm::try_from).collect()
-}
-
-/// An alarm handed to one escalation worker until `claimed_until`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EscalationClaim {
-    pub alarm: Alarm,
-    /// Fencing token: [`escalate`] succeeds only while the alarm still carries it.
-    pub token: Uuid,
-    pub claimed_until: DateTime<Utc>,
-}
-
-const CLAIM_POSTGRES: &str = "FOR UPDATE SKIP LOCKED";
-
-/// Claims up to `limit` active alarms whose escalation is due at `now`, for `lease`. Alarms
-/// claimed by another worker whose lease has not run out are skipped; concurrent callers (on
-/// any instance) never receive the same alarm.
-pub async fn due_for_escalation(
-    store: &Store,
-    now: DateTime<Utc>,
-    lease: TimeDelta,
-    limit: u32,
-) -> Result<Vec<EscalationClaim>, StoreError> {
-    let now = stored(now);
-    let until = stored(now + lease);
-    let token = Uuid::now_v7();
-    // SQLite has no row locks and needs none: its single writer runs claims one at a time.
-    let lock = if store.dialect() == "postgres" {
-        CLAIM_POSTGRES
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE alarms SET escalation_claim = $1, escalation_claimed_until = $2 \
-         WHERE id IN (SELECT id FROM alarms WHERE status = 'active' \
-           AND next_escalation_at IS NOT NULL AND next_escalation_at <= $3 \
-           AND (escalation_claimed_until IS NULL OR escalation_claimed_until <= $3) \
-           ORDER BY next_escalation_at, id LIMIT $4 {lock}) \
-         RETURNING {COLUMNS}"
-    );
-    let rows: Vec<Row> = with_writer!(store, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(token.to_string())
-            .bind(until)
-            .bind(now)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
-    });
-    let mut claims = rows
-        .into_iter()
-        .map(|row| {
-            Ok(EscalationClaim {
-                alarm: Alarm::try_from(row)?,
-                token,
-                claimed_until: until,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    claims.sort_by_key(|c| (c.alarm.next_escalation_at, c.alarm.id));
-    Ok(claims)
-}
-
-/// Gives back a claimed alarm that is not due after all (its ward's delays changed after the
-/// claim was taken): its next escalation moves to `next`, the level stays. Only under the
-/// claim's token; whether it applied.
-pub async fn postpone_escalation(
-    store: &Store,
-    claim: &EscalationClaim,
-    next: Option<DateTime<Utc>>,
-) -> Result<bool, StoreError> {
-    let n = with_writer!(store, pool => {
-        sqlx::query(
-            "UPDATE alarms SET next_escalation_at = $3, escalation_claim = NULL, \
-             escalation_claimed_until = NULL WHERE id = $1 AND escalation_claim = $2",
-        )
-        .bind(claim.alarm.id.to_string())
-        .bind(claim.token.to_string())
-        .bind(next.map(stored))
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(n == 1)
-}
-
-/// Moves a claimed alarm to escalation `level` (higher than its current one) and schedules
-/// the next step (`None`: no further step), releasing the claim. Refused with
-/// [`WardConflict::EscalationClaimLost`] if the claim is no longer this worker's, or the
-/// alarm's conflict if it was acknowledged or resolved meanwhile.
-///
-/// In the same transaction it queues the level's webhook post (see [`super::webhooks`]) if
-/// the ward has its own webhook or `default_webhook` says a default URL is configured.
-pub async fn escalate(
-    store: &Store,
-    claim: &EscalationClaim,
-    level: EscalationLevel,
-    next_escalation_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    default_webhook: bool,
-) -> Result<(Alarm, i64), WardError> {
-    let sql = format!(
-        "UPDATE alarms SET escalation_level = $4, next_escalation_at = $5, \
-         escalation_claim = NULL, escalation_claimed_until = NULL, updated_at = $2 \
-         WHERE id = $1 AND status = 'active' AND escalation_claim = $3 \
-         AND escalation_level < $4 RETURNING {COLUMNS}"
-    );
-    change(
-        store,
-        claim.alarm.id,
-        sql,
-        "escalated",
-        stored(now),
-        Binds::Escalate {
-            token: claim.token,
-            level: level.get(),
-            next: next_escalation_at.map(stored),
-            default_webhook,
-        },
-    )
-    .await
 }
