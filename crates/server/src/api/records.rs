@@ -8,28 +8,37 @@
 //! Text fields are sealed by [`crate::records::Vault`] before they reach the store; the
 //! plaintext exists only in this request's memory. Those who may not read a record get 404,
 //! as for appointments: ids are not confirmed.
+//!
+//! One file per part: `writing` (a visit's first version, by appointment or walk-in, and
+//! amendments), `reading` (a record, its versions, a patient's records). This file keeps what
+//! they share: the request and views, checking, sealing and opening the content, who may read
+//! a record, and its auditing.
 
-use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use docde_domain::record::{DiagnosisCode, MAX_DIAGNOSIS_CODES, text};
-use docde_store::booking::appointments;
-use docde_store::records::{self, MedicalRecord, NewRecord, RecordError, SealedVersion, Visit};
+use docde_store::records::{self, MedicalRecord, RecordError, SealedVersion};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::audit::{self, AuditContext, Subject};
 use super::now;
-use crate::auth::{CurrentUser, Principal, UserPrincipal};
-use crate::authz::{Action, Target, allowed, authorize};
-use crate::extract::ApiJson;
-use crate::problem::{ApiError, Problem};
+use crate::auth::{Principal, UserPrincipal};
+use crate::authz::{Action, Target, authorize};
+use crate::problem::ApiError;
 use crate::records::vault::field_context;
 use crate::state::AppState;
 use docde_domain::account::Role;
+
+mod reading;
+mod writing;
+
+pub use reading::{
+    __path_get, __path_mine, __path_of_patient, __path_versions, get, mine, of_patient, versions,
+};
+pub use writing::{
+    __path_amend, __path_create, __path_create_for_walk_in, amend, create, create_for_walk_in,
+};
 
 /// Longest description; plan and comment are shorter.
 const MAX_DESCRIPTION: usize = 10_000;
@@ -315,299 +324,4 @@ fn record_error(e: RecordError) -> ApiError {
         RecordError::NotFound => ApiError::NotFound,
         RecordError::Store(e) => e.into(),
     }
-}
-
-/// Write the record of a completed visit (the visit's doctor).
-#[utoipa::path(post, path = "/api/v1/appointments/{id}/record", operation_id = "create_record", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Appointment id (the visit)")),
-    request_body = RecordRequest,
-    responses(
-        (status = 201, description = "Written; `Location` names it", body = RecordView),
-        (status = 403, description = "Not the visit's doctor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such visit for this caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`visit_not_completed`, `record_exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`empty_text`, `text_too_long`, `bad_diagnosis_code`, `too_many_diagnosis_codes`, `treatment_date_in_future`", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(appointment_id): Path<Uuid>,
-    ApiJson(req): ApiJson<RecordRequest>,
-) -> Result<Response, ApiError> {
-    let visit = appointments::get(&state.store, appointment_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let doctor_user = docde_store::directory::get_doctor(&state.store, visit.doctor_id)
-        .await?
-        .and_then(|d| d.user_id);
-    let target = Target::Appointment {
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-        doctor_user_id: doctor_user,
-    };
-    let principal = Principal::User(me.clone());
-    if !allowed(&principal, Action::ReadAppointment, target) {
-        return Err(ApiError::NotFound);
-    }
-    authorize(&principal, Action::WriteRecord, target)?;
-    if visit.status != "completed" {
-        return Err(record_error(RecordError::VisitNotCompleted));
-    }
-    let facts = VisitFacts {
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-        doctor_id: visit.doctor_id,
-    };
-    write_new(
-        &state,
-        &me,
-        &ctx,
-        &req,
-        facts,
-        Visit::Appointment(appointment_id),
-    )
-    .await
-}
-
-/// Write the record of a completed walk-in visit (the doctor who called the patient in).
-#[utoipa::path(post, path = "/api/v1/reception/visits/{id}/record", operation_id = "create_walk_in_record", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Reception visit id")),
-    request_body = RecordRequest,
-    responses(
-        (status = 201, description = "Written; `Location` names it", body = RecordView),
-        (status = 403, description = "Not the visit's doctor", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such visit for this caller", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`visit_not_completed`, `record_exists`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "As for an appointment's record", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn create_for_walk_in(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(visit_id): Path<Uuid>,
-    ApiJson(req): ApiJson<RecordRequest>,
-) -> Result<Response, ApiError> {
-    let visit = records::walk_in(&state.store, visit_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let principal = Principal::User(me.clone());
-    let seen = Target::Visit {
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-    };
-    if !allowed(&principal, Action::ReadVisit, seen) {
-        return Err(ApiError::NotFound);
-    }
-    let doctor_user = match visit.doctor_id {
-        Some(d) => docde_store::directory::get_doctor(&state.store, d)
-            .await?
-            .and_then(|d| d.user_id),
-        None => None,
-    };
-    let target = Target::Appointment {
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-        doctor_user_id: doctor_user,
-    };
-    authorize(&principal, Action::WriteRecord, target)?;
-    // Authorised means a doctor called the patient in, so the visit names one.
-    let doctor_id = visit.doctor_id.ok_or(ApiError::NotFound)?;
-    if visit.status != "completed" {
-        return Err(record_error(RecordError::VisitNotCompleted));
-    }
-    let facts = VisitFacts {
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-        doctor_id,
-    };
-    write_new(&state, &me, &ctx, &req, facts, Visit::CheckIn(visit_id)).await
-}
-
-/// Who and where a new record is about.
-struct VisitFacts {
-    hospital_id: Uuid,
-    patient_id: Uuid,
-    doctor_id: Uuid,
-}
-
-/// Seals and stores version 1 of a visit's record, audits the write and answers 201.
-async fn write_new(
-    state: &AppState,
-    me: &UserPrincipal,
-    ctx: &AuditContext,
-    req: &RecordRequest,
-    visit: VisitFacts,
-    of: Visit,
-) -> Result<Response, ApiError> {
-    let principal = Principal::User(me.clone());
-    if req.version.is_some() {
-        return Err(invalid(
-            "unexpected_version",
-            "version",
-            "a new record has no version; send it only when amending",
-        ));
-    }
-    let content = check(req)?;
-    let id = Uuid::now_v7();
-    let at = now();
-    let new = NewRecord {
-        id,
-        hospital_id: visit.hospital_id,
-        patient_id: visit.patient_id,
-        doctor_id: visit.doctor_id,
-        author_id: me.id,
-        visit: of,
-        content: seal(state, id, 1, &content, me.id, at)?,
-    };
-    let record = records::create(&state.store, &new)
-        .await
-        .map_err(record_error)?;
-    audit_record(state, &principal, ctx, "record.create", &record).await?;
-    let body = view(state, &record, &new.content).await?;
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/records/{id}")) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    Ok(response)
-}
-
-/// A record with its current version (its patient; its author; doctors of its hospital with a
-/// care relationship — audited).
-#[utoipa::path(get, path = "/api/v1/records/{id}", operation_id = "get_record", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Record id")),
-    responses(
-        (status = 200, description = "The record", body = RecordView),
-        (status = 404, description = "No such record for this caller", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn get(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(id): Path<Uuid>,
-) -> Result<Json<RecordView>, ApiError> {
-    let (record, current) = readable(&state, &me, &ctx, id, Some("record.read")).await?;
-    Ok(Json(view(&state, &record, &current).await?))
-}
-
-/// Amend a record (its author): the content becomes version `version + 1`; earlier versions
-/// stay.
-#[utoipa::path(put, path = "/api/v1/records/{id}", operation_id = "amend_record", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Record id")),
-    request_body = RecordRequest,
-    responses(
-        (status = 200, description = "The amended record", body = RecordView),
-        (status = 403, description = "Not the record's author", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`record_changed`: amended meanwhile", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid content, or `version` missing", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn amend(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(id): Path<Uuid>,
-    ApiJson(req): ApiJson<RecordRequest>,
-) -> Result<Json<RecordView>, ApiError> {
-    // The amendment itself is audited below; the author already knows the content.
-    let (record, _) = readable(&state, &me, &ctx, id, None).await?;
-    let principal = Principal::User(me.clone());
-    authorize(
-        &principal,
-        Action::AmendRecord,
-        record_target(&record, false),
-    )?;
-    let Some(read) = req.version else {
-        return Err(invalid(
-            "version_required",
-            "version",
-            "send the version you read",
-        ));
-    };
-    let content = check(&req)?;
-    // A version that cannot be current (0, negative, the last i32) is simply stale.
-    let next = read
-        .checked_add(1)
-        .filter(|_| read >= 1)
-        .ok_or_else(|| record_error(RecordError::Stale))?;
-    let sealed = seal(&state, id, next, &content, me.id, now())?;
-    let amended = records::amend(&state.store, id, &sealed)
-        .await
-        .map_err(record_error)?;
-    audit_record(&state, &principal, &ctx, "record.amend", &amended).await?;
-    Ok(Json(view(&state, &amended, &sealed).await?))
-}
-
-/// Every version of a record, oldest first, each with who wrote it and when (same readers as
-/// the record; audited).
-#[utoipa::path(get, path = "/api/v1/records/{id}/versions", operation_id = "list_record_versions", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Record id")),
-    responses((status = 200, description = "Versions, oldest first", body = [RecordVersionView])))]
-pub async fn versions(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(id): Path<Uuid>,
-) -> Result<Json<Vec<RecordVersionView>>, ApiError> {
-    let (record, _) = readable(&state, &me, &ctx, id, Some("record.read_history")).await?;
-    let mut out = Vec::new();
-    for v in records::versions(&state.store, record.id).await? {
-        out.push(open(&state, record.id, &v).await?);
-    }
-    Ok(Json(out))
-}
-
-/// The caller's own records, newest first (`[]` when there are none).
-#[utoipa::path(get, path = "/api/v1/me/records", operation_id = "list_my_records", tag = "records", security(("bearer" = [])),
-    responses((status = 200, description = "Own records", body = [RecordView])))]
-pub async fn mine(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-) -> Result<Json<Vec<RecordView>>, ApiError> {
-    let mut out = Vec::new();
-    for (r, v) in records::of_patient(&state.store, me.id, None).await? {
-        out.push(view(&state, &r, &v).await?);
-    }
-    Ok(Json(out))
-}
-
-/// A patient's records at the caller's hospital, for a doctor with a care relationship
-/// (audited once per list). The patient themselves gets all of their records.
-#[utoipa::path(get, path = "/api/v1/patients/{id}/records", operation_id = "list_patient_records", tag = "records", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The patient's user id")),
-    responses(
-        (status = 200, description = "Records, newest first (`[]` when there are none)", body = [RecordView]),
-        (status = 403, description = "No care relationship with this patient", body = Problem, content_type = "application/problem+json"),
-    ))]
-pub async fn of_patient(
-    State(state): State<AppState>,
-    CurrentUser(me): CurrentUser,
-    ctx: AuditContext,
-    Path(patient): Path<Uuid>,
-) -> Result<Json<Vec<RecordView>>, ApiError> {
-    if me.id == patient {
-        return mine(State(state), CurrentUser(me)).await;
-    }
-    let hospital = me.hospital_id.ok_or(ApiError::Forbidden)?;
-    let care = care(&state, &me, hospital, patient).await?;
-    let principal = Principal::User(me.clone());
-    let target = Target::Record {
-        hospital_id: hospital,
-        patient_id: patient,
-        author_id: None,
-        care,
-    };
-    authorize(&principal, Action::ReadRecord, target)?;
-    let subject = Subject {
-        action: "record.list",
-        resource_type: "medical_record",
-        resource_id: None,
-        patient_id: Some(patient),
-        hospital_id: Some(hospital),
-    };
-    audit::record(&state, &principal, &ctx, subject).await?;
-    let mut out = Vec::new();
-    for (r, v) in records::of_patient(&state.store, patient, Some(hospital)).await? {
-        out.push(view(&state, &r, &v).await?);
-    }
-    Ok(Json(out))
 }
