@@ -28,6 +28,8 @@ mod shutdown;
 mod smtp;
 mod visits;
 mod ward;
+mod ward_alarms;
+mod ward_ingest;
 mod ward_medication;
 mod ward_mqtt;
 
