@@ -209,19 +209,40 @@ pub async fn live_among(
         return Ok(Default::default());
     }
     let unique: std::collections::HashSet<Uuid> = session_ids.iter().copied().collect();
-    let json = super::json_param(&unique.iter().collect::<Vec<_>>())?;
-    let (count_sql, list_sql) = (live_count_sql(store), live_list_sql(store));
-    let live: i64 = with_reader!(store, pool => {
-        sqlx::query_scalar(count_sql).bind(&json).fetch_one(pool).await
-    })?;
-    if usize::try_from(live).is_ok_and(|n| n == unique.len()) {
-        return Ok(unique);
-    }
-    let rows: Vec<(String,)> = with_reader!(store, pool => {
-        sqlx::query_as(list_sql).bind(&json).fetch_all(pool).await
-    })?;
-    rows.into_iter().map(|(raw,)| id(&raw)).collect()
+    with_reader!(store, pool => {
+        let mut conn = pool.acquire().await?;
+        live_among_on!(conn, store, &unique).await
+    })
 }
+
+/// [`live_among`]'s reads on `$conn`, a connection or transaction of `$store`'s backend (used
+/// as `&mut *$conn`): the live ones among `$unique` (`&HashSet<Uuid>`, not empty). Evaluates
+/// to a future of `Result<HashSet<Uuid>, StoreError>`. The booking writer runs them on its
+/// batch's own transaction (`booking::batch`).
+macro_rules! live_among_on {
+    ($conn:expr, $store:expr, $unique:expr) => {
+        async {
+            let unique: &std::collections::HashSet<uuid::Uuid> = $unique;
+            let json = $crate::accounts::json_param(&unique.iter().collect::<Vec<_>>())?;
+            let live: i64 = sqlx::query_scalar($crate::accounts::sessions::live_count_sql($store))
+                .bind(&json)
+                .fetch_one(&mut *$conn)
+                .await?;
+            if usize::try_from(live).is_ok_and(|n| n == unique.len()) {
+                return Ok::<_, $crate::StoreError>(unique.clone());
+            }
+            let rows: Vec<(String,)> =
+                sqlx::query_as($crate::accounts::sessions::live_list_sql($store))
+                    .bind(&json)
+                    .fetch_all(&mut *$conn)
+                    .await?;
+            rows.iter()
+                .map(|(raw,)| $crate::accounts::id(raw))
+                .collect::<Result<std::collections::HashSet<uuid::Uuid>, $crate::StoreError>>()
+        }
+    };
+}
+pub(crate) use live_among_on;
 
 pub(crate) fn live_count_sql(store: &Store) -> &'static str {
     match store.backend() {

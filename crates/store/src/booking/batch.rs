@@ -23,8 +23,7 @@ use super::appointments::book_one;
 use super::grouped::book_group;
 use super::tickets::{Queued, enqueue_group, enqueue_one};
 use super::{BookOutcome, BookingError, NewAppointment};
-use crate::accounts::sessions::{live_count_sql, live_list_sql};
-use crate::accounts::{id, json_param};
+use crate::accounts::sessions::live_among_on;
 use crate::{Store, StoreError, with_writer};
 
 /// The most bookings one commit carries: enough to amortise the fsync, small enough that
@@ -279,22 +278,8 @@ async fn run_once(
         // answered so and written nowhere.
         let mut ended: HashSet<Uuid> = HashSet::new();
         if !asked.is_empty() {
-            let json = json_param(&asked.iter().collect::<Vec<_>>())?;
-            let live: i64 = sqlx::query_scalar(live_count_sql(store))
-                .bind(&json)
-                .fetch_one(&mut *tx)
-                .await?;
-            if usize::try_from(live).ok() != Some(asked.len()) {
-                let rows: Vec<(String,)> = sqlx::query_as(live_list_sql(store))
-                    .bind(&json)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let live = rows
-                    .iter()
-                    .map(|(raw,)| id(raw))
-                    .collect::<Result<HashSet<Uuid>, StoreError>>()?;
-                ended = asked.difference(&live).copied().collect();
-            }
+            let live = live_among_on!(tx, store, &asked).await?;
+            ended = asked.difference(&live).copied().collect();
         }
         let counts = |new: &NewAppointment| new.session_id.is_none_or(|s| !ended.contains(&s));
         // The bookings, set by set where the group can be decided that way (see `grouped`).
