@@ -15,7 +15,8 @@
 //! expected, and the overlap trigger or exclusion constraint and the idempotency index check
 //! every appointment row. If any guard disagrees — another instance booked meanwhile — or an
 //! idempotency key has been seen before, the group answers `None` and the caller rolls back
-//! to its savepoint and books one by one, which answers each request precisely.
+//! (the transaction, the group being its first write) and books one by one, which answers
+//! each request precisely.
 
 use std::collections::HashMap;
 
@@ -142,7 +143,7 @@ pub(crate) fn read_sql(store: &crate::Store) -> &'static str {
 /// connection's thread in one trip, binding `$n` by number in each. (sqlx calls this
 /// SQLite-only behaviour deprecated; `a_group_is_written_in_one_trip` in `tests/booking.rs`
 /// fails if it stops running the later statements.) If a guard fails midway, the error
-/// stops the rest, and the caller rolls back to its savepoint either way.
+/// stops the rest, and the caller rolls back either way.
 pub(crate) const WRITE_SQLITE: &str = "INSERT INTO slot_seats \
      (doctor_id, starts_at, ends_at, capacity, taken) \
      SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 \
@@ -194,7 +195,7 @@ pub(crate) const WRITE_POSTGRES: [&str; 4] = [
 /// `$conn` inside a transaction; `$postgres` picks the statements. Evaluates to
 /// `Result<Option<Vec<Result<BookOutcome, BookingConflict>>>, BookingError>`: `None` (or an
 /// error) means the group could not be decided set-wise and nothing of it may stand — the
-/// caller rolls back to a savepoint taken before and books one by one.
+/// caller rolls back (the transaction, or a savepoint taken before) and books one by one.
 macro_rules! book_group {
     ($conn:expr, $postgres:expr, $news:expr) => {
         async {
