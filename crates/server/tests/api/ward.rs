@@ -120,6 +120,18 @@ pub async fn send_samples(
     request.send().await.unwrap()
 }
 
+/// The ward's open alarms, as the nurse station reads them.
+pub async fn open_alarms(app: &TestApp, s: &Setup) -> Vec<Value> {
+    let r = get(
+        app,
+        &format!("/api/v1/wards/{}/alarms", s.p.ward1),
+        &s.p.nurse.token,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
 pub async fn report(app: &TestApp, device: &TestDevice, samples: Value) -> reqwest::Response {
     send_samples(app, &device.id, Some((&device.id, &device.secret)), samples).await
 }

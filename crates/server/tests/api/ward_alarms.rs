@@ -6,20 +6,9 @@ use serde_json::{Value, json};
 
 use docde_server::ward::escalate_due;
 
-use crate::helpers::{TestApp, problem, spawn_app};
+use crate::helpers::{problem, spawn_app};
 use crate::people::{get, post};
-use crate::ward::{Setup, ago, read_events, report, setup};
-
-async fn open_alarms(app: &TestApp, s: &Setup) -> Vec<Value> {
-    let r = get(
-        app,
-        &format!("/api/v1/wards/{}/alarms", s.p.ward1),
-        &s.p.nurse.token,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
-}
+use crate::ward::{ago, open_alarms, read_events, report, setup};
 
 #[tokio::test]
 async fn a_sustained_fever_raises_one_alarm_that_is_streamed_acknowledged_and_resolved_with_a_note()

@@ -27,13 +27,7 @@ async fn delete_policy(app: &TestApp, ward: Uuid, token: &str) -> Response {
 
 /// The escalation level of the ward's one open alarm.
 async fn level(app: &TestApp, s: &Setup) -> u64 {
-    let r = get(
-        app,
-        &format!("/api/v1/wards/{}/alarms", s.p.ward1),
-        &s.p.nurse.token,
-    )
-    .await;
-    let alarms: Vec<Value> = r.json().await.unwrap();
+    let alarms = crate::ward::open_alarms(app, s).await;
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     alarms[0]["escalation_level"].as_u64().unwrap()
 }

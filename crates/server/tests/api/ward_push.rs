@@ -204,13 +204,7 @@ async fn public_key(app: &TestApp, who: &Person) -> String {
 }
 
 async fn open_alarm(app: &TestApp, s: &Setup) -> Value {
-    let r = get(
-        app,
-        &format!("/api/v1/wards/{}/alarms", s.p.ward1),
-        &s.p.nurse.token,
-    )
-    .await;
-    let alarms: Vec<Value> = r.json().await.unwrap();
+    let alarms = crate::ward::open_alarms(app, s).await;
     assert_eq!(alarms.len(), 1, "{alarms:?}");
     alarms[0].clone()
 }

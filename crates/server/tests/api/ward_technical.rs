@@ -8,8 +8,7 @@ use docde_store::ward::events::{self, EventKind};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, external_backends, spawn_app_with, spawn_peer};
-use crate::people::get;
-use crate::ward::{Setup, ago, report, setup};
+use crate::ward::{Setup, ago, open_alarms, report, setup};
 
 async fn quiet_app() -> TestApp {
     spawn_app_with(|c| c.ward.technical_worker = false).await
@@ -17,14 +16,7 @@ async fn quiet_app() -> TestApp {
 
 /// The ward's open alarms of `kind`.
 async fn open_of(app: &TestApp, s: &Setup, kind: &str) -> Vec<Value> {
-    let r = get(
-        app,
-        &format!("/api/v1/wards/{}/alarms", s.p.ward1),
-        &s.p.nurse.token,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let all: Vec<Value> = r.json().await.unwrap();
+    let all = open_alarms(app, s).await;
     all.into_iter().filter(|a| a["kind"] == kind).collect()
 }
 
