@@ -283,7 +283,8 @@ async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
     let repeat = more[1].as_ref().expect_err("the repeated key is refused");
     assert!(booking::tickets::is_repeated_key(repeat), "{repeat:?}");
 
-    let served = booking::tickets::serve_batch(&store, 100).await.unwrap();
+    // Served by the writer (on SQLite on its own thread, between its batches).
+    let served = writer.serve_queue(100).await.unwrap();
     let outcomes: Vec<(Uuid, Result<u16, BookingConflict>)> = served
         .iter()
         .map(|s| {
@@ -324,6 +325,14 @@ async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
         .unwrap();
     assert_eq!(next.served, last);
     assert!(next.seq > last, "{next:?} after {last}");
+    // Each ticket is served once: the next round takes only the new one, the one after none.
+    let again = writer.serve_queue(100).await.unwrap();
+    assert_eq!(
+        again.iter().map(|s| s.seq).collect::<Vec<_>>(),
+        [next.seq],
+        "{again:?}"
+    );
+    assert!(writer.serve_queue(100).await.unwrap().is_empty());
 }
 
 /// A set that fails after its first writes (here the appointments' insert: one booking names

@@ -187,7 +187,7 @@ pub fn spawn_worker(state: AppState) -> JoinHandle<()> {
     let mut wakeups = state.bus.wakeups(WAKE);
     tokio::spawn(async move {
         loop {
-            let served = tickets::serve_batch(&state.store, SERVE_BATCH).await;
+            let served = state.booking.writer.serve_queue(SERVE_BATCH).await;
             let backlog = matches!(&served, Ok(s) if s.len() >= SERVE_BATCH as usize);
             state
                 .booking

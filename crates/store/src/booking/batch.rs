@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::appointments::book_one;
 use super::grouped::book_group;
-use super::tickets::{Queued, enqueue_group, enqueue_one};
+use super::tickets::{self, Queued, Served, enqueue_group, enqueue_one};
 use super::{BookOutcome, BookingError, NewAppointment};
 use crate::accounts::sessions::live_among_on;
 use crate::{Store, StoreError, with_writer};
@@ -53,11 +53,20 @@ enum Done {
     Enqueue(Result<Queued, BookingError>),
 }
 
+/// A request to serve the rush queue (see [`BookingWriter::serve_queue`]): at most this many
+/// tickets, and where to send what was served.
+type ServeJob = (u32, oneshot::Sender<Result<Vec<Served>, StoreError>>);
+
 /// Handle to the group-commit writers; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct BookingWriter {
     /// One queue per writer; a doctor's bookings always go to the same one (see [`Self::lane`]).
     lanes: Arc<[mpsc::Sender<Job>]>,
+    /// On SQLite, the first writer's thread also serves the rush queue (see
+    /// [`Self::serve_queue`]); on PostgreSQL, `None`.
+    serving: Option<mpsc::Sender<ServeJob>>,
+    /// Serves the queue when the writer's thread cannot.
+    store: Store,
     one_by_one: Arc<AtomicU64>,
 }
 
@@ -78,20 +87,29 @@ impl BookingWriter {
     /// that returns each answer comes from outside the runtime: on the shared runtime it waits
     /// in the global queue behind the request tasks (up to ~60 polls), so under load the one
     /// writer spent more than half its time waiting to send its next statement. On its own
-    /// runtime it is polled at once. PostgreSQL's connections belong to the shared runtime's
-    /// I/O driver, so its loops stay there.
+    /// runtime it is polled at once. The first loop also serves the rush queue
+    /// ([`Self::serve_queue`]). PostgreSQL's connections belong to the shared runtime's I/O
+    /// driver, so its loops stay there.
     pub fn spawn(store: Store, writers: usize) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
         let one_by_one = Arc::new(AtomicU64::new(0));
         let own_thread = store.dialect() == "sqlite";
         let mut lanes = Vec::with_capacity(writers.max(1));
+        let (serving, serve_rx) = if own_thread {
+            let (tx, rx) = mpsc::channel::<ServeJob>(4);
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let mut serve_rx = serve_rx;
         let handles = (0..writers.max(1))
             .map(|n| {
                 let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
                 lanes.push(tx);
                 let counted = one_by_one.clone();
                 if !own_thread {
-                    return tokio::spawn(batch_loop(store.clone(), rx, counted));
+                    return tokio::spawn(batch_loop(store.clone(), rx, None, counted));
                 }
+                let serve_rx = serve_rx.take();
                 let (stopped, on_stop) = oneshot::channel::<()>();
                 let (mine, my_count) = (store.clone(), counted.clone());
                 // Taken back if the thread cannot be started.
@@ -107,7 +125,7 @@ impl BookingWriter {
                             Ok(runtime) => {
                                 let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
                                 if let Some(rx) = rx {
-                                    runtime.block_on(batch_loop(mine, rx, my_count));
+                                    runtime.block_on(batch_loop(mine, rx, serve_rx, my_count));
                                 }
                             }
                             Err(error) => {
@@ -127,7 +145,7 @@ impl BookingWriter {
                         let store = store.clone();
                         tokio::spawn(async move {
                             if let Some(rx) = rx {
-                                batch_loop(store, rx, counted).await;
+                                batch_loop(store, rx, None, counted).await;
                             }
                         })
                     }
@@ -137,6 +155,8 @@ impl BookingWriter {
         (
             Self {
                 lanes: lanes.into(),
+                serving,
+                store,
                 one_by_one,
             },
             handles,
@@ -145,9 +165,30 @@ impl BookingWriter {
 
     /// The queue of the writer that serves `doctor_id`.
     fn lane(&self, doctor_id: Uuid) -> &mpsc::Sender<Job> {
-        // UUIDv7's last bits are random, so the low 64 spread doctors evenly.
-        let n = (doctor_id.as_u128() as u64 % self.lanes.len() as u64) as usize;
-        &self.lanes[n]
+        &self.lanes[lane_of(doctor_id, self.lanes.len())]
+    }
+
+    /// Books up to `limit` queued rush tickets in order ([`tickets::serve_batch`]) and returns
+    /// what was served.
+    ///
+    /// On SQLite this runs on the first writer's own thread, between its batches. The queue's
+    /// worker ran it on the shared runtime, where each of a batch's statements waited for its
+    /// answer behind the request tasks while holding the one write connection; the writer,
+    /// queueing the next tickets, waited for that connection meanwhile. At the start of a rush
+    /// the two took turns with gaps of several milliseconds between them (BENCHMARKS.md,
+    /// session 27). On PostgreSQL the writers share the runtime anyway and the worker has a
+    /// connection of its own, so it is served directly.
+    pub async fn serve_queue(&self, limit: u32) -> Result<Vec<Served>, StoreError> {
+        if let Some(serving) = &self.serving {
+            let (reply, answer) = oneshot::channel();
+            if serving.send((limit, reply)).await.is_ok()
+                && let Ok(served) = answer.await
+            {
+                return served;
+            }
+            // The writer's thread could not be started, or is stopping: serve from here.
+        }
+        tickets::serve_batch(&self.store, limit).await
     }
 
     /// Bookings written one by one since the start because their batch could not be decided
@@ -187,15 +228,45 @@ impl BookingWriter {
     }
 }
 
-/// Takes every job waiting (up to [`MAX_BATCH`]) and runs them as one batch, until every
-/// [`BookingWriter`] handle is gone.
-async fn batch_loop(store: Store, mut rx: mpsc::Receiver<Job>, one_by_one: Arc<AtomicU64>) {
+/// Which of `lanes` writers serves `doctor_id`.
+fn lane_of(doctor_id: Uuid, lanes: usize) -> usize {
+    // UUIDv7's last bits are random, so the low 64 spread doctors evenly.
+    (doctor_id.as_u128() as u64 % lanes.max(1) as u64) as usize
+}
+
+/// Takes every job waiting (up to [`MAX_BATCH`]) and runs them as one batch, and serves the
+/// rush queue when asked on `serving`, until every [`BookingWriter`] handle is gone.
+async fn batch_loop(
+    store: Store,
+    mut rx: mpsc::Receiver<Job>,
+    mut serving: Option<mpsc::Receiver<ServeJob>>,
+    one_by_one: Arc<AtomicU64>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     loop {
-        if rx.recv_many(&mut batch, MAX_BATCH).await == 0 {
-            return;
+        tokio::select! {
+            n = rx.recv_many(&mut batch, MAX_BATCH) => {
+                if n == 0 {
+                    return;
+                }
+                run_batch(&store, &mut batch, &one_by_one).await;
+            }
+            job = next_serve(&mut serving) => match job {
+                Some((limit, reply)) => {
+                    let _ = reply.send(tickets::serve_batch(&store, limit).await);
+                }
+                // The handles are going: bookings still waiting are written first.
+                None => serving = None,
+            },
         }
-        run_batch(&store, &mut batch, &one_by_one).await;
+    }
+}
+
+/// The next request to serve the queue; never, on a writer that does not serve it.
+async fn next_serve(serving: &mut Option<mpsc::Receiver<ServeJob>>) -> Option<ServeJob> {
+    match serving {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -442,19 +513,7 @@ mod tests {
 
     #[test]
     fn a_doctor_always_goes_to_the_same_writer_and_doctors_spread_over_all() {
-        let (lanes, _receivers): (Vec<_>, Vec<_>) = (0..2).map(|_| mpsc::channel::<Job>(1)).unzip();
-        let writer = BookingWriter {
-            lanes: lanes.into(),
-            one_by_one: Arc::default(),
-        };
-        let index = |doctor| {
-            let lane = writer.lane(doctor);
-            writer
-                .lanes
-                .iter()
-                .position(|l| l.same_channel(lane))
-                .expect("a lane of this writer")
-        };
+        let index = |doctor| lane_of(doctor, 2);
         let doctors: Vec<Uuid> = (0..200).map(|_| Uuid::now_v7()).collect();
         let first: Vec<usize> = doctors.iter().map(|d| index(*d)).collect();
         let again: Vec<usize> = doctors.iter().map(|d| index(*d)).collect();
