@@ -69,6 +69,28 @@ impl Store {
         &self.backend
     }
 
+    /// On PostgreSQL, a store on the same database with `connections` connections of its own,
+    /// opened on the calling task's runtime (whose I/O driver then serves them); `None` on
+    /// SQLite, whose connections each have a thread of their own anyway.
+    pub async fn own_pool(&self, connections: u32) -> Option<Result<Store, StoreError>> {
+        let Backend::Postgres(pool) = &self.backend else {
+            return None;
+        };
+        let options = (*pool.connect_options()).clone();
+        let opened = PgPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(pool.options().get_acquire_timeout())
+            .connect_with(options)
+            .await;
+        Some(
+            opened
+                .map(|pool| Store {
+                    backend: Backend::Postgres(pool),
+                })
+                .map_err(StoreError::from),
+        )
+    }
+
     /// `"sqlite"` or `"postgres"`.
     pub fn dialect(&self) -> &'static str {
         match self.backend {

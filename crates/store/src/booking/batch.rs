@@ -82,19 +82,20 @@ impl BookingWriter {
     /// doctors at once can still meet their own other booking in another lane; the overlap
     /// constraint judges that, and the group falls back as it must.
     ///
-    /// On SQLite each loop runs on a thread of its own with a single-threaded runtime. A batch
-    /// is a dozen statements, each a trip to the connection's thread and back, and the wake-up
-    /// that returns each answer comes from outside the runtime: on the shared runtime it waits
-    /// in the global queue behind the request tasks (up to ~60 polls), so under load the one
-    /// writer spent more than half its time waiting to send its next statement. On its own
-    /// runtime it is polled at once. The first loop also serves the rush queue
-    /// ([`Self::serve_queue`]). PostgreSQL's connections belong to the shared runtime's I/O
-    /// driver, so its loops stay there.
+    /// Each loop runs on a thread of its own with a single-threaded runtime. A batch is a dozen
+    /// statements, each a trip to the database and back, and the wake-up that returns each
+    /// answer comes from outside the loop's task: on the shared runtime it waits in the global
+    /// queue behind the request tasks (up to ~60 polls), so under load SQLite's one writer
+    /// spent more than half its time waiting to send its next statement. On its own runtime
+    /// it is polled at once. On SQLite the first loop also serves the rush queue
+    /// ([`Self::serve_queue`]). On PostgreSQL each loop opens a connection of its own on its
+    /// runtime ([`Store::own_pool`]): a connection's answers are read by the I/O driver of the
+    /// runtime that opened it, and the shared runtime's, busy with requests, polled them late
+    /// (BENCHMARKS.md, session 27). If it cannot, it uses the shared pool.
     pub fn spawn(store: Store, writers: usize) -> (Self, Vec<tokio::task::JoinHandle<()>>) {
         let one_by_one = Arc::new(AtomicU64::new(0));
-        let own_thread = store.dialect() == "sqlite";
         let mut lanes = Vec::with_capacity(writers.max(1));
-        let (serving, serve_rx) = if own_thread {
+        let (serving, serve_rx) = if store.dialect() == "sqlite" {
             let (tx, rx) = mpsc::channel::<ServeJob>(4);
             (Some(tx), Some(rx))
         } else {
@@ -106,9 +107,6 @@ impl BookingWriter {
                 let (tx, rx) = mpsc::channel::<Job>(MAX_BATCH * 16);
                 lanes.push(tx);
                 let counted = one_by_one.clone();
-                if !own_thread {
-                    return tokio::spawn(batch_loop(store.clone(), rx, None, counted));
-                }
                 let serve_rx = serve_rx.take();
                 let (stopped, on_stop) = oneshot::channel::<()>();
                 let (mine, my_count) = (store.clone(), counted.clone());
@@ -125,7 +123,17 @@ impl BookingWriter {
                             Ok(runtime) => {
                                 let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
                                 if let Some(rx) = rx {
-                                    runtime.block_on(batch_loop(mine, rx, serve_rx, my_count));
+                                    runtime.block_on(async move {
+                                        let mine = match mine.own_pool(1).await {
+                                            Some(Ok(own)) => own,
+                                            Some(Err(error)) => {
+                                                tracing::warn!(%error, "booking writer: no connections of its own");
+                                                mine
+                                            }
+                                            None => mine,
+                                        };
+                                        batch_loop(mine, rx, serve_rx, my_count).await;
+                                    });
                                 }
                             }
                             Err(error) => {
