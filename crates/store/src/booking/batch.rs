@@ -62,8 +62,8 @@ type ServeJob = (u32, oneshot::Sender<Result<Vec<Served>, StoreError>>);
 pub struct BookingWriter {
     /// One queue per writer; a doctor's bookings always go to the same one (see [`Self::lane`]).
     lanes: Arc<[mpsc::Sender<Job>]>,
-    /// On SQLite, the first writer's thread also serves the rush queue (see
-    /// [`Self::serve_queue`]); on PostgreSQL, `None`.
+    /// Where the rush queue is served (see [`Self::serve_queue`]): on SQLite the first
+    /// writer's thread, on PostgreSQL a thread of its own.
     serving: mpsc::Sender<ServeJob>,
     /// Serves the queue when the writer's thread cannot.
     store: Store,
@@ -109,11 +109,7 @@ impl BookingWriter {
                         .build();
                     match (runtime, rx) {
                         (Ok(runtime), Some(rx)) => runtime.block_on(async move {
-                            let mine = match mine.own_pool(1).await {
-                                Some(Ok(own)) => own,
-                                _ => mine,
-                            };
-                            serve_loop(mine, rx).await;
+                            serve_loop(own_connection(mine).await, rx).await;
                         }),
                         (Err(error), _) => {
                             tracing::warn!(%error, "no runtime to serve the booking queue on");
@@ -147,14 +143,7 @@ impl BookingWriter {
                                 let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
                                 if let Some(rx) = rx {
                                     runtime.block_on(async move {
-                                        let mine = match mine.own_pool(1).await {
-                                            Some(Ok(own)) => own,
-                                            Some(Err(error)) => {
-                                                tracing::warn!(%error, "booking writer: no connections of its own");
-                                                mine
-                                            }
-                                            None => mine,
-                                        };
+                                        let mine = own_connection(mine).await;
                                         batch_loop(mine, rx, serve_rx, my_count).await;
                                     });
                                 }
@@ -290,6 +279,19 @@ async fn batch_loop(
                 None => serving = None,
             },
         }
+    }
+}
+
+/// On PostgreSQL, `store` with one connection opened on the calling thread's runtime (see
+/// [`BookingWriter::spawn`]); the shared pool if it cannot be opened; SQLite's as it is.
+async fn own_connection(store: Store) -> Store {
+    match store.own_pool(1).await {
+        Some(Ok(own)) => own,
+        Some(Err(error)) => {
+            tracing::warn!(%error, "no connection of its own for the booking writer; sharing the pool");
+            store
+        }
+        None => store,
     }
 }
 

@@ -105,29 +105,41 @@ pub async fn futures_join<T: Send + 'static>(
 /// Keeps `writer` from starting its next batch until the returned guard is released, so that
 /// bookings sent meanwhile reach it as one batch.
 ///
-/// On PostgreSQL the writer runs on the test's single-threaded runtime, so tasks spawned
-/// before the test awaits anything all queue before it runs, and nothing needs holding
-/// (`None`). On SQLite it runs on a thread of its own and could take the first booking alone:
-/// there it is given a batch of its own (a booking of a fresh patient at `T0 - 86_400` with
-/// `c.doctor`), blocked on the database's write lock, while the others queue behind it.
+/// The writer runs on a thread of its own and could take the first booking alone: it is given
+/// a batch of its own (a booking of a fresh patient at `T0 - 86_400` with `c.doctor`), blocked
+/// on a lock this test holds, while the others queue behind it. On SQLite that is the
+/// database's write lock; on PostgreSQL the doctor's row, locked `FOR UPDATE`, which the
+/// booking's foreign keys wait for.
 // Only booking_batch.rs needs one batch.
 #[allow(dead_code)]
-pub async fn hold_writer(store: &Store, c: &Clinic, writer: &BookingWriter) -> Option<HeldWriter> {
-    let docde_store::Backend::Sqlite { checkpointer, .. } = store.backend() else {
-        return None;
-    };
+pub async fn hold_writer(store: &Store, c: &Clinic, writer: &BookingWriter) -> HeldWriter {
     let r = patient(store).await;
-    let mut lock = checkpointer.acquire().await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *lock)
-        .await
-        .unwrap();
+    let lock = match store.backend() {
+        docde_store::Backend::Sqlite { checkpointer, .. } => {
+            let mut lock = checkpointer.acquire().await.unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            Lock::Sqlite(lock)
+        }
+        docde_store::Backend::Postgres(pool) => {
+            let mut lock = pool.acquire().await.unwrap();
+            sqlx::query("BEGIN").execute(&mut *lock).await.unwrap();
+            sqlx::query("SELECT 1 FROM doctors WHERE id = $1 FOR UPDATE")
+                .bind(c.doctor.to_string())
+                .execute(&mut *lock)
+                .await
+                .unwrap();
+            Lock::Postgres(lock)
+        }
+    };
     let blocker = booking(c, c.doctor, r, T0 - 86_400, 1);
     let busy = writer.clone();
     let blocked = tokio::spawn(async move { busy.book(blocker).await });
-    // The writer takes the blocker at once and waits for the lock (up to 5 s).
+    // The writer takes the blocker at once and waits for the lock (up to 5 s on SQLite).
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    Some(HeldWriter { lock, blocked })
+    HeldWriter { lock, blocked }
 }
 
 /// Books `asks` through `writer` as one batch (see [`hold_writer`]), in this order, and returns
@@ -148,30 +160,37 @@ pub async fn book_as_one_batch(
             tokio::spawn(async move { writer.book(n).await })
         })
         .collect();
-    if let Some(held) = held {
-        held.release().await;
-    }
+    held.release().await;
     futures_join(handles.into_iter()).await
 }
 
-/// The write lock and the blocked batch of [`hold_writer`].
+/// The lock and the blocked batch of [`hold_writer`].
 #[allow(dead_code)]
 pub struct HeldWriter {
-    lock: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    lock: Lock,
     blocked: tokio::task::JoinHandle<Result<BookOutcome, BookingError>>,
+}
+
+#[allow(dead_code)]
+enum Lock {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
 #[allow(dead_code)]
 impl HeldWriter {
     /// Lets the writer go on, after the bookings spawned since have had time to queue, and
     /// checks that the blocking booking was made.
-    pub async fn release(mut self) {
+    pub async fn release(self) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        sqlx::query("COMMIT")
-            .execute(&mut *self.lock)
-            .await
-            .unwrap();
-        drop(self.lock);
+        match self.lock {
+            Lock::Sqlite(mut lock) => {
+                sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+            }
+            Lock::Postgres(mut lock) => {
+                sqlx::query("COMMIT").execute(&mut *lock).await.unwrap();
+            }
+        }
         assert!(matches!(
             self.blocked.await.unwrap(),
             Ok(BookOutcome::Created { .. })
