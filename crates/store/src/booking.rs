@@ -22,8 +22,8 @@ pub mod seats;
 pub mod tickets;
 
 pub use appointments::{Appointment, BookOutcome, NewAppointment, Transition};
-pub use batch::BookingWriter;
 pub(crate) use batch::MAX_BATCH;
+pub use batch::{Booked, BookingWriter};
 pub(crate) use grouped::read_sql as group_read_sql;
 
 use crate::StoreError;

@@ -335,6 +335,84 @@ async fn tickets_queued_together_keep_their_order_and_are_served_in_it() {
     assert!(writer.serve_queue(100).await.unwrap().is_empty());
 }
 
+/// A refusal decided with its group comes with its key known unused, so the request need not
+/// look for a rush ticket of its own. A key a ticket used sends the batch one by one, whose
+/// refusals carry no such knowledge: the request then finds its ticket.
+#[tokio::test]
+async fn a_refusal_decided_with_its_group_knows_its_key_unused_by_any_ticket() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let (p, q, r) = (
+        patient(&store).await,
+        patient(&store).await,
+        patient(&store).await,
+    );
+    let (writer, _) = BookingWriter::spawn(store.clone(), 1);
+    writer.book(booking(&c, c.doctor, p, T0, 1)).await.unwrap();
+    // q's first attempt was queued as a ticket (the slot's seat went to p meanwhile).
+    let mut first = booking(&c, c.doctor, q, T0, 1);
+    first.idempotency_key = Some("key-q".into());
+    first.request_hash = Some("h".into());
+    writer.enqueue(Uuid::now_v7(), first.clone()).await.unwrap();
+    let keyed = |patient, key: &str| {
+        let mut new = booking(&c, c.doctor, patient, T0, 1);
+        new.idempotency_key = Some(key.into());
+        new.request_hash = Some("h".into());
+        new
+    };
+    let fresh = keyed_as_one_batch(
+        &store,
+        &c,
+        &writer,
+        vec![keyed(q, "key-new-1"), keyed(r, "key-new-2")],
+    )
+    .await;
+    for answer in &fresh {
+        assert!(
+            matches!(
+                answer.outcome,
+                Err(BookingError::Conflict(BookingConflict::SlotFull))
+            ),
+            "{answer:?}"
+        );
+        assert!(answer.key_unused, "{answer:?}");
+    }
+    assert_eq!(writer.one_by_one(), 0);
+    let mut retry = first;
+    retry.id = Uuid::now_v7();
+    let mixed = keyed_as_one_batch(&store, &c, &writer, vec![retry, keyed(r, "key-new-3")]).await;
+    for answer in &mixed {
+        assert!(
+            matches!(
+                answer.outcome,
+                Err(BookingError::Conflict(BookingConflict::SlotFull))
+            ),
+            "{answer:?}"
+        );
+        assert!(!answer.key_unused, "{answer:?}");
+    }
+    assert_eq!(writer.one_by_one(), 2);
+}
+
+/// [`book_as_one_batch`] through [`BookingWriter::book_keyed`].
+async fn keyed_as_one_batch(
+    store: &Store,
+    c: &fixtures::Clinic,
+    writer: &BookingWriter,
+    asks: Vec<booking::NewAppointment>,
+) -> Vec<booking::Booked> {
+    let held = fixtures::hold_writer(store, c, writer).await;
+    let handles: Vec<_> = asks
+        .into_iter()
+        .map(|n| {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.book_keyed(n).await })
+        })
+        .collect();
+    held.release().await;
+    futures_join(handles.into_iter()).await
+}
+
 /// A set that fails after its first writes (here the appointments' insert: one booking names
 /// a hospital that does not exist) leaves nothing of itself. The batch is booked again one by
 /// one: the others are made, the bad one alone fails, and its slot's seat is not taken.

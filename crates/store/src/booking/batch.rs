@@ -37,10 +37,7 @@ const GROUPED_FROM: usize = 2;
 
 /// One write for the group commit: a booking, or a rush ticket to queue.
 enum Job {
-    Book(
-        NewAppointment,
-        oneshot::Sender<Result<BookOutcome, BookingError>>,
-    ),
+    Book(NewAppointment, oneshot::Sender<Booked>),
     Enqueue(
         Uuid,
         NewAppointment,
@@ -49,8 +46,21 @@ enum Job {
 }
 
 enum Done {
-    Book(Result<BookOutcome, BookingError>),
+    Book(Booked),
     Enqueue(Result<Queued, BookingError>),
+}
+
+/// The writer's answer to a booking ([`BookingWriter::book_keyed`]).
+#[derive(Debug)]
+pub struct Booked {
+    pub outcome: Result<BookOutcome, BookingError>,
+    /// The booking was decided with its group ([`book_group`]), whose read found its
+    /// idempotency key used by no appointment and no rush ticket. A refusal then cannot be
+    /// a retry's whose first attempt was queued as a ticket, and the request need not look
+    /// for one: in a race for few seats every loser that reached the writer did, with a read
+    /// of its own (BENCHMARKS.md, session 28). False when booked one by one, which looks up
+    /// the key among appointments only.
+    pub key_unused: bool,
 }
 
 /// A request to serve the rush queue (see [`BookingWriter::serve_queue`]): at most this many
@@ -221,14 +231,27 @@ impl BookingWriter {
 
     /// Books `new` and answers after the commit that made it durable.
     pub async fn book(&self, new: NewAppointment) -> Result<BookOutcome, BookingError> {
+        self.book_keyed(new).await.outcome
+    }
+
+    /// [`Self::book`], also saying whether the booking's idempotency key was known unused.
+    pub async fn book_keyed(&self, new: NewAppointment) -> Booked {
+        let gone = || Booked {
+            outcome: Err(BookingError::Store(StoreError::Unavailable(
+                sqlx::Error::PoolClosed,
+            ))),
+            key_unused: false,
+        };
         let (reply, answer) = oneshot::channel();
-        self.lane(new.doctor_id)
+        if self
+            .lane(new.doctor_id)
             .send(Job::Book(new, reply))
             .await
-            .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?;
-        answer
-            .await
-            .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?
+            .is_err()
+        {
+            return gone();
+        }
+        answer.await.unwrap_or_else(|_| gone())
     }
 
     /// Queues `new` as rush ticket `ticket_id` and answers with its place after the commit.
@@ -458,7 +481,10 @@ async fn run_once(
         for job in batch.iter() {
             if !counts(job.booking()) {
                 results.push(match job {
-                    Job::Book(..) => Done::Book(Err(BookingError::SessionEnded)),
+                    Job::Book(..) => Done::Book(Booked {
+                        outcome: Err(BookingError::SessionEnded),
+                        key_unused: false,
+                    }),
                     Job::Enqueue(..) => Done::Enqueue(Err(BookingError::SessionEnded)),
                 });
                 continue;
@@ -484,7 +510,10 @@ async fn run_once(
             };
             if let Some(outcomes) = grouped.as_mut() {
                 let outcome = outcomes.next().expect("one grouped outcome per booking");
-                results.push(Done::Book(outcome.map_err(BookingError::from)));
+                results.push(Done::Book(Booked {
+                    outcome: outcome.map_err(BookingError::from),
+                    key_unused: true,
+                }));
                 continue;
             }
             sqlx::query("SAVEPOINT booking").execute(&mut *tx).await?;
@@ -501,7 +530,10 @@ async fn run_once(
                 }
             }
             sqlx::query("RELEASE SAVEPOINT booking").execute(&mut *tx).await?;
-            results.push(Done::Book(outcome));
+            results.push(Done::Book(Booked {
+                outcome,
+                key_unused: false,
+            }));
         }
         tx.commit().await?;
         Ok(())
@@ -536,7 +568,10 @@ fn answer(batch: &mut Vec<Job>, results: Vec<Done>, committed: Result<(), Bookin
                 };
                 match job {
                     Job::Book(_, reply) => {
-                        let _ = reply.send(Err(error));
+                        let _ = reply.send(Booked {
+                            outcome: Err(error),
+                            key_unused: false,
+                        });
                     }
                     Job::Enqueue(_, _, reply) => {
                         let _ = reply.send(Err(error));

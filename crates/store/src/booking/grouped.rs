@@ -14,7 +14,7 @@
 //! upsert takes seats only while they are free and must return the count the decision
 //! expected, and the overlap trigger or exclusion constraint and the idempotency index check
 //! every appointment row. If any guard disagrees — another instance booked meanwhile — or an
-//! idempotency key has been seen before, the group answers `None` and the caller rolls back
+//! idempotency key has been seen before (by an appointment or a rush ticket), the group answers `None` and the caller rolls back
 //! (the transaction, the group being its first write) and books one by one, which answers
 //! each request precisely.
 
@@ -81,7 +81,9 @@ pub(crate) fn seat_rows(
 
 /// The group's reads in one statement (each statement is a trip to SQLite's connection thread
 /// and back): `k`, how many of the group's idempotency keys (`$1`, as in
-/// `appointments::KEYS_COUNT_*`) were used before; `s`, its slots' seats (`$2`; the array
+/// `appointments::KEYS_COUNT_*`) were used before, by an appointment or a rush ticket — so a
+/// refusal decided here is known to be no retry's, and its request needs no look of its own
+/// for a first attempt ([`super::batch::Booked::key_unused`]); `s`, its slots' seats (`$2`; the array
 /// drives the join, one primary-key lookup per slot); `h`, the active appointments of its
 /// patients (`$3`, `[[patient, from, to]]`: each patient's bookings in the group span
 /// `[from, to)`) that overlap that span. Only appointments starting in `(from - 14,400, to)`
@@ -89,9 +91,13 @@ pub(crate) fn seat_rows(
 /// with the range open below, each lookup read every appointment the patient had ever held,
 /// and the read grew with the database (BENCHMARKS.md, session 22). Rows of several fields
 /// are read with SQLite's `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
-pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, COUNT(*), NULL, NULL \
-     FROM json_each($1) j JOIN appointments a ON a.patient_id = json_extract(j.value, '$[0]') \
-     AND a.idempotency_key = json_extract(j.value, '$[1]') \
+pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, \
+     (SELECT COUNT(*) FROM json_each($1) j JOIN appointments a \
+      ON a.patient_id = json_extract(j.value, '$[0]') \
+      AND a.idempotency_key = json_extract(j.value, '$[1]')) + \
+     (SELECT COUNT(*) FROM json_each($1) j JOIN booking_tickets t \
+      ON t.patient_id = json_extract(j.value, '$[0]') \
+      AND t.idempotency_key = json_extract(j.value, '$[1]')), NULL, NULL \
      UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity, s.taken \
      FROM jsonb_each($2) j JOIN slot_seats s \
      ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1 \
@@ -112,7 +118,9 @@ pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, COUNT(*), NULL, NULL \
 pub(crate) const READ_POSTGRES: &str = "SELECT 'k'::text, NULL::text, COUNT(*)::bigint, \
      NULL::bigint, NULL::bigint FROM jsonb_array_elements($1::jsonb) j CROSS JOIN LATERAL \
      (SELECT 1 FROM appointments a WHERE a.patient_id = j.value ->> 0 \
-     AND a.idempotency_key = j.value ->> 1 OFFSET 0) a \
+     AND a.idempotency_key = j.value ->> 1 \
+     UNION ALL SELECT 1 FROM booking_tickets t WHERE t.patient_id = j.value ->> 0 \
+     AND t.idempotency_key = j.value ->> 1 OFFSET 0) a \
      UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity::bigint, s.taken::bigint \
      FROM jsonb_array_elements($2::jsonb) e CROSS JOIN LATERAL \
      (SELECT * FROM slot_seats s WHERE s.doctor_id = e ->> 0 \

@@ -106,7 +106,7 @@ pub async fn futures_join<T: Send + 'static>(
 /// bookings sent meanwhile reach it as one batch.
 ///
 /// The writer runs on a thread of its own and could take the first booking alone: it is given
-/// a batch of its own (a booking of a fresh patient at `T0 - 86_400` with `c.doctor`), blocked
+/// a batch of its own (a booking of a fresh patient with `c.doctor` a day or more before `T0`), blocked
 /// on a lock this test holds, while the others queue behind it. On SQLite that is the
 /// database's write lock; on PostgreSQL the doctor's row, locked `FOR UPDATE`, which the
 /// booking's foreign keys wait for.
@@ -134,7 +134,10 @@ pub async fn hold_writer(store: &Store, c: &Clinic, writer: &BookingWriter) -> H
             Lock::Postgres(lock)
         }
     };
-    let blocker = booking(c, c.doctor, r, T0 - 86_400, 1);
+    // A slot of its own each time, so a test may hold the writer more than once.
+    static HELD: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let nth = HELD.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let blocker = booking(c, c.doctor, r, T0 - 86_400 - 600 * nth, 1);
     let busy = writer.clone();
     let blocked = tokio::spawn(async move { busy.book(blocker).await });
     // The writer takes the blocker at once and waits for the lock (up to 5 s on SQLite).

@@ -81,14 +81,18 @@ pub async fn book(
         return Ok(queued(ticket));
     }
     let _guard = state.booking.enter();
-    let outcome = state.booking.writer.book(new.clone()).await;
+    let booked = state.booking.writer.book_keyed(new.clone()).await;
+    let outcome = booked.outcome;
     crate::metrics::domain::booked(&outcome);
     // A retry whose first attempt was queued during a rush (the rush has since ended) lost
-    // its seat to that very ticket: it gets the ticket back, as the first attempt did. The
-    // losers of a race ask together (`key_checks`, one read for all waiting, which finds no
-    // appointment for them: the writer would have answered with it); only a key that was
-    // used — by a ticket, then — reads the ticket itself.
+    // its seat to that very ticket: it gets the ticket back, as the first attempt did. Where
+    // the writer decided the booking with its group, its read found the key unused by any
+    // ticket, so a refusal is answered as it is. Otherwise the losers of a race ask together
+    // (`key_checks`, one read for all waiting, which finds no appointment for them: the
+    // writer would have answered with it); only a key that was used — by a ticket, then —
+    // reads the ticket itself.
     if let (Err(BookingError::Conflict(_)), Some(key)) = (&outcome, &new.idempotency_key)
+        && !booked.key_unused
         && state
             .booking
             .key_checks
