@@ -91,13 +91,13 @@ pub(crate) fn seat_rows(
 /// with the range open below, each lookup read every appointment the patient had ever held,
 /// and the read grew with the database (BENCHMARKS.md, session 22). Rows of several fields
 /// are read with SQLite's `jsonb_each` (see `ward::ingest::INSERT_SQLITE`).
-pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, \
-     (SELECT COUNT(*) FROM json_each($1) j JOIN appointments a \
-      ON a.patient_id = json_extract(j.value, '$[0]') \
-      AND a.idempotency_key = json_extract(j.value, '$[1]')) + \
-     (SELECT COUNT(*) FROM json_each($1) j JOIN booking_tickets t \
-      ON t.patient_id = json_extract(j.value, '$[0]') \
-      AND t.idempotency_key = json_extract(j.value, '$[1]')), NULL, NULL \
+pub(crate) const READ_SQLITE: &str = "SELECT 'k', NULL, COUNT(*), NULL, NULL \
+     FROM json_each($1) j WHERE EXISTS (SELECT 1 FROM appointments a \
+      WHERE a.patient_id = json_extract(j.value, '$[0]') \
+      AND a.idempotency_key = json_extract(j.value, '$[1]')) \
+     OR EXISTS (SELECT 1 FROM booking_tickets t \
+      WHERE t.patient_id = json_extract(j.value, '$[0]') \
+      AND t.idempotency_key = json_extract(j.value, '$[1]')) \
      UNION ALL SELECT 's', s.doctor_id, s.starts_at, s.capacity, s.taken \
      FROM jsonb_each($2) j JOIN slot_seats s \
      ON s.doctor_id = j.value ->> 0 AND s.starts_at = j.value ->> 1 \
