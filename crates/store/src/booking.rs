@@ -23,7 +23,7 @@ pub mod tickets;
 
 pub use appointments::{Appointment, BookOutcome, NewAppointment, Transition};
 pub(crate) use batch::MAX_BATCH;
-pub use batch::{Booked, BookingWriter};
+pub use batch::{Booked, BookingWriter, prepare_statements};
 pub(crate) use grouped::read_sql as group_read_sql;
 
 use crate::StoreError;

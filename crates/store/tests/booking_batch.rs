@@ -413,6 +413,65 @@ async fn keyed_as_one_batch(
     futures_join(handles.into_iter()).await
 }
 
+/// The writer's statements are prepared when its connection opens, so that a rush's first
+/// batches do not pay for preparing them. That writes nothing; on PostgreSQL the connection
+/// then holds them (SQLite shows no list of a connection's statements).
+#[tokio::test]
+async fn the_writers_statements_are_prepared_ahead_and_write_nothing() {
+    let store = fresh_store().await;
+    let c = clinic(&store).await;
+    let p = patient(&store).await;
+    // One connection of its own, as a writer has on PostgreSQL; SQLite's one writer.
+    let own = match store.own_pool(1).await {
+        Some(own) => own.unwrap(),
+        None => Store::clone(&store),
+    };
+    booking::prepare_statements(&own).await.unwrap();
+    let tables = [
+        "slot_seats",
+        "appointments",
+        "appointment_events",
+        "email_outbox",
+        "booking_tickets",
+    ];
+    for table in tables {
+        // The table names are the literals above.
+        let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+        let rows: i64 = match own.backend() {
+            docde_store::Backend::Sqlite { writer, .. } => {
+                sqlx::query_scalar(sql).fetch_one(writer).await.unwrap()
+            }
+            docde_store::Backend::Postgres(pool) => {
+                sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+            }
+        };
+        assert_eq!(rows, 0, "{table}");
+    }
+    if let docde_store::Backend::Postgres(pool) = own.backend() {
+        let prepared: Vec<String> =
+            sqlx::query_scalar("SELECT statement FROM pg_prepared_statements")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        for table in tables {
+            assert!(
+                prepared
+                    .iter()
+                    .any(|s| s.contains(&format!("INSERT INTO {table} "))),
+                "{table} not prepared: {prepared:#?}"
+            );
+        }
+        assert!(
+            prepared.iter().any(|s| s.starts_with("SELECT 'k'")),
+            "the group's read not prepared: {prepared:#?}"
+        );
+    }
+    // And the writer books as before.
+    let (writer, _) = BookingWriter::spawn(Store::clone(&store), 1);
+    let made = writer.book(booking(&c, c.doctor, p, T0, 1)).await;
+    assert!(matches!(made, Ok(BookOutcome::Created { .. })), "{made:?}");
+}
+
 /// A set that fails after its first writes (here the appointments' insert: one booking names
 /// a hospital that does not exist) leaves nothing of itself. The batch is booked again one by
 /// one: the others are made, the bad one alone fails, and its slot's seat is not taken.
@@ -469,10 +528,10 @@ async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_r
     let (writer, _) = BookingWriter::spawn(store.clone(), 1);
     let mut long = booking(&c, c.doctor, p, T0, 1);
     long.ends_at = T0 + longest;
-    assert!(matches!(
-        writer.book(long).await,
-        Ok(BookOutcome::Created { .. })
-    ));
+    long.idempotency_key = Some("long".into());
+    long.request_hash = Some("h".into());
+    let made = writer.book(long.clone()).await.unwrap();
+    assert!(matches!(made, BookOutcome::Created { .. }));
     let mut too_long = booking(&c, c.doctor, q, T0 + 86_400, 1);
     too_long.ends_at = too_long.starts_at + longest + 1;
     assert!(matches!(
@@ -480,13 +539,27 @@ async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_r
         Err(BookingError::Store(_))
     ));
 
-    // One by one: the last second of the long appointment overlaps; right after it does not.
+    // One by one (the retry of the long one's key sends its batch so): the last second of the
+    // long appointment overlaps; right after it does not.
+    let mut retry = long;
+    retry.id = Uuid::now_v7();
     let last_second = booking(&c, c.other_doctor, p, T0 + longest - 1, 1);
-    assert!(matches!(
-        writer.book(last_second).await,
-        Err(BookingError::Conflict(BookingConflict::PatientOverlap))
-    ));
+    let before = writer.one_by_one();
+    let results = book_as_one_batch(&store, &c, &writer, [retry, last_second]).await;
+    assert_eq!(
+        results[0].as_ref().unwrap(),
+        &BookOutcome::Replayed(made.appointment().clone())
+    );
+    assert!(
+        matches!(
+            results[1],
+            Err(BookingError::Conflict(BookingConflict::PatientOverlap))
+        ),
+        "{results:?}"
+    );
+    assert_eq!(writer.one_by_one(), before + 2, "booked one by one");
     // Set by set, with another patient's booking in the same batch.
+    let before = writer.one_by_one();
     let asks = [
         booking(&c, c.other_doctor, p, T0 + longest - 600, 1),
         booking(&c, c.other_doctor, q, T0 + 2 * longest, 1),
@@ -503,7 +576,7 @@ async fn the_longest_appointment_still_overlaps_to_its_end_and_a_longer_one_is_r
         matches!(results[1], Ok(BookOutcome::Created { .. })),
         "{results:?}"
     );
-    assert_eq!(writer.one_by_one(), 0, "the set was decided as a set");
+    assert_eq!(writer.one_by_one(), before, "the set was decided as a set");
     let after = booking(&c, c.other_doctor, p, T0 + longest, 1);
     assert!(matches!(
         writer.book(after).await,

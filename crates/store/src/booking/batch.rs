@@ -30,11 +30,6 @@ use crate::{Store, StoreError, with_writer};
 /// the first caller of a batch does not wait long for the last.
 pub const MAX_BATCH: usize = 512;
 
-/// From this many bookings (or rush tickets) in a batch on, they are written set by set (two
-/// statements for the lot on SQLite, five on PostgreSQL; one for tickets) rather than one by
-/// one (three to seven each).
-const GROUPED_FROM: usize = 2;
-
 /// One write for the group commit: a booking, or a rush ticket to queue.
 enum Job {
     Book(NewAppointment, oneshot::Sender<Booked>),
@@ -154,6 +149,9 @@ impl BookingWriter {
                                 if let Some(rx) = rx {
                                     runtime.block_on(async move {
                                         let mine = own_connection(mine).await;
+                                        if let Err(error) = prepare_statements(&mine).await {
+                                            tracing::warn!(%error, "booking writer's statements not prepared ahead");
+                                        }
                                         batch_loop(mine, rx, serve_rx, my_count).await;
                                     });
                                 }
@@ -318,6 +316,50 @@ async fn own_connection(store: Store) -> Store {
     }
 }
 
+/// Prepares a batch's statements on the writer's connection before its first batch: the
+/// sessions' check, the group's read and writes, and the tickets' insert, each run once with
+/// an empty group in a transaction rolled back. sqlx keeps a statement prepared on its
+/// connection after its first use, but that first use costs PostgreSQL a parse, a plan and
+/// a trip more, and the first batches of a 9 a.m. rush are the ones a crowd waits behind: in
+/// the hot race the first two batches took 9 and 14.5 ms unprepared, the later ones 6–7 ms
+/// (BENCHMARKS.md, session 28). On SQLite this is the one writer connection, which other
+/// writes share; its statements are prepared likewise. Fails only if the database does, and
+/// then the writer goes on unprepared.
+pub async fn prepare_statements(store: &Store) -> Result<(), StoreError> {
+    let postgres = store.dialect() == "postgres";
+    let none = "[]";
+    with_writer!(store, pool => async {
+        let mut tx = pool.begin().await?;
+        let _: i64 = sqlx::query_scalar(crate::accounts::sessions::live_count_sql(store))
+            .bind(none)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(super::grouped::read_sql(store))
+            .bind(none)
+            .bind(none)
+            .bind(none)
+            .fetch_all(&mut *tx)
+            .await?;
+        if postgres {
+            for sql in super::grouped::WRITE_POSTGRES {
+                sqlx::query(sql).bind(none).fetch_all(&mut *tx).await?;
+            }
+            sqlx::query(tickets::ENQUEUE_POSTGRES).bind(none).fetch_all(&mut *tx).await?;
+        } else {
+            sqlx::query(super::grouped::WRITE_SQLITE)
+                .bind(none)
+                .bind(none)
+                .bind(none)
+                .bind(none)
+                .fetch_all(&mut *tx)
+                .await?;
+            sqlx::query(tickets::ENQUEUE_SQLITE).bind(none).fetch_all(&mut *tx).await?;
+        }
+        tx.rollback().await?;
+        Ok(())
+    }.await)
+}
+
 /// Serves the queue whenever asked, until every [`BookingWriter`] handle is gone.
 async fn serve_loop(store: Store, mut rx: mpsc::Receiver<ServeJob>) {
     while let Some((limit, reply)) = rx.recv().await {
@@ -403,8 +445,12 @@ async fn run_once(
         .iter()
         .filter_map(|job| job.booking().session_id)
         .collect();
+    // On SQLite the write lock is taken at the start: a group's first statement is a read,
+    // and a read transaction that then writes while another connection holds the lock (a
+    // checkpoint, a test holding the writer) fails at once instead of waiting its turn.
+    let begin = if postgres { "BEGIN" } else { "BEGIN IMMEDIATE" };
     with_writer!(store, pool => async {
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(begin).await?;
         // The sessions still to be confirmed, all with one read on this transaction (the
         // statements of `sessions::live_among`): where each request read its own before, on
         // PostgreSQL those reads were a fifth of the database's statement time in a stream
@@ -425,7 +471,12 @@ async fn run_once(
             })
             .collect();
         let mut grouped = None;
-        if books.len() >= GROUPED_FROM {
+        // Set by set even for a batch of one: two statements on SQLite and five on
+        // PostgreSQL against seven to nine one by one (savepoint, key, seat, appointment,
+        // event, letter, release), and the same statements as the next, larger batch. The
+        // first booking of a race is usually alone; its batch, a third shorter so, is what
+        // the next hundred bookings wait behind (BENCHMARKS.md, session 28).
+        if !books.is_empty() {
             // The group is the transaction's first write, so a group that cannot stand is
             // undone with the transaction itself, and a new one takes the bookings one by
             // one: no savepoint to take and release around every group (two of a group's
@@ -434,7 +485,7 @@ async fn run_once(
                 Ok(Some(outcomes)) => grouped = Some(outcomes.into_iter()),
                 _ => {
                     tx.rollback().await?;
-                    tx = pool.begin().await?;
+                    tx = pool.begin_with(begin).await?;
                     *one_by_one = books.len() as u64;
                 }
             }
@@ -448,7 +499,7 @@ async fn run_once(
             })
             .collect();
         let mut queued = None;
-        if tickets.len() >= GROUPED_FROM {
+        if !tickets.is_empty() {
             // Likewise without a savepoint while nothing is written yet (a batch of tickets
             // alone, the rush's usual batch); behind a group of bookings, inside one.
             let first_write = grouped.is_none();
@@ -459,7 +510,7 @@ async fn run_once(
                 Ok(seqs) => queued = Some(seqs.into_iter()),
                 Err(_) if first_write => {
                     tx.rollback().await?;
-                    tx = pool.begin().await?;
+                    tx = pool.begin_with(begin).await?;
                 }
                 Err(_) => {
                     sqlx::query("ROLLBACK TO SAVEPOINT grouped").execute(&mut *tx).await?;
