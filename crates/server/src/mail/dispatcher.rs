@@ -137,15 +137,21 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
         options.batch
     };
     let mut last_round: Option<tokio::time::Instant> = None;
+    let mut more_due = false;
     loop {
         // Bookings first: while they wait for the writer, a round waits too, up to
-        // `max_defer` after the previous one started.
-        if let Some(last) = last_round {
-            while state.booking.busy() && last.elapsed() < options.max_defer {
-                tokio::select! {
-                    () = state.shutdown.cancelled() => return,
-                    () = tokio::time::sleep(options.min_gap) => {}
-                }
+        // `max_defer` after the previous one started — or, when that was longer ago (a quiet
+        // spell: the night before a 9 a.m. rush, or no round yet), after this one became due.
+        // The first letter of a burst wakes the dispatcher at the burst's very start, and
+        // that round ran beside its first and largest batches (BENCHMARKS.md, session 28).
+        let since = match last_round {
+            Some(last) if more_due || last.elapsed() < options.max_defer => last,
+            _ => tokio::time::Instant::now(),
+        };
+        while state.booking.busy() && since.elapsed() < options.max_defer {
+            tokio::select! {
+                () = state.shutdown.cancelled() => return,
+                () = tokio::time::sleep(options.min_gap) => {}
             }
         }
         let started = tokio::time::Instant::now();
@@ -166,6 +172,7 @@ async fn run(state: AppState, options: DispatcherOptions, wakeups: Subscription)
         if state.shutdown.is_cancelled() {
             return;
         }
+        more_due = full_batch;
         if full_batch {
             // More may be due right now.
             continue;

@@ -274,6 +274,36 @@ async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after(
     wait_until_drained(&state).await;
 }
 
+/// After a quiet spell longer than the deferral limit, the first letter of a burst of
+/// bookings waits for them too, as later ones do: its round would run beside the burst's
+/// first batches.
+#[tokio::test]
+async fn after_a_quiet_spell_the_first_letter_of_a_burst_waits_for_its_bookings() {
+    let app = spawn_app().await;
+    let max_defer = Duration::from_secs(2);
+    let (state, dir) = deferring_dispatcher(&app, max_defer).await;
+    let first = dispatcher::enqueue_and_wake(&state, verification_email("minji@example.com"))
+        .await
+        .unwrap();
+    wait_for_file(dir.path(), first).await;
+    // Quiet for longer than the limit; then a burst begins.
+    sleep(max_defer + Duration::from_millis(300)).await;
+    let booking = state.booking.enter();
+    let second = dispatcher::enqueue_and_wake(&state, verification_email("jiho@example.com"))
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(800)).await;
+    let written: Vec<_> = list_directory(&dir.path().join("outbox"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(written, [first], "written while a booking waited");
+    drop(booking);
+    wait_for_file(dir.path(), second).await;
+    wait_until_drained(&state).await;
+}
+
 #[tokio::test]
 async fn under_a_stream_of_bookings_letters_still_go_out_within_the_deferral_limit() {
     let app = spawn_app().await;
