@@ -15,7 +15,9 @@ use docde_store::booking::{self, BookOutcome, BookingConflict, BookingError, Boo
 use uuid::Uuid;
 
 use common::fresh_store;
-use fixtures::{T0, book_as_one_batch, booking, clinic, futures_join, patient, session};
+use fixtures::{
+    T0, book_as_one_batch, book_keyed_as_one_batch, booking, clinic, futures_join, patient, session,
+};
 
 /// A batch holding a key used before cannot be decided set by set: it is booked one by one,
 /// which answers the retry with its first appointment, and the writer counts it.
@@ -360,11 +362,11 @@ async fn a_refusal_decided_with_its_group_knows_its_key_unused_by_any_ticket() {
         new.request_hash = Some("h".into());
         new
     };
-    let fresh = keyed_as_one_batch(
+    let fresh = book_keyed_as_one_batch(
         &store,
         &c,
         &writer,
-        vec![keyed(q, "key-new-1"), keyed(r, "key-new-2")],
+        [keyed(q, "key-new-1"), keyed(r, "key-new-2")],
     )
     .await;
     for answer in &fresh {
@@ -380,7 +382,7 @@ async fn a_refusal_decided_with_its_group_knows_its_key_unused_by_any_ticket() {
     assert_eq!(writer.one_by_one(), 0);
     let mut retry = first;
     retry.id = Uuid::now_v7();
-    let mixed = keyed_as_one_batch(&store, &c, &writer, vec![retry, keyed(r, "key-new-3")]).await;
+    let mixed = book_keyed_as_one_batch(&store, &c, &writer, [retry, keyed(r, "key-new-3")]).await;
     for answer in &mixed {
         assert!(
             matches!(
@@ -392,25 +394,6 @@ async fn a_refusal_decided_with_its_group_knows_its_key_unused_by_any_ticket() {
         assert!(!answer.key_unused, "{answer:?}");
     }
     assert_eq!(writer.one_by_one(), 2);
-}
-
-/// [`book_as_one_batch`] through [`BookingWriter::book_keyed`].
-async fn keyed_as_one_batch(
-    store: &Store,
-    c: &fixtures::Clinic,
-    writer: &BookingWriter,
-    asks: Vec<booking::NewAppointment>,
-) -> Vec<booking::Booked> {
-    let held = fixtures::hold_writer(store, c, writer).await;
-    let handles: Vec<_> = asks
-        .into_iter()
-        .map(|n| {
-            let writer = writer.clone();
-            tokio::spawn(async move { writer.book_keyed(n).await })
-        })
-        .collect();
-    held.release().await;
-    futures_join(handles.into_iter()).await
 }
 
 /// The writer's statements are prepared when its connection opens, so that a rush's first

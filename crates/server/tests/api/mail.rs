@@ -246,6 +246,15 @@ async fn wait_for_file(dir: &std::path::Path, id: uuid::Uuid) {
     }
 }
 
+/// The ids of the messages written to the directory transport under `data`.
+fn written(data: &std::path::Path) -> Vec<uuid::Uuid> {
+    list_directory(&data.join("outbox"))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
 #[tokio::test]
 async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after() {
     let app = spawn_app().await;
@@ -262,12 +271,11 @@ async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after(
         .await
         .unwrap();
     sleep(Duration::from_millis(500)).await;
-    let written: Vec<_> = list_directory(&dir.path().join("outbox"))
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    assert_eq!(written, [first], "written while a booking waited");
+    assert_eq!(
+        written(dir.path()),
+        [first],
+        "written while a booking waited"
+    );
 
     drop(booking);
     wait_for_file(dir.path(), second).await;
@@ -293,12 +301,11 @@ async fn after_a_quiet_spell_the_first_letter_of_a_burst_waits_for_its_bookings(
         .await
         .unwrap();
     sleep(Duration::from_millis(800)).await;
-    let written: Vec<_> = list_directory(&dir.path().join("outbox"))
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect();
-    assert_eq!(written, [first], "written while a booking waited");
+    assert_eq!(
+        written(dir.path()),
+        [first],
+        "written while a booking waited"
+    );
     drop(booking);
     wait_for_file(dir.path(), second).await;
     wait_until_drained(&state).await;

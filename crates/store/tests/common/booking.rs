@@ -9,7 +9,7 @@ use chrono::Utc;
 use docde_store::Store;
 use docde_store::accounts::hospitals::create_hospital;
 use docde_store::booking::{
-    BookOutcome, BookingConflict, BookingError, BookingWriter, NewAppointment,
+    BookOutcome, Booked, BookingConflict, BookingError, BookingWriter, NewAppointment,
 };
 use docde_store::directory;
 use uuid::Uuid;
@@ -155,12 +155,25 @@ pub async fn book_as_one_batch(
     writer: &BookingWriter,
     asks: impl IntoIterator<Item = NewAppointment>,
 ) -> Vec<Result<BookOutcome, BookingError>> {
+    let answers = book_keyed_as_one_batch(store, c, writer, asks).await;
+    answers.into_iter().map(|a| a.outcome).collect()
+}
+
+/// [`book_as_one_batch`] through [`BookingWriter::book_keyed`]: each answer with what the
+/// writer knew of its idempotency key.
+#[allow(dead_code)]
+pub async fn book_keyed_as_one_batch(
+    store: &Store,
+    c: &Clinic,
+    writer: &BookingWriter,
+    asks: impl IntoIterator<Item = NewAppointment>,
+) -> Vec<Booked> {
     let held = hold_writer(store, c, writer).await;
     let handles: Vec<_> = asks
         .into_iter()
         .map(|n| {
             let writer = writer.clone();
-            tokio::spawn(async move { writer.book(n).await })
+            tokio::spawn(async move { writer.book_keyed(n).await })
         })
         .collect();
     held.release().await;
