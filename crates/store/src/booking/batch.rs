@@ -49,7 +49,7 @@ enum Done {
 #[derive(Debug)]
 pub struct Booked {
     pub outcome: Result<BookOutcome, BookingError>,
-    /// The booking was decided with its group ([`book_group`]), whose read found its
+    /// The booking was decided with its group (`grouped::book_group`), whose read found its
     /// idempotency key used by no appointment and no rush ticket. A refusal then cannot be
     /// a retry's whose first attempt was queued as a ticket, and the request need not look
     /// for one: in a race for few seats every loser that reached the writer did, with a read

@@ -14,9 +14,9 @@
 //! upsert takes seats only while they are free and must return the count the decision
 //! expected, and the overlap trigger or exclusion constraint and the idempotency index check
 //! every appointment row. If any guard disagrees — another instance booked meanwhile — or an
-//! idempotency key has been seen before (by an appointment or a rush ticket), the group answers `None` and the caller rolls back
-//! (the transaction, the group being its first write) and books one by one, which answers
-//! each request precisely.
+//! idempotency key has been seen before (by an appointment or a rush ticket), the group
+//! answers `None` and the caller rolls back (the transaction, the group being its first
+//! write) and books one by one, which answers each request precisely.
 
 use std::collections::HashMap;
 
@@ -83,9 +83,9 @@ pub(crate) fn seat_rows(
 /// and back): `k`, how many of the group's idempotency keys (`$1`, as in
 /// `appointments::KEYS_COUNT_*`) were used before, by an appointment or a rush ticket — so a
 /// refusal decided here is known to be no retry's, and its request needs no look of its own
-/// for a first attempt ([`super::batch::Booked::key_unused`]); `s`, its slots' seats (`$2`; the array
-/// drives the join, one primary-key lookup per slot); `h`, the active appointments of its
-/// patients (`$3`, `[[patient, from, to]]`: each patient's bookings in the group span
+/// for a first attempt ([`super::batch::Booked::key_unused`]); `s`, its slots' seats (`$2`;
+/// the array drives the join, one primary-key lookup per slot); `h`, the active appointments
+/// of its patients (`$3`, `[[patient, from, to]]`: each patient's bookings in the group span
 /// `[from, to)`) that overlap that span. Only appointments starting in `(from - 14,400, to)`
 /// can (`MAX_APPOINTMENT_SECONDS`), so the patient index is searched over that range alone:
 /// with the range open below, each lookup read every appointment the patient had ever held,
