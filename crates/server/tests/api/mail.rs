@@ -255,6 +255,25 @@ fn written(data: &std::path::Path) -> Vec<uuid::Uuid> {
         .collect()
 }
 
+/// With a booking waiting for the writer, a letter queued now is not written within `pause`
+/// (only `first` is there); once the booking is done, it goes out.
+async fn waits_for_a_booking(
+    state: &AppState,
+    data: &std::path::Path,
+    first: uuid::Uuid,
+    pause: Duration,
+) {
+    let booking = state.booking.enter();
+    let second = dispatcher::enqueue_and_wake(state, verification_email("jiho@example.com"))
+        .await
+        .unwrap();
+    sleep(pause).await;
+    assert_eq!(written(data), [first], "written while a booking waited");
+    drop(booking);
+    wait_for_file(data, second).await;
+    wait_until_drained(state).await;
+}
+
 #[tokio::test]
 async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after() {
     let app = spawn_app().await;
@@ -266,20 +285,7 @@ async fn letters_wait_while_bookings_wait_for_the_writer_and_go_out_right_after(
         .unwrap();
     wait_for_file(dir.path(), first).await;
 
-    let booking = state.booking.enter();
-    let second = dispatcher::enqueue_and_wake(&state, verification_email("jiho@example.com"))
-        .await
-        .unwrap();
-    sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        written(dir.path()),
-        [first],
-        "written while a booking waited"
-    );
-
-    drop(booking);
-    wait_for_file(dir.path(), second).await;
-    wait_until_drained(&state).await;
+    waits_for_a_booking(&state, dir.path(), first, Duration::from_millis(500)).await;
 }
 
 /// After a quiet spell longer than the deferral limit, the first letter of a burst of
@@ -296,19 +302,7 @@ async fn after_a_quiet_spell_the_first_letter_of_a_burst_waits_for_its_bookings(
     wait_for_file(dir.path(), first).await;
     // Quiet for longer than the limit; then a burst begins.
     sleep(max_defer + Duration::from_millis(300)).await;
-    let booking = state.booking.enter();
-    let second = dispatcher::enqueue_and_wake(&state, verification_email("jiho@example.com"))
-        .await
-        .unwrap();
-    sleep(Duration::from_millis(800)).await;
-    assert_eq!(
-        written(dir.path()),
-        [first],
-        "written while a booking waited"
-    );
-    drop(booking);
-    wait_for_file(dir.path(), second).await;
-    wait_until_drained(&state).await;
+    waits_for_a_booking(&state, dir.path(), first, Duration::from_millis(800)).await;
 }
 
 #[tokio::test]
