@@ -103,25 +103,14 @@ impl BookingWriter {
         let mut lanes = Vec::with_capacity(writers.max(1));
         let (serving, serve_rx) = mpsc::channel::<ServeJob>(4);
         let mut serve_rx = Some(serve_rx);
-        if store.dialect() == "postgres" {
+        if store.dialect() == "postgres"
+            && let Some(rx) = serve_rx.take()
+        {
             // Served on a thread of its own, beside the writers (see `Self::serve_queue`).
-            let (mine, rx) = (store.clone(), serve_rx.take());
-            let started = std::thread::Builder::new()
-                .name("booking-queue".into())
-                .spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build();
-                    match (runtime, rx) {
-                        (Ok(runtime), Some(rx)) => runtime.block_on(async move {
-                            serve_loop(own_connection(mine).await, rx).await;
-                        }),
-                        (Err(error), _) => {
-                            tracing::warn!(%error, "no runtime to serve the booking queue on");
-                        }
-                        _ => {}
-                    }
-                });
+            let mine = store.clone();
+            let started = on_own_thread("booking-queue".into(), move || async move {
+                serve_loop(own_connection(mine).await, rx).await;
+            });
             if let Err(error) = started {
                 tracing::warn!(%error, "no thread to serve the booking queue on");
             }
@@ -132,38 +121,25 @@ impl BookingWriter {
                 lanes.push(tx);
                 let counted = one_by_one.clone();
                 let serve_rx = serve_rx.take();
+                // Dropped, or sent to, when the thread's loop ends.
                 let (stopped, on_stop) = oneshot::channel::<()>();
                 let (mine, my_count) = (store.clone(), counted.clone());
                 // Taken back if the thread cannot be started.
                 let rx = Arc::new(std::sync::Mutex::new(Some(rx)));
                 let my_rx = rx.clone();
-                let started = std::thread::Builder::new()
-                    .name(format!("booking-writer-{n}"))
-                    .spawn(move || {
-                        match tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                        {
-                            Ok(runtime) => {
-                                let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
-                                if let Some(rx) = rx {
-                                    runtime.block_on(async move {
-                                        let mine = own_connection(mine).await;
-                                        if let Err(error) = prepare_statements(&mine).await {
-                                            tracing::warn!(%error, "booking writer's statements not prepared ahead");
-                                        }
-                                        batch_loop(mine, rx, serve_rx, my_count).await;
-                                    });
-                                }
-                            }
-                            Err(error) => {
-                                tracing::error!(%error, "booking writer runtime failed to start");
-                            }
+                let started = on_own_thread(format!("booking-writer-{n}"), move || async move {
+                    let rx = my_rx.lock().ok().and_then(|mut rx| rx.take());
+                    if let Some(rx) = rx {
+                        let mine = own_connection(mine).await;
+                        if let Err(error) = prepare_statements(&mine).await {
+                            tracing::warn!(%error, "booking writer's statements not prepared ahead");
                         }
-                        let _ = stopped.send(());
-                    });
+                        batch_loop(mine, rx, serve_rx, my_count).await;
+                    }
+                    let _ = stopped.send(());
+                });
                 match started {
-                    Ok(_) => tokio::spawn(async move {
+                    Ok(()) => tokio::spawn(async move {
                         let _ = on_stop.await;
                     }),
                     Err(error) => {
@@ -267,6 +243,30 @@ impl BookingWriter {
             .await
             .map_err(|_| BookingError::Store(StoreError::Unavailable(sqlx::Error::PoolClosed)))?
     }
+}
+
+/// Runs `work` on a thread named `name`, with a single-threaded runtime of its own (see
+/// [`BookingWriter::spawn`] for why). Fails if the thread cannot be started; if its runtime
+/// cannot be built, that is logged and `work` is dropped unrun.
+fn on_own_thread<F, W>(name: String, work: F) -> std::io::Result<()>
+where
+    F: FnOnce() -> W + Send + 'static,
+    W: std::future::Future<Output = ()>,
+{
+    std::thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(work()),
+                Err(error) => {
+                    tracing::error!(%error, thread = %name, "no runtime for a booking thread")
+                }
+            }
+        })
+        .map(drop)
 }
 
 /// Which of `lanes` writers serves `doctor_id`.
